@@ -1,0 +1,461 @@
+"""The ``docret`` command line: parse options, call :class:`~docret.index.Index`, render.
+
+Nothing heavy is imported at module level, so ``docret --help`` starts fast; ``index`` is the
+only command that loads torch and scikit-learn. Tables and progress are drawn with rich
+(progress on stderr); ``--json`` prints machine-readable output on stdout.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from docret import __version__
+from docret.errors import DocretError
+
+DB_OPTION_HELP = "SQLite file of the index (env: DOCRET_DB)"
+MAX_SKIP_LINES = 20  # beyond this the summary line carries the count
+
+
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def _stdout():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def friendly_errors(f: Callable) -> Callable:
+    """Turn docret's expected errors into ``click.ClickException``: one line, exit code 1."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except DocretError as e:
+            raise click.ClickException(str(e)) from None
+
+    return wrapper
+
+
+def _number(value: str) -> int | float:
+    """``2`` -> 2 (a document count), ``0.5`` -> 0.5 (a fraction), as scikit-learn reads them."""
+    try:
+        return int(value)
+    except ValueError:
+        return float(value)
+
+
+def _layer_sizes(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter("give widths separated by commas, e.g. 500,250,125") from None
+    if not sizes or any(s < 1 for s in sizes):
+        raise click.BadParameter("widths must be positive integers, e.g. 500,250,125")
+    return sizes
+
+
+def _df(ctx: click.Context, param: click.Parameter, value: str) -> int | float:
+    try:
+        number = _number(value)
+    except ValueError:
+        raise click.BadParameter("a document count (e.g. 2) or a fraction (e.g. 0.5)") from None
+    if number < 0 or (isinstance(number, float) and number > 1.0):
+        raise click.BadParameter("a document count (e.g. 2) or a fraction (e.g. 0.5)")
+    return number
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="docret")
+@click.option(
+    "-d",
+    "--database",
+    default="docret.db",
+    show_default=True,
+    envvar="DOCRET_DB",
+    type=click.Path(dir_okay=False),
+    help=DB_OPTION_HELP,
+)
+@click.pass_context
+def cli(ctx: click.Context, database: str) -> None:
+    """Semantic search over your own documents, with codes learned from the corpus itself.
+
+    \b
+    docret index corpora/sample
+    docret query "engine failure on takeoff"
+    docret query "engine failure on takeoff" --compare
+    """
+    ctx.obj = {"database": database}
+
+
+@cli.command()
+@click.argument("path", type=click.Path())
+@click.option(
+    "--glob",
+    "globs",
+    multiple=True,
+    help="File name pattern for folders (repeatable; default *.txt and *.md)",
+)
+@click.option(
+    "--code-size",
+    default=32,
+    show_default=True,
+    type=click.IntRange(1),
+    help="D, size of each document's code",
+)
+@click.option(
+    "--hidden",
+    default="500,250,125",
+    show_default=True,
+    callback=_layer_sizes,
+    help="Encoder layer widths, comma-separated",
+)
+@click.option(
+    "--vocab-size",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Keep this many most frequent terms",
+)
+@click.option(
+    "--min-df",
+    default="2",
+    show_default=True,
+    callback=_df,
+    help="Drop terms in fewer documents (count or fraction)",
+)
+@click.option(
+    "--max-df",
+    default="0.5",
+    show_default=True,
+    callback=_df,
+    help="Drop terms in more documents (count or fraction)",
+)
+@click.option(
+    "--epochs",
+    default=50,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Most training epochs (early stopping may end sooner)",
+)
+@click.option(
+    "--patience",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Stop after this many epochs without held-out improvement",
+)
+@click.option("--batch-size", default=128, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--lr",
+    default=1e-3,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Adam learning rate",
+)
+@click.option(
+    "--noise",
+    default=0.2,
+    show_default=True,
+    type=click.FloatRange(0, 1, max_open=True),
+    help="Denoising: chance of dropping each input word",
+)
+@click.option(
+    "--code-l2",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="L2 penalty on codes",
+)
+@click.option(
+    "--seed", default=0, show_default=True, type=int, help="Same seed, same corpus: same codes"
+)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, ...")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of text")
+@click.pass_context
+@friendly_errors
+def index(
+    ctx: click.Context, path: str, globs: tuple[str, ...], as_json: bool, **options: Any
+) -> None:
+    """Read PATH, learn the autoencoder, and store documents and codes in the database.
+
+    PATH is a folder (searched recursively; files one folder deep get that folder's name as
+    their label), a single text file, or a .jsonl/.jsonl.gz file of {"id", "text", "labels"}.
+    The previous index in the database is replaced only once the new one is complete.
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from docret.index import Index
+
+    err = _stderr()
+    skipped_lines = 0
+
+    def on_skip(item) -> None:
+        nonlocal skipped_lines
+        skipped_lines += 1
+        if skipped_lines <= MAX_SKIP_LINES:
+            err.print(f"[yellow]Skipped[/] {item.source}: {item.reason}")
+
+    progress = Progress(
+        TextColumn("[bold]Training[/] epoch {task.completed}/{task.total}"),
+        BarColumn(),
+        TextColumn("loss {task.fields[loss]}  held-out {task.fields[val_loss]}"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+        disable=as_json and not err.is_terminal,
+    )
+    task = progress.add_task("train", total=options["epochs"], loss="-", val_loss="-")
+
+    def on_epoch(stats, total: int) -> None:
+        progress.update(
+            task,
+            completed=stats.epoch,
+            loss=f"{stats.loss:.4f}",
+            val_loss="-" if stats.val_loss is None else f"{stats.val_loss:.4f}",
+        )
+
+    def on_stage(message: str) -> None:
+        if message.startswith("Training"):
+            progress.start()
+        elif progress.live.is_started:
+            progress.stop()
+        if not as_json:
+            err.print(f"[dim]{message}…[/]")
+
+    database = ctx.obj["database"]
+    try:
+        built = Index.build(
+            path,
+            database,
+            globs=globs or None,
+            on_skip=on_skip,
+            on_stage=on_stage,
+            callback=on_epoch,
+            **options,
+        )
+    except KeyboardInterrupt:
+        progress.stop()
+        raise click.ClickException("Interrupted: the database was left as it was") from None
+    finally:
+        progress.stop()
+    report = built.last_build
+    built.close()
+    if skipped_lines > MAX_SKIP_LINES:
+        err.print(f"[yellow]… and {skipped_lines - MAX_SKIP_LINES} more skipped[/]")
+    reasons: dict[str, int] = {}
+    for s in report.skipped:
+        reasons[s.reason] = reasons.get(s.reason, 0) + 1
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "database": database,
+                    "documents": report.documents,
+                    "skipped": len(report.skipped),
+                    "skipped_reasons": reasons,
+                    "vocabulary": report.vocabulary,
+                    "epochs": report.epochs,
+                    "final_loss": report.final_loss,
+                    "final_val_loss": report.final_val_loss,
+                    "seconds": round(report.seconds, 2),
+                }
+            )
+        )
+        return
+    why = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
+    err.print(
+        f"[green]Indexed {report.documents:,} documents[/] into {database} "
+        f"({report.vocabulary:,} terms, {report.epochs} epochs, {report.seconds:.1f} s)"
+        + (f"; skipped {len(report.skipped):,} ({why})" if report.skipped else "")
+    )
+
+
+def _open(ctx: click.Context):
+    from docret.index import Index
+
+    return Index.open(ctx.obj["database"])
+
+
+@cli.command()
+@click.argument("text")
+@click.option(
+    "-k",
+    "--limit",
+    "k",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1),
+    help="How many results",
+)
+@click.option("--compare", is_flag=True, help="Show tf-idf cosine ranking beside the learned codes")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table")
+@click.pass_context
+@friendly_errors
+def query(ctx: click.Context, text: str, k: int, compare: bool, as_json: bool) -> None:
+    """Rank documents by cosine similarity of their codes to the code of TEXT."""
+    with _open(ctx) as idx:
+        if compare:
+            result = idx.compare(text, k)
+            both = result.both
+            if as_json:
+                click.echo(
+                    json.dumps(
+                        {
+                            "query": text,
+                            "codes": [
+                                h.to_dict() | {"in_both": h.id in both} for h in result.codes
+                            ],
+                            "tfidf": [
+                                h.to_dict() | {"in_both": h.id in both} for h in result.tfidf
+                            ],
+                            "both": sorted(both),
+                        }
+                    )
+                )
+            else:
+                _print_comparison(text, result)
+            return
+        hits = idx.query(text, k)
+        unknown = idx.vectorize(text).unknown
+    if as_json:
+        click.echo(json.dumps([h.to_dict() for h in hits]))
+    else:
+        _print_hits(f"Learned codes: {text}", hits)
+        if unknown:
+            _stderr().print(f"[dim]Not in the vocabulary, ignored: {', '.join(unknown)}[/]")
+
+
+@cli.command()
+@click.argument("doc_id")
+@click.option(
+    "-k",
+    "--limit",
+    "k",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1),
+    help="How many results",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table")
+@click.pass_context
+@friendly_errors
+def similar(ctx: click.Context, doc_id: str, k: int, as_json: bool) -> None:
+    """Documents whose codes are closest to the stored document DOC_ID."""
+    with _open(ctx) as idx:
+        hits = idx.similar(doc_id, k)
+        title = idx.document(doc_id).title
+    if as_json:
+        click.echo(json.dumps([h.to_dict() for h in hits]))
+    else:
+        _print_hits(f"Similar to {doc_id}: {title}", hits)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text")
+@click.pass_context
+@friendly_errors
+def info(ctx: click.Context, as_json: bool) -> None:
+    """What the index holds: documents, vocabulary, labels, model and training."""
+    with _open(ctx) as idx:
+        data = idx.info()
+    if as_json:
+        click.echo(json.dumps(data))
+        return
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None)
+    model = data["model"]
+    rows = [
+        ("Database", f"{data['database']} ({data['size_bytes'] / 1e6:.1f} MB)"),
+        ("Built", f"{data['built']} from {data['source']}"),
+        ("Documents", f"{data['documents']:,}"),
+        ("Vocabulary", f"{data['vocabulary']:,} terms"),
+        ("Labels", ", ".join(f"{k} ({v})" for k, v in data["labels"].items()) or "none"),
+        (
+            "Model",
+            f"{data['vocabulary']}-"
+            + "-".join(str(h) for h in model["layers"])
+            + f"-{model['code_size']} ({model['activation']}, noise {model['noise']}, "
+            f"code L2 {model['code_l2']}, seed {model['seed']})",
+        ),
+        (
+            "Training",
+            f"{model['epochs_trained']} epochs, final loss {model['final_loss']:.4f}"
+            + (
+                f", best held-out loss {model['best_val_loss']:.4f}"
+                if model["best_val_loss"] is not None
+                else ""
+            ),
+        ),
+        ("Schema", str(data["schema_version"])),
+    ]
+    for key, value in rows:
+        table.add_row(f"[bold]{key}[/]", value)
+    _stdout().print(table)
+
+
+def _print_hits(title: str, hits) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("id", overflow="fold")
+    table.add_column("title")
+    table.add_column("snippet", ratio=2)
+    for rank, h in enumerate(hits, start=1):
+        table.add_row(str(rank), f"{h.score:.3f}", h.id, h.title, h.snippet)
+    _stdout().print(table)
+
+
+def _print_comparison(text: str, result) -> None:
+    from rich.table import Table
+
+    both = result.both
+    table = Table(title=f"Learned codes vs tf-idf: {text}", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("learned codes", ratio=1)
+    table.add_column("score", justify="right")
+    table.add_column("tf-idf cosine", ratio=1)
+    table.add_column("score", justify="right")
+
+    def cell(hit) -> str:
+        mark = "[bold green]● [/]" if hit.id in both else ""
+        return f"{mark}{hit.title}\n[dim]{hit.id}[/]"
+
+    for rank in range(max(len(result.codes), len(result.tfidf))):
+        c = result.codes[rank] if rank < len(result.codes) else None
+        t = result.tfidf[rank] if rank < len(result.tfidf) else None
+        table.add_row(
+            str(rank + 1),
+            cell(c) if c else "",
+            f"{c.score:.3f}" if c else "",
+            cell(t) if t else "",
+            f"{t.score:.3f}" if t else "",
+        )
+    console = _stdout()
+    console.print(table)
+    only_codes = len([h for h in result.codes if h.id not in both])
+    console.print(
+        f"[bold green]●[/] found by both: {len(both)}; only by the learned codes: {only_codes}"
+    )
+
+
+def main() -> None:
+    """Entry point for ``python -m docret`` and the console script."""
+    cli(prog_name="docret")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""The :class:`Encoder` estimator: texts in, codes out, following scikit-learn's contract.
+
+It owns the vocabulary (a scikit-learn ``CountVectorizer`` over :class:`~docret.text.Analyzer`),
+the idf weights and the trained :class:`~docret.model.Autoencoder`. Its state, exported by
+:meth:`Encoder.export`, is plain JSON and float32 arrays: no pickle anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from docret.errors import TrainingError
+from docret.text import (
+    Analyzer,
+    count_vectorizer,
+    english_stop_words,
+    inverse_document_frequency,
+    tfidf_matrix,
+)
+
+MIN_DOCUMENTS = 10  # below this, neither a vocabulary nor a held-out split means anything
+
+
+class NotFittedError(ValueError):
+    """``transform`` was called before ``fit``."""
+
+
+class Encoder:
+    """Bag-of-words vectorizer plus deep autoencoder.
+
+    All arguments are keyword-only and only stored; ``fit`` learns ``vocabulary_``, ``idf_``,
+    ``analyzer_``, ``model_`` and ``history_``.
+    """
+
+    def __init__(
+        self,
+        *,
+        vocab_size: int = 10_000,
+        min_df: int | float = 2,
+        max_df: int | float = 0.5,
+        stemmer: str = "porter",
+        hidden: Sequence[int] = (500, 250, 125),
+        code_size: int = 32,
+        activation: str = "relu",
+        noise: float = 0.2,
+        code_l2: float = 0.0,
+        epochs: int = 50,
+        batch_size: int = 128,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        validation_fraction: float = 0.1,
+        patience: int = 5,
+        seed: int = 0,
+        device: str = "auto",
+        callback=None,
+    ) -> None:
+        self.vocab_size = vocab_size
+        self.min_df = min_df
+        self.max_df = max_df
+        self.stemmer = stemmer
+        self.hidden = hidden
+        self.code_size = code_size
+        self.activation = activation
+        self.noise = noise
+        self.code_l2 = code_l2
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.seed = seed
+        self.device = device
+        self.callback = callback
+
+    # -- fitting -------------------------------------------------------------------------
+    def fit(self, texts: Sequence[str]) -> Encoder:
+        """Learn the vocabulary, idf and autoencoder from ``texts``; returns ``self``."""
+        counts = self.fit_vocabulary(texts)
+        self.fit_model(counts)
+        return self
+
+    def fit_vocabulary(self, texts: Sequence[str]):
+        """Learn vocabulary and idf; return the documents' count matrix (CSR) over it."""
+        texts = _check_texts(texts)
+        if len(texts) < MIN_DOCUMENTS:
+            raise TrainingError(
+                f"Need at least {MIN_DOCUMENTS} documents to learn a model, got {len(texts)}"
+            )
+        self.analyzer_ = Analyzer(stemmer=self.stemmer, stop_words=english_stop_words())
+        vectorizer = count_vectorizer(
+            self.analyzer_, vocab_size=self.vocab_size, min_df=self.min_df, max_df=self.max_df
+        )
+        try:
+            counts = vectorizer.fit_transform(texts).tocsr()
+        except ValueError as e:  # empty vocabulary, or min_df/max_df that exclude everything
+            raise TrainingError(
+                f"No vocabulary could be built from {len(texts)} documents: {e}. "
+                "Try a lower --min-df or a higher --max-df."
+            ) from None
+        vocab = vectorizer.vocabulary_
+        self.vocabulary_ = [None] * len(vocab)
+        for term, j in vocab.items():
+            self.vocabulary_[j] = term
+        self.df_ = np.bincount(counts.indices, minlength=len(vocab)).astype(np.int64)
+        self.idf_ = inverse_document_frequency(self.df_, counts.shape[0])
+        return counts
+
+    def fit_model(self, counts) -> Encoder:
+        """Train the autoencoder on a count matrix over the fitted vocabulary."""
+        from docret import train
+        from docret.model import Autoencoder, AutoencoderConfig
+
+        empty = np.diff(counts.indptr) == 0
+        if (~empty).sum() < MIN_DOCUMENTS:
+            raise TrainingError(
+                f"Only {(~empty).sum()} documents contain words of the vocabulary; "
+                f"need at least {MIN_DOCUMENTS} to learn a model"
+            )
+        self.config_ = AutoencoderConfig(
+            vocab_size=len(self.vocabulary_),
+            hidden=tuple(self.hidden),
+            code_size=self.code_size,
+            activation=self.activation,
+            noise=self.noise,
+            code_l2=self.code_l2,
+        )
+        self.train_config_ = train.TrainConfig(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            validation_fraction=self.validation_fraction,
+            patience=self.patience,
+            seed=self.seed,
+            device=self.device,
+        )
+        # Documents with no vocabulary word teach nothing (and have no distribution to match).
+        rows = np.flatnonzero(~empty)
+        inputs = tfidf_matrix(counts[rows], self.idf_)
+        targets = _row_distributions(counts[rows])
+        train.seed_everything(self.seed)
+        self.model_ = Autoencoder(self.config_)
+        self.history_ = train.fit(self.model_, inputs, targets, self.train_config_, self.callback)
+        return self
+
+    # -- using a fitted encoder ----------------------------------------------------------
+    def vectorize(self, texts: Sequence[str]):
+        """Counts of ``texts`` over the fitted vocabulary, as CSR."""
+        self._check_fitted("vocabulary_")
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        texts = _check_texts(texts)
+        vec = CountVectorizer(
+            analyzer=self.analyzer_,
+            vocabulary={t: j for j, t in enumerate(self.vocabulary_)},
+            dtype=np.float32,
+        )
+        return vec.transform(texts).tocsr()
+
+    def tfidf(self, counts):
+        """Sublinear, L2-normalised tf-idf of a count matrix."""
+        self._check_fitted("idf_")
+        return tfidf_matrix(counts, self.idf_)
+
+    def encode_counts(self, counts) -> np.ndarray:
+        """Codes (N, D) of a count matrix over the fitted vocabulary."""
+        self._check_fitted("model_")
+        from docret.train import encode
+
+        return encode(self.model_, self.tfidf(counts))
+
+    def transform(self, texts: Sequence[str]) -> np.ndarray:
+        """Codes (N, D), float32, of ``texts``."""
+        self._check_fitted("model_")
+        return self.encode_counts(self.vectorize(texts))
+
+    def fit_transform(self, texts: Sequence[str]) -> np.ndarray:
+        """``fit(texts).transform(texts)`` without vectorising twice."""
+        counts = self.fit_vocabulary(texts)
+        self.fit_model(counts)
+        return self.encode_counts(counts)
+
+    def export(self) -> dict[str, Any]:
+        """Everything needed to encode later: JSON-able settings plus float32 weight arrays."""
+        self._check_fitted("model_")
+        return {
+            "analyzer": self.analyzer_.to_dict(),
+            "vocabulary": list(self.vocabulary_),
+            "surface_forms": self.surface_forms(),
+            "idf": self.idf_,
+            "df": self.df_,
+            "config": self.config_.to_dict(),
+            "train_config": self.train_config_.to_dict(),
+            "history": [vars(h) for h in self.history_],
+            "weights": {
+                name: t.detach().cpu().numpy().astype(np.float32)
+                for name, t in self.model_.state_dict().items()
+            },
+        }
+
+    def surface_forms(self) -> dict[str, int]:
+        """Each word seen while fitting whose stem is in the vocabulary, with that term's id.
+
+        Stored with the index so that queries map known words without loading a stemmer.
+        """
+        self._check_fitted("vocabulary_")
+        term_id = {t: j for j, t in enumerate(self.vocabulary_)}
+        return {
+            word: term_id[stem]
+            for word, stem in self.analyzer_.stems_seen().items()
+            if stem in term_id
+        }
+
+    def _check_fitted(self, attribute: str) -> None:
+        if not hasattr(self, attribute):
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet; call fit before using it"
+            )
+
+
+def _check_texts(texts: Sequence[str]) -> list[str]:
+    # scikit-learn's rule: a bare string is almost always a mistake for a list of documents.
+    if isinstance(texts, str):
+        raise ValueError("Expected a list of texts, got a single string")
+    return list(texts)
+
+
+def _row_distributions(counts):
+    """Each row divided by its sum: the word distribution the decoder must reproduce."""
+    x = counts.tocsr().astype(np.float32, copy=True)
+    sums = np.asarray(x.sum(axis=1)).ravel()
+    x.data /= np.repeat(np.where(sums > 0, sums, 1.0), np.diff(x.indptr)).astype(np.float32)
+    return x

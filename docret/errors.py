@@ -1,0 +1,31 @@
+"""Errors a user can act on.
+
+Every expected failure raises a :class:`DocretError` subclass whose message is one readable
+line; the CLI turns it into ``Error: ...`` with exit code 1 and no traceback.
+"""
+
+from __future__ import annotations
+
+
+class DocretError(Exception):
+    """Base class of every error docret expects and explains to the user."""
+
+
+class CorpusError(DocretError):
+    """The input path is missing, empty, or holds nothing docret can read."""
+
+
+class DatabaseError(DocretError):
+    """The database is missing, not a docret database, or from a newer docret."""
+
+
+class TrainingError(DocretError):
+    """The corpus is too small or otherwise unfit for training a model."""
+
+
+class QueryError(DocretError):
+    """The query is empty or shares no word with the index vocabulary."""
+
+
+class UnknownDocumentError(DocretError):
+    """A document id that is not in the index."""

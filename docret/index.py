@@ -1,0 +1,328 @@
+"""The :class:`Index` facade: build from a path, open, query, compare, find similar documents.
+
+Building needs torch and scikit-learn; everything else (open, query, similar, compare) runs on
+numpy and sqlite-utils alone, encoding queries with :class:`~docret.inference.NumpyEncoder`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from docret.corpus import Skipped, body_of, read_documents
+from docret.errors import QueryError, UnknownDocumentError
+from docret.inference import NumpyEncoder
+from docret.ranking import InvertedIndex, normalize_rows, top_k
+from docret.store import IndexData, Store, StoredDocument
+from docret.text import Analyzer, QueryVectorizer, SparseVector
+
+SNIPPET_CHARS = 160
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked document."""
+
+    id: str
+    score: float
+    title: str
+    snippet: str
+    labels: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {
+            "id": self.id,
+            "score": round(float(self.score), 6),
+            "title": self.title,
+            "snippet": self.snippet,
+            "labels": list(self.labels),
+        }
+
+
+@dataclass
+class Comparison:
+    """Learned-code ranking and tf-idf ranking of the same query."""
+
+    codes: list[Hit]
+    tfidf: list[Hit]
+    unknown_words: list[str] = field(default_factory=list)
+
+    @property
+    def both(self) -> set[str]:
+        """Ids that both rankings found."""
+        return {h.id for h in self.codes} & {h.id for h in self.tfidf}
+
+
+@dataclass
+class BuildReport:
+    """What :meth:`Index.build` read, skipped and learned."""
+
+    documents: int
+    skipped: list[Skipped]
+    vocabulary: int
+    epochs: int
+    final_loss: float | None
+    final_val_loss: float | None
+    seconds: float
+
+
+class Index:
+    """A docret index stored in one SQLite file."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._loaded = False
+        self.last_build: BuildReport | None = None
+
+    # -- construction ------------------------------------------------------------------------
+    @classmethod
+    def open(cls, db: str | Path = "docret.db") -> Index:
+        """Open an index built earlier; raises :class:`~docret.errors.DatabaseError`."""
+        store = Store.open(db)
+        store.current_model_id()  # fail early and clearly on a database with no index yet
+        return cls(store)
+
+    @classmethod
+    def build(
+        cls,
+        path: str | Path,
+        db: str | Path = "docret.db",
+        *,
+        globs: Sequence[str] | None = None,
+        on_skip: Callable[[Skipped], None] | None = None,
+        on_stage: Callable[[str], None] | None = None,
+        **encoder_options: Any,
+    ) -> Index:
+        """Read ``path``, learn vocabulary and autoencoder, and write everything to ``db``.
+
+        ``encoder_options`` are :class:`~docret.encoder.Encoder` arguments (``code_size``,
+        ``hidden``, ``vocab_size``, ``epochs``, ``seed``, ``callback``, ...). Nothing is
+        written until training has finished, and then in one transaction, so a failure or an
+        interrupt at any point leaves an existing index in ``db`` untouched.
+        """
+        import time
+
+        from docret.encoder import Encoder
+
+        start = time.perf_counter()
+        stage = on_stage or (lambda _msg: None)
+        store = Store.create(db)  # checks the target before the slow part
+        stage(f"Reading {path}")
+        read = read_documents(path, globs, on_skip=on_skip)
+        texts = [d.text for d in read.documents]
+        encoder = Encoder(**encoder_options)
+        stage(f"Building the vocabulary of {len(texts):,} documents")
+        counts = encoder.fit_vocabulary(texts)
+        stage(f"Training the autoencoder on {len(texts):,} documents")
+        encoder.fit_model(counts)
+        stage("Encoding documents")
+        codes = encoder.encode_counts(counts)
+        tfidf = encoder.tfidf(counts)
+        vectors = [
+            (tfidf.indices[a:b], tfidf.data[a:b])
+            for a, b in zip(tfidf.indptr[:-1], tfidf.indptr[1:], strict=True)
+        ]
+        state = encoder.export()
+        stage(f"Writing {db}")
+        store.replace_index(
+            IndexData(
+                documents=read.documents,
+                vectors=vectors,
+                codes=codes,
+                vocabulary=state["vocabulary"],
+                surface_forms=state["surface_forms"],
+                df=state["df"],
+                idf=state["idf"],
+                analyzer=state["analyzer"],
+                config=state["config"],
+                train_config=state["train_config"],
+                history=state["history"],
+                weights=state["weights"],
+                source=str(path),
+            )
+        )
+        index = cls(store)
+        history = encoder.history_
+        index.last_build = BuildReport(
+            documents=len(read.documents),
+            skipped=read.skipped,
+            vocabulary=len(state["vocabulary"]),
+            epochs=len(history),
+            final_loss=history[-1].loss if history else None,
+            final_val_loss=history[-1].val_loss if history else None,
+            seconds=time.perf_counter() - start,
+        )
+        return index
+
+    def close(self) -> None:
+        """Close the database."""
+        self.store.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- lazily loaded state -----------------------------------------------------------------
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        info, weights = self.store.load_model()
+        terms, idf = self.store.load_vocabulary()
+        self.model_info = info
+        known = self.store.load_surface_forms(terms)
+        self.vectorizer = QueryVectorizer(Analyzer.from_dict(info["analyzer"], known), terms, idf)
+        self.encoder = NumpyEncoder(info["config"], weights)
+        self._ids, codes = self.store.load_codes()
+        # Normalised once here, so ranking is one matrix-vector product.
+        self._codes = normalize_rows(codes)
+        self.position = {doc_id: i for i, doc_id in enumerate(self._ids)}
+        self._inverted: InvertedIndex | None = None
+        self._loaded = True
+
+    @property
+    def ids(self) -> list[str]:
+        """Document ids in storage order (the rows of :attr:`codes`)."""
+        self._load()
+        return self._ids
+
+    @property
+    def codes(self) -> np.ndarray:
+        """L2-normalised codes of all documents, (N, D) float32."""
+        self._load()
+        return self._codes
+
+    @property
+    def inverted(self) -> InvertedIndex:
+        """The stored tf-idf vectors by term (built on first use)."""
+        self._load()
+        if self._inverted is None:
+            ids, indptr, indices, weights = self.store.load_vectors()
+            assert ids == self.ids, "vectors and codes are stored in the same order"
+            self._inverted = InvertedIndex(indptr, indices, weights, len(self.vectorizer.idf))
+        return self._inverted
+
+    # -- queries -----------------------------------------------------------------------------
+    def vectorize(self, text: str) -> SparseVector:
+        """The query's tf-idf vector; raises :class:`QueryError` if it has no known word."""
+        self._load()
+        if not text or not text.strip():
+            raise QueryError("Query is empty")
+        vec = self.vectorizer.transform_one(text)
+        if len(vec.indices) == 0:
+            if vec.unknown:
+                raise QueryError(
+                    "No word of the query is in the index vocabulary (unknown: "
+                    + ", ".join(vec.unknown)
+                    + ")"
+                )
+            if vec.stop_words:
+                raise QueryError(
+                    "The query has only stop words, which are not indexed: "
+                    + ", ".join(vec.stop_words)
+                )
+            raise QueryError("The query has no words (only numbers or punctuation)")
+        return vec
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Codes (N, D) of arbitrary texts, encoded like the documents."""
+        return self.encoder.encode([self.vectorize(t) for t in texts])
+
+    def query(self, text: str, k: int = 10) -> list[Hit]:
+        """The ``k`` documents whose codes are closest (cosine) to the query's code."""
+        return self.query_many([text], k)[0]
+
+    def query_many(self, texts: Sequence[str], k: int = 10) -> list[list[Hit]]:
+        """:meth:`query` for several texts, encoded and scored as one batch."""
+        if isinstance(texts, str):
+            raise TypeError("query_many expects a list of texts; use query for one")
+        vectors = [self.vectorize(t) for t in texts]
+        q = normalize_rows(self.encoder.encode(vectors))  # (Q, D)
+        scores = q @ self.codes.T  # (Q, N)
+        return [self._hits(top_k(s, k), s) for s in scores]
+
+    def tfidf_query(self, text: str, k: int = 10) -> list[Hit]:
+        """Plain bag-of-words retrieval: tf-idf cosine over the stored vectors."""
+        vec = self.vectorize(text)
+        scores = self.inverted.scores(vec.indices, vec.values)
+        return self._hits(top_k(scores, k), scores)
+
+    def compare(self, text: str, k: int = 10) -> Comparison:
+        """Learned-code and tf-idf rankings of the same query, side by side."""
+        vec = self.vectorize(text)
+        return Comparison(self.query(text, k), self.tfidf_query(text, k), vec.unknown)
+
+    def similar(self, doc_id: str, k: int = 10) -> list[Hit]:
+        """Documents whose codes are closest to the stored document ``doc_id`` (itself left out)."""
+        self._load()
+        i = self.position.get(doc_id)
+        if i is None:
+            raise UnknownDocumentError(f"No document with id {doc_id!r} in the index")
+        scores = self.codes @ self.codes[i]
+        return self._hits(top_k(scores, k, exclude=i), scores)
+
+    def document(self, doc_id: str) -> StoredDocument:
+        """A stored document by id."""
+        doc = self.store.documents([doc_id]).get(doc_id)
+        if doc is None:
+            raise UnknownDocumentError(f"No document with id {doc_id!r} in the index")
+        return doc
+
+    # -- reporting ---------------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        """What the index holds: counts, vocabulary, model and training summary."""
+        self._load()
+        meta = self.store.meta()
+        history = self.model_info["history"]
+        best = min((h["val_loss"] for h in history if h.get("val_loss") is not None), default=None)
+        return {
+            "database": self.store.path,
+            "source": meta.get("source"),
+            "built": meta.get("built"),
+            "schema_version": int(meta.get("schema_version", 0)),
+            "documents": len(self.ids),
+            "vocabulary": len(self.vectorizer.idf),
+            "labels": self.store.label_counts(),
+            "model": {
+                "id": self.model_info["id"],
+                "layers": self.encoder.config.get("hidden"),
+                "code_size": self.encoder.code_size,
+                **{k: v for k, v in self.model_info["config"].items() if k not in {"hidden"}},
+                "epochs_trained": len(history),
+                "final_loss": history[-1]["loss"] if history else None,
+                "best_val_loss": best,
+                "seed": self.model_info["train_config"].get("seed"),
+            },
+            "size_bytes": self.store.size_bytes(),
+        }
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _hits(self, order: np.ndarray, scores: np.ndarray) -> list[Hit]:
+        ids = [self.ids[i] for i in order]
+        docs = self.store.documents(ids)
+        return [
+            Hit(
+                id=doc_id,
+                score=float(scores[i]),
+                title=docs[doc_id].title,
+                snippet=snippet(docs[doc_id].text),
+                labels=tuple(docs[doc_id].labels),
+            )
+            for doc_id, i in zip(ids, order, strict=True)
+        ]
+
+
+def snippet(text: str, length: int = SNIPPET_CHARS) -> str:
+    """The start of the text after its title, whitespace collapsed, cut at a word boundary."""
+    body = re.sub(r"\s+", " ", body_of(text)).strip()
+    if len(body) <= length:
+        return body
+    cut = body.rfind(" ", 0, length)
+    return body[: cut if cut > length // 2 else length] + "…"

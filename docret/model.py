@@ -1,0 +1,158 @@
+"""The deep autoencoder: bag-of-words in, a D-dimensional code in the middle, words out.
+
+Encoder ``V -> hidden... -> D`` and a mirrored decoder ``D -> ...hidden -> V``. The decoder
+ends in a softmax over the vocabulary and the loss is the cross-entropy against each
+document's word distribution, the natural likelihood for word counts (as in the replicated
+softmax of Salakhutdinov & Hinton). The first layer reads sparse input through
+``embedding_bag``, so its cost scales with the words a document has, not with V.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid")
+
+
+@dataclass
+class AutoencoderConfig:
+    """Shape and regularisation of the autoencoder (stored with the model as JSON)."""
+
+    vocab_size: int
+    hidden: tuple[int, ...] = (500, 250, 125)  # encoder widths; the decoder mirrors them
+    code_size: int = 32  # D, the size of a document's code
+    activation: str = "relu"  # between layers; the code layer itself is linear
+    noise: float = 0.2  # denoising: chance of dropping each input word while training
+    code_l2: float = 0.0  # L2 penalty on codes, keeps them from drifting in scale
+
+    def __post_init__(self) -> None:
+        self.hidden = tuple(int(h) for h in self.hidden)
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, not {self.activation!r}")
+        if not 0.0 <= self.noise < 1.0:
+            raise ValueError("noise must be in [0, 1)")
+        if self.code_size < 1 or any(h < 1 for h in self.hidden):
+            raise ValueError("layer sizes must be positive")
+
+    @property
+    def sizes(self) -> list[int]:
+        """Widths from input to code: ``[V, *hidden, D]``."""
+        return [self.vocab_size, *self.hidden, self.code_size]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AutoencoderConfig:
+        """Inverse of :meth:`to_dict`; unknown keys are ignored."""
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class SparseBatch:
+    """A minibatch of sparse rows in ``embedding_bag`` form (CSR without the last pointer)."""
+
+    indices: torch.Tensor  # (nnz,) int64 term ids
+    offsets: torch.Tensor  # (B,) int64 start of each row in indices
+    values: torch.Tensor  # (nnz,) float32 weights
+    size: int = field(default=0)  # B
+
+    def to(self, device: torch.device | str) -> SparseBatch:
+        """The same batch on ``device``."""
+        return SparseBatch(
+            self.indices.to(device), self.offsets.to(device), self.values.to(device), self.size
+        )
+
+    @classmethod
+    def from_csr(cls, x) -> SparseBatch:
+        """From a scipy CSR matrix (rows are documents)."""
+        return cls(
+            torch.from_numpy(x.indices.astype("int64")),
+            torch.from_numpy(x.indptr[:-1].astype("int64")),
+            torch.from_numpy(x.data.astype("float32")),
+            x.shape[0],
+        )
+
+
+def activation(name: str):
+    """The activation function called ``name``."""
+    return {"relu": F.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}[name]
+
+
+class Autoencoder(nn.Module):
+    """Encoder and decoder; ``forward`` returns codes and the training loss."""
+
+    def __init__(self, config: AutoencoderConfig) -> None:
+        super().__init__()
+        self.config = config
+        sizes = config.sizes
+        # First layer as a (V, H) table read by embedding_bag: a sparse product with the input.
+        self.input_weight = nn.Parameter(torch.empty(sizes[0], sizes[1]))
+        self.input_bias = nn.Parameter(torch.zeros(sizes[1]))
+        self.encoder = nn.ModuleList(
+            nn.Linear(sizes[i], sizes[i + 1]) for i in range(1, len(sizes) - 1)
+        )
+        rev = sizes[::-1]
+        self.decoder = nn.ModuleList(nn.Linear(rev[i], rev[i + 1]) for i in range(len(rev) - 1))
+        # Inputs are L2-normalised, so the first layer's outputs have the weights' own scale
+        # (not 1/sqrt(V) of it, as nn.Linear's default init would give): unit variance keeps
+        # the signal alive through the deeper layers instead of leaving it to the biases.
+        nn.init.normal_(self.input_weight, std=1.0)
+        self.act = activation(config.activation)
+
+    def encode(self, x: SparseBatch) -> torch.Tensor:
+        """Codes of a sparse batch: (B, D)."""
+        h = F.embedding_bag(
+            x.indices, self.input_weight, x.offsets, mode="sum", per_sample_weights=x.values
+        )
+        h = h + self.input_bias  # (B, H1)
+        for layer in self.encoder:
+            h = layer(self.act(h))
+        return h  # (B, D), linear code layer
+
+    def decode(self, code: torch.Tensor) -> torch.Tensor:
+        """Logits over the vocabulary: (B, V)."""
+        h = code
+        for i, layer in enumerate(self.decoder):
+            h = layer(h if i == 0 else self.act(h))
+        return h
+
+    def forward(self, x: SparseBatch, target: SparseBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Codes and the mean loss against ``target``, each row a word distribution summing to 1."""
+        code = self.encode(x)
+        logits = self.decode(code)  # (B, V)
+        loss = softmax_cross_entropy(logits, target)
+        if self.config.code_l2 > 0:
+            loss = loss + self.config.code_l2 * code.pow(2).sum(1).mean()
+        return code, loss
+
+
+def softmax_cross_entropy(logits: torch.Tensor, target: SparseBatch) -> torch.Tensor:
+    """Mean over rows of ``-sum_j p_j log softmax(logits)_j`` with a sparse ``p``.
+
+    Only the target's non-zeros are gathered, so no dense (B, V) target is ever built.
+    """
+    b, v = logits.shape
+    lengths = torch.diff(target.offsets, append=target.offsets.new_tensor([target.values.numel()]))
+    rows = torch.repeat_interleave(torch.arange(b, device=logits.device), lengths)
+    picked = logits.reshape(-1)[rows * v + target.indices]  # (nnz,)
+    expected = torch.zeros(b, device=logits.device).index_add_(0, rows, picked * target.values)
+    return (torch.logsumexp(logits, dim=1) - expected).mean()
+
+
+def drop_inputs(x: SparseBatch, p: float, generator: torch.Generator) -> SparseBatch:
+    """Masking noise for denoising: zero each input word with chance ``p`` (inverted dropout)."""
+    if p <= 0:
+        return x
+    keep = torch.rand(x.values.shape, generator=generator) >= p
+    values = x.values * keep.to(x.values.device) / (1.0 - p)
+    return SparseBatch(x.indices, x.offsets, values, x.size)

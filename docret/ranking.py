@@ -1,0 +1,58 @@
+"""Top-k ranking: cosine on L2-normalised codes, and tf-idf cosine over an inverted index."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def normalize_rows(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), float32."""
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norms > 0, norms, 1.0)
+
+
+def top_k(scores: np.ndarray, k: int, exclude: int | None = None) -> np.ndarray:
+    """Indices of the ``k`` highest scores, best first; ties go to the lower index."""
+    scores = np.asarray(scores)
+    if exclude is not None:
+        scores = scores.copy()
+        scores[exclude] = -np.inf
+    n = len(scores) - (exclude is not None)
+    k = max(0, min(k, n))
+    if k == 0:
+        return np.zeros(0, dtype=np.int64)
+    if k < len(scores):
+        part = np.argpartition(-scores, k - 1)[:k]
+        # argpartition splits ties arbitrarily: take every index tied with the k-th score too,
+        # then a stable sort keeps the order deterministic.
+        cut = scores[part].min()
+        part = np.flatnonzero(scores >= cut)
+    else:
+        part = np.arange(len(scores))
+    order = np.lexsort((part, -scores[part]))
+    return part[order][:k]
+
+
+class InvertedIndex:
+    """Sparse document vectors by term, for tf-idf cosine without scipy."""
+
+    def __init__(
+        self, indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, n_terms: int
+    ) -> None:
+        n_docs = len(indptr) - 1
+        doc_of = np.repeat(np.arange(n_docs, dtype=np.int32), np.diff(indptr))
+        order = np.argsort(indices, kind="stable")
+        self.n_docs = n_docs
+        self.docs = doc_of[order]
+        self.weights = weights[order]
+        self.starts = np.searchsorted(indices[order], np.arange(n_terms + 1))
+
+    def scores(self, term_ids: np.ndarray, term_weights: np.ndarray) -> np.ndarray:
+        """Dot products of one sparse query with every document: (N,) float32."""
+        out = np.zeros(self.n_docs, dtype=np.float32)
+        for j, w in zip(term_ids, term_weights, strict=True):
+            s, e = self.starts[j], self.starts[j + 1]
+            # A document holds each term once, so plain fancy-index += is safe here.
+            out[self.docs[s:e]] += w * self.weights[s:e]
+        return out

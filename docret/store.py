@@ -1,0 +1,399 @@
+"""The SQLite file: schema migrations, documents, vectors, codes, vocabulary, model.
+
+One file holds a whole index. Vectors are little-endian float32 BLOBs (term ids int32), the
+model is its config as JSON plus one float32 BLOB per weight tensor, so nothing is ever
+pickled. A build replaces everything inside one transaction: an error or an interrupt leaves
+the previous index as it was. This module never imports torch or scikit-learn.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from docret.errors import DatabaseError
+
+APPLICATION = "docret"
+SCHEMA_VERSION = 1  # bump together with a new migration
+
+migrations = Migrations("docret")
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    """Tables of the first schema."""
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["documents"].create(
+        {
+            "id": str,
+            "path": str,
+            "title": str,
+            "text": str,
+            "labels": str,  # JSON list
+            "split": str,
+            "hash": str,
+        },
+        pk="id",
+    )
+    db["vectors"].create({"id": str, "indices": bytes, "weights": bytes}, pk="id")
+    db["vocabulary"].create({"term_id": int, "term": str, "df": int, "idf": float}, pk="term_id")
+    # Words seen at index time and the term each stems to: queries skip the stemmer for them.
+    db["surface_forms"].create({"word": str, "term_id": int}, pk="word")
+    db["models"].create(
+        {
+            "id": int,
+            "created": str,
+            "config": str,  # AutoencoderConfig as JSON
+            "train_config": str,
+            "analyzer": str,
+            "history": str,
+        },
+        pk="id",
+    )
+    db["weights"].create(
+        {"model_id": int, "name": str, "shape": str, "data": bytes},
+        pk=("model_id", "name"),
+        foreign_keys=[("model_id", "models", "id")],
+    )
+    db["codes"].create(
+        {"id": str, "model_id": int, "code": bytes},
+        pk="id",
+        foreign_keys=[("model_id", "models", "id")],
+    )
+
+
+def to_blob(array: np.ndarray, dtype: str = "<f4") -> bytes:
+    """Little-endian bytes of ``array`` (float32 unless told)."""
+    return np.ascontiguousarray(array, dtype=dtype).tobytes()
+
+
+def from_blob(blob: bytes, dtype: str = "<f4") -> np.ndarray:
+    """Inverse of :func:`to_blob` (native-endian copy)."""
+    return np.frombuffer(blob, dtype=dtype).astype(dtype[1:])
+
+
+@dataclass
+class StoredDocument:
+    """A document row as read back."""
+
+    id: str
+    title: str
+    text: str
+    labels: list[str]
+    path: str | None
+    split: str | None
+
+
+@dataclass
+class IndexData:
+    """Everything a build writes, gathered so that one call writes it atomically."""
+
+    documents: Sequence[Any]  # docret.corpus.Document
+    vectors: Sequence[tuple[np.ndarray, np.ndarray]]  # (term ids, tf-idf weights) per document
+    codes: np.ndarray  # (N, D) float32
+    vocabulary: Sequence[str]
+    surface_forms: Mapping[str, int]  # word -> term id
+    df: np.ndarray
+    idf: np.ndarray
+    analyzer: Mapping[str, Any]
+    config: Mapping[str, Any]
+    train_config: Mapping[str, Any]
+    history: Sequence[Mapping[str, Any]]
+    weights: Mapping[str, np.ndarray]
+    source: str
+
+
+class Store:
+    """A docret SQLite file. Use :meth:`open` for an existing index, :meth:`create` to build."""
+
+    def __init__(self, db: sqlite_utils.Database, path: str) -> None:
+        self.db = db
+        self.path = path
+
+    # -- opening ---------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        """Open an existing index; raise :class:`DatabaseError` if it is missing or foreign."""
+        p = Path(path)
+        if not p.exists():
+            raise DatabaseError(f"Database not found: {path} (build one with 'docret index PATH')")
+        store = cls._connect(p)
+        if not store._is_docret():
+            raise DatabaseError(f"Not a docret database: {path}")
+        store._check_version()
+        return store
+
+    @classmethod
+    def create(cls, path: str | Path) -> Store:
+        """Open ``path`` for writing an index, creating and migrating it as needed.
+
+        An existing file is only accepted if it is a docret database or an empty SQLite file,
+        so that pointing docret at some other database never damages it.
+        """
+        p = Path(path)
+        if p.exists() and p.is_dir():
+            raise DatabaseError(f"Database path is a folder: {path}")
+        store = cls._connect(p)
+        if not store._is_docret() and store._table_names():
+            raise DatabaseError(f"Not a docret database: {path} (it has other tables)")
+        store._check_version()
+        migrations.apply(store.db)
+        with store.db.atomic():
+            store._set_meta(application=APPLICATION, schema_version=SCHEMA_VERSION)
+        return store
+
+    @classmethod
+    def _connect(cls, p: Path) -> Store:
+        try:
+            db = sqlite_utils.Database(p)
+            db.execute("select count(*) from sqlite_master").fetchone()
+            if not db.conn.in_transaction:
+                db.enable_wal()
+        except sqlite3.DatabaseError as e:
+            raise DatabaseError(f"Not a docret database: {p} ({e})") from None
+        return cls(db, str(p))
+
+    def _table_names(self) -> list[str]:
+        return self.db.table_names()
+
+    def _is_docret(self) -> bool:
+        if "meta" not in self._table_names():
+            return False
+        row = self.db.execute("select value from meta where key = 'application'").fetchone()
+        return row is not None and row[0] == APPLICATION
+
+    def _check_version(self) -> None:
+        if "meta" not in self._table_names():
+            return
+        version = int(self.meta().get("schema_version", 0) or 0)
+        if version > SCHEMA_VERSION:
+            raise DatabaseError(
+                f"{self.path} was written by a newer docret (schema version {version}; "
+                f"this docret reads up to {SCHEMA_VERSION}). Upgrade docret to use it."
+            )
+        if migrations.pending(self.db):
+            migrations.apply(self.db)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    # -- metadata --------------------------------------------------------------------------
+    def meta(self) -> dict[str, str]:
+        """All metadata as strings."""
+        return {r["key"]: r["value"] for r in self.db["meta"].rows}
+
+    def _set_meta(self, **values: Any) -> None:
+        self.db["meta"].upsert_all(
+            [{"key": k, "value": str(v)} for k, v in values.items()], pk="key"
+        )
+
+    # -- writing ---------------------------------------------------------------------------
+    def replace_index(self, data: IndexData) -> int:
+        """Replace the whole index with ``data`` in one transaction; return the new model id."""
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        with self.db.atomic():
+            for table in (
+                "codes",
+                "weights",
+                "models",
+                "vectors",
+                "documents",
+                "surface_forms",
+                "vocabulary",
+            ):
+                self.db.execute(f"delete from [{table}]")
+            self.db["vocabulary"].insert_all(
+                (
+                    {"term_id": j, "term": t, "df": int(data.df[j]), "idf": float(data.idf[j])}
+                    for j, t in enumerate(data.vocabulary)
+                ),
+                batch_size=1000,
+            )
+            self.db["surface_forms"].insert_all(
+                ({"word": w, "term_id": j} for w, j in data.surface_forms.items()),
+                batch_size=5000,
+            )
+            model_id = (
+                self.db["models"]
+                .insert(
+                    {
+                        "created": now,
+                        "config": json.dumps(dict(data.config)),
+                        "train_config": json.dumps(dict(data.train_config)),
+                        "analyzer": json.dumps(dict(data.analyzer)),
+                        "history": json.dumps(list(data.history)),
+                    }
+                )
+                .last_pk
+            )
+            self.db["weights"].insert_all(
+                {
+                    "model_id": model_id,
+                    "name": name,
+                    "shape": json.dumps(list(w.shape)),
+                    "data": to_blob(w),
+                }
+                for name, w in data.weights.items()
+            )
+            self.db["documents"].insert_all(
+                (_document_row(d) for d in data.documents), batch_size=500
+            )
+            self.db["vectors"].insert_all(
+                (
+                    {"id": d.id, "indices": to_blob(idx, "<i4"), "weights": to_blob(val)}
+                    for d, (idx, val) in zip(data.documents, data.vectors, strict=True)
+                ),
+                batch_size=1000,
+            )
+            self.db["codes"].insert_all(
+                (
+                    {"id": d.id, "model_id": model_id, "code": to_blob(c)}
+                    for d, c in zip(data.documents, data.codes, strict=True)
+                ),
+                batch_size=1000,
+            )
+            self._set_meta(
+                application=APPLICATION,
+                schema_version=SCHEMA_VERSION,
+                source=data.source,
+                built=now,
+                model_id=model_id,
+            )
+        return int(model_id)
+
+    # -- reading ---------------------------------------------------------------------------
+    def document_count(self) -> int:
+        """Number of stored documents."""
+        return self.db["documents"].count
+
+    def current_model_id(self) -> int:
+        """Id of the model whose codes the index holds."""
+        value = self.meta().get("model_id")
+        if value is None:
+            raise DatabaseError(f"{self.path} holds no index yet (build one with 'docret index')")
+        return int(value)
+
+    def load_model(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The current model: its settings and history as a dict, and its weights."""
+        model_id = self.current_model_id()
+        row = self.db["models"].get(model_id)
+        info = {
+            "id": model_id,
+            "created": row["created"],
+            "config": json.loads(row["config"]),
+            "train_config": json.loads(row["train_config"]),
+            "analyzer": json.loads(row["analyzer"]),
+            "history": json.loads(row["history"]),
+        }
+        weights = {
+            r["name"]: from_blob(r["data"]).reshape(json.loads(r["shape"]))
+            for r in self.db.query(
+                "select name, shape, data from weights where model_id = ?", [model_id]
+            )
+        }
+        return info, weights
+
+    def load_vocabulary(self) -> tuple[list[str], np.ndarray]:
+        """Terms in id order and their idf weights."""
+        terms, idf = [], []
+        for term, value in self.db.execute("select term, idf from vocabulary order by term_id"):
+            terms.append(term)
+            idf.append(value)
+        return terms, np.asarray(idf, dtype=np.float32)
+
+    def load_surface_forms(self, vocabulary: Sequence[str]) -> dict[str, str]:
+        """Known words and the vocabulary term each one stems to."""
+        return {
+            word: vocabulary[j]
+            for word, j in self.db.execute("select word, term_id from surface_forms")
+        }
+
+    def load_codes(self) -> tuple[list[str], np.ndarray]:
+        """Document ids (in storage order) and their codes of the current model, (N, D)."""
+        model_id = self.current_model_id()
+        ids, blobs = [], []
+        for doc_id, blob in self.db.execute(
+            "select d.id, c.code from documents d join codes c on c.id = d.id "
+            "where c.model_id = ? order by d.rowid",
+            [model_id],
+        ):
+            ids.append(doc_id)
+            blobs.append(blob)
+        codes = np.frombuffer(b"".join(blobs), dtype="<f4").astype(np.float32)
+        return ids, codes.reshape(len(ids), -1)
+
+    def load_vectors(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """Bag-of-words vectors in storage order as CSR parts: ids, indptr, indices, weights."""
+        ids, idx, val = [], [], []
+        for doc_id, i_blob, w_blob in self.db.execute(
+            "select d.id, v.indices, v.weights from documents d join vectors v on v.id = d.id "
+            "order by d.rowid"
+        ):
+            ids.append(doc_id)
+            idx.append(i_blob)
+            val.append(w_blob)
+        lengths = np.fromiter((len(b) // 4 for b in idx), dtype=np.int64, count=len(idx))
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        indices = np.frombuffer(b"".join(idx), dtype="<i4").astype(np.int32)
+        weights = np.frombuffer(b"".join(val), dtype="<f4").astype(np.float32)
+        return ids, indptr, indices, weights
+
+    def documents(self, ids: Iterable[str]) -> dict[str, StoredDocument]:
+        """Stored documents by id (ids not found are absent from the result)."""
+        ids = list(ids)
+        out: dict[str, StoredDocument] = {}
+        for start in range(0, len(ids), 500):  # stay under SQLite's variable limit
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.query(f"select * from documents where id in ({marks})", chunk):
+                out[r["id"]] = StoredDocument(
+                    r["id"],
+                    r["title"] or "",
+                    r["text"] or "",
+                    json.loads(r["labels"] or "[]"),
+                    r["path"],
+                    r["split"],
+                )
+        return out
+
+    def has_document(self, doc_id: str) -> bool:
+        """Whether ``doc_id`` is stored."""
+        return (
+            self.db.execute("select 1 from documents where id = ?", [doc_id]).fetchone() is not None
+        )
+
+    def label_counts(self) -> dict[str, int]:
+        """How many documents carry each label."""
+        counts: dict[str, int] = {}
+        for (labels,) in self.db.execute("select labels from documents"):
+            for label in json.loads(labels or "[]"):
+                counts[label] = counts.get(label, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def size_bytes(self) -> int:
+        """Size of the database file (WAL included)."""
+        p = Path(self.path)
+        wal = p.with_name(p.name + "-wal")
+        return p.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
+
+def _document_row(d: Any) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "path": d.path,
+        "title": d.title,
+        "text": d.text,
+        "labels": json.dumps(list(d.labels)),
+        "split": d.split,
+        "hash": d.content_hash,
+    }

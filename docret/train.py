@@ -1,0 +1,144 @@
+"""Training loop: seeding, device, minibatches over sparse rows, early stopping."""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from docret.model import Autoencoder, SparseBatch, drop_inputs
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings (stored with the model as JSON)."""
+
+    epochs: int = 50  # at most; early stopping usually ends sooner
+    batch_size: int = 128
+    lr: float = 1e-3  # Adam
+    weight_decay: float = 0.0
+    validation_fraction: float = 0.1  # held out for early stopping
+    patience: int = 5  # epochs without held-out improvement before stopping
+    seed: int = 0
+    device: str = "auto"  # "auto" takes CUDA when present
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return asdict(self)
+
+
+@dataclass
+class EpochStats:
+    """What one epoch did; a list of these is the training history."""
+
+    epoch: int
+    loss: float
+    val_loss: float | None
+
+
+EpochCallback = Callable[[EpochStats, int], None]  # (stats, total epochs)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch so that the same inputs give the same codes."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` becomes CUDA when present, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def fit(
+    model: Autoencoder,
+    inputs,
+    targets,
+    config: TrainConfig,
+    callback: EpochCallback | None = None,
+) -> list[EpochStats]:
+    """Train ``model`` on CSR ``inputs`` to reconstruct CSR ``targets``; keep the best epoch.
+
+    The rows are split once into a training part and a held-out part; after each epoch the
+    held-out loss decides whether this is the best model so far, and training stops after
+    ``patience`` epochs without improvement. The best weights are loaded back at the end.
+    """
+    device = resolve_device(config.device)
+    model.to(device)
+    n = inputs.shape[0]
+    rng = np.random.default_rng(config.seed)
+    order = rng.permutation(n)
+    n_val = int(round(n * config.validation_fraction)) if n >= 20 else 0
+    val_rows, train_rows = np.sort(order[:n_val]), order[n_val:]
+    noise_gen = torch.Generator().manual_seed(config.seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+    history: list[EpochStats] = []
+    best_loss, best_state, stale = float("inf"), None, 0
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        total, seen = 0.0, 0
+        for rows in _batches(rng.permutation(train_rows), config.batch_size):
+            x = drop_inputs(SparseBatch.from_csr(inputs[rows]), model.config.noise, noise_gen)
+            _, loss = model(x.to(device), SparseBatch.from_csr(targets[rows]).to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(rows)
+            seen += len(rows)
+        stats = EpochStats(epoch, total / max(seen, 1), None)
+        if n_val:
+            stats.val_loss = evaluate_loss(model, inputs[val_rows], targets[val_rows], config)
+        history.append(stats)
+        if callback is not None:
+            callback(stats, config.epochs)
+        score = stats.val_loss if stats.val_loss is not None else stats.loss
+        if score < best_loss - 1e-4:
+            best_loss, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
+        else:
+            stale += 1
+            if stale >= config.patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def evaluate_loss(model: Autoencoder, inputs, targets, config: TrainConfig) -> float:
+    """Mean reconstruction loss without noise."""
+    model.eval()
+    device = next(model.parameters()).device
+    total = 0.0
+    for rows in _batches(np.arange(inputs.shape[0]), max(config.batch_size, 512)):
+        x = SparseBatch.from_csr(inputs[rows]).to(device)
+        _, loss = model(x, SparseBatch.from_csr(targets[rows]).to(device))
+        total += loss.item() * len(rows)
+    return total / inputs.shape[0]
+
+
+@torch.no_grad()
+def encode(model: Autoencoder, inputs, batch_size: int = 1024) -> np.ndarray:
+    """Codes of every CSR row, as float32 (N, D)."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = [
+        model.encode(SparseBatch.from_csr(inputs[rows]).to(device)).cpu().numpy()
+        for rows in _batches(np.arange(inputs.shape[0]), batch_size)
+    ]
+    d = model.config.code_size
+    return np.concatenate(out).astype(np.float32) if out else np.zeros((0, d), np.float32)
+
+
+def _batches(rows: np.ndarray, size: int):
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]

@@ -1,0 +1,178 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from docret.cli import cli
+
+from .conftest import FAST, TOPICS, write_corpus
+
+FAST_ARGS = [
+    "--hidden", ",".join(map(str, FAST["hidden"])),
+    "--code-size", str(FAST["code_size"]),
+    "--epochs", str(FAST["epochs"]),
+    "--batch-size", str(FAST["batch_size"]),
+    "--lr", str(FAST["lr"]),
+    "--noise", str(FAST["noise"]),
+    "--patience", str(FAST["patience"]),
+    "--vocab-size", str(FAST["vocab_size"]),
+    "--device", "cpu",
+]  # fmt: skip
+
+
+def run(*args, env=None):
+    return CliRunner().invoke(cli, [str(a) for a in args], env=env, catch_exceptions=False)
+
+
+def assert_clean_error(result, text):
+    """Exit code 1, one 'Error:' line that says ``text``, and no traceback."""
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines[-1].startswith("Error: ")
+    assert text in lines[-1]
+
+
+@pytest.mark.parametrize("command", [[], ["index"], ["query"], ["similar"], ["info"]])
+def test_every_command_has_help(command):
+    result = run(*command, "--help")
+    assert result.exit_code == 0
+    assert "Usage:" in result.output and "--help" in result.output
+
+
+def test_index_then_query_json_and_table(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus")
+    (corpus / "broken.txt").write_bytes(b"\x00\x00binary")
+    db = tmp_path / "cli.db"
+    result = run("-d", db, "index", corpus, *FAST_ARGS, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["documents"] == 80 and report["skipped"] == 1
+    assert report["skipped_reasons"] == {"binary file": 1}
+
+    result = run("-d", db, "query", "orbit rocket launch", "-k", "3", "--json")
+    hits = json.loads(result.stdout)
+    assert [sorted(h) for h in hits] == [["id", "labels", "score", "snippet", "title"]] * 3
+    assert all(h["id"].startswith("space/") for h in hits)
+
+    result = run("-d", db, "query", "orbit rocket launch")
+    assert result.exit_code == 0
+    assert "space/" in result.stdout and "score" in result.stdout
+
+
+def test_index_reports_skips_on_stderr(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus", per_topic=3)
+    (corpus / "empty.txt").write_text("")
+    result = run("-d", tmp_path / "x.db", "index", corpus, *FAST_ARGS, "--epochs", "2")
+    assert result.exit_code == 0, result.output
+    assert "Skipped empty.txt: empty" in result.stderr
+    assert "Indexed 12 documents" in result.stderr
+    assert "skipped 1 (1 empty)" in result.stderr
+
+
+def test_database_from_environment_variable(built_db):
+    result = run("query", "guitar", "--json", env={"DOCRET_DB": str(built_db)})
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)[0]["id"].startswith("music/")
+
+
+def test_compare(built_db):
+    result = run("-d", built_db, "query", "anchor hull", "--compare", "-k", "4", "--json")
+    data = json.loads(result.stdout)
+    assert len(data["codes"]) == len(data["tfidf"]) == 4
+    both = set(data["both"])
+    assert both == {h["id"] for h in data["codes"]} & {h["id"] for h in data["tfidf"]}
+    assert all(h["in_both"] == (h["id"] in both) for h in data["codes"] + data["tfidf"])
+    table = run("-d", built_db, "query", "anchor hull", "--compare", "-k", "4")
+    assert "learned codes" in table.stdout and "tf-idf cosine" in table.stdout
+    assert "found by both" in table.stdout
+
+
+def test_similar_and_info(built_db):
+    data = json.loads(run("-d", built_db, "similar", "cooking/001.txt", "--json").stdout)
+    assert len(data) == 10 and "cooking/001.txt" not in [h["id"] for h in data]
+    assert sum(h["id"].startswith("cooking/") for h in data) >= 8
+    table = run("-d", built_db, "similar", "cooking/001.txt", "-k", "2")
+    assert "Similar to cooking/001.txt" in table.stdout
+
+    info = json.loads(run("-d", built_db, "info", "--json").stdout)
+    assert info["documents"] == 80 and set(info["labels"]) == set(TOPICS)
+    text = run("-d", built_db, "info").stdout
+    assert "Documents" in text and "80" in text and "Vocabulary" in text
+
+
+def test_errors_are_one_clean_line(tmp_path, built_db):
+    assert_clean_error(
+        run("-d", tmp_path / "x.db", "index", tmp_path / "missing"), "does not exist"
+    )
+    (tmp_path / "emptydir").mkdir()
+    assert_clean_error(
+        run("-d", tmp_path / "x.db", "index", tmp_path / "emptydir"), "No readable documents"
+    )
+    tiny = write_corpus(tmp_path / "tiny", per_topic=2)
+    assert_clean_error(run("-d", tmp_path / "x.db", "index", tiny, *FAST_ARGS), "at least 10")
+    assert_clean_error(run("-d", built_db, "query", ""), "Query is empty")
+    assert_clean_error(run("-d", built_db, "query", "zebra quokka"), "unknown: zebra, quokka")
+    assert_clean_error(run("-d", built_db, "query", "the of and"), "only stop words")
+    assert_clean_error(run("-d", tmp_path / "none.db", "query", "x"), "Database not found")
+    assert_clean_error(run("-d", tmp_path / "none.db", "info"), "Database not found")
+    junk = tmp_path / "junk.db"
+    junk.write_text("hello, I am a text file" * 50)
+    assert_clean_error(run("-d", junk, "info"), "Not a docret database")
+    assert_clean_error(run("-d", junk, "index", tiny), "Not a docret database")
+    assert junk.read_text().startswith("hello")  # nothing lost
+    assert_clean_error(run("-d", built_db, "similar", "no/such.txt"), "No document with id")
+
+
+def test_newer_schema_is_refused(tmp_path, corpus_dir):
+    import sqlite3
+
+    db = tmp_path / "n.db"
+    assert run("-d", db, "index", corpus_dir, *FAST_ARGS, "--epochs", "1").exit_code == 0
+    conn = sqlite3.connect(db)
+    conn.execute("update meta set value = '999' where key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    assert_clean_error(run("-d", db, "query", "orbit"), "newer docret")
+
+
+def test_bad_options_are_usage_errors(tmp_path, corpus_dir):
+    result = run("-d", tmp_path / "x.db", "index", corpus_dir, "--hidden", "500,abc")
+    assert result.exit_code == 2 and "500,250,125" in result.output
+    result = run("-d", tmp_path / "x.db", "index", corpus_dir, "--max-df", "1.5")
+    assert result.exit_code == 2
+
+
+def _imported_modules(*args):
+    code = (
+        "import sys; from docret.cli import cli\n"
+        f"try: cli({list(args)!r})\n"
+        "except SystemExit: pass\n"
+        "print('MODULES', ' '.join(sorted(m.split('.')[0] for m in sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(out.stdout.splitlines()[-1].split()[1:])
+
+
+def test_help_imports_neither_torch_nor_sklearn():
+    modules = _imported_modules("--help")
+    assert "click" in modules
+    assert "torch" not in modules and "sklearn" not in modules
+
+
+def test_query_imports_neither_torch_nor_sklearn(built_db):
+    modules = _imported_modules("-d", str(built_db), "query", "orbit", "--json")
+    assert "numpy" in modules and "sqlite_utils" in modules
+    assert "torch" not in modules and "sklearn" not in modules
+
+
+def test_python_dash_m(built_db):
+    out = subprocess.run(
+        [sys.executable, "-m", "docret", "-d", str(built_db), "query", "violin", "--json"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)[0]["id"].startswith("music/")

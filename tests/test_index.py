@@ -1,0 +1,142 @@
+import numpy as np
+import pytest
+
+from docret import DatabaseError, QueryError, TrainingError, UnknownDocumentError
+from docret.index import Index, snippet
+
+from .conftest import FAST, TOPICS, write_corpus
+
+
+@pytest.fixture()
+def index(built_db):
+    with Index.open(built_db) as idx:
+        yield idx
+
+
+def _topic(doc_id: str) -> str:
+    return doc_id.split("/")[0]
+
+
+def test_query_ranks_documents_of_the_topic_first(index):
+    for topic, words in TOPICS.items():
+        hits = index.query(" ".join(words.split()[:3]), k=10)
+        assert len(hits) == 10
+        assert sum(_topic(h.id) == topic for h in hits) >= 8, (topic, [h.id for h in hits])
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        assert hits[0].labels == (topic,)
+        assert hits[0].title.startswith(topic.title())
+
+
+def test_codes_find_a_topic_from_words_documents_do_not_share(index):
+    # Every document of a topic shares words with others; a query of two topic words still
+    # ranks topic documents that contain neither word (the code carries the topic).
+    words = TOPICS["sailing"].split()[:2]
+    hits = index.query(" ".join(words), k=20)
+    lacking = [h for h in hits if not any(w in index.document(h.id).text for w in words)]
+    assert lacking, "expected some hits without the query's words"
+    assert all(_topic(h.id) == "sailing" for h in lacking)
+
+
+def test_query_many_equals_query(index):
+    texts = ["orbit rocket", "guitar melody chord", "flour butter"]
+    many = index.query_many(texts, k=5)
+    single = [index.query(t, k=5) for t in texts]
+    assert [[h.id for h in hits] for hits in many] == [[h.id for h in hits] for hits in single]
+    np.testing.assert_allclose(
+        [[h.score for h in hits] for hits in many],
+        [[h.score for h in hits] for hits in single],
+        atol=1e-5,
+    )
+    with pytest.raises(TypeError):
+        index.query_many("orbit", k=5)
+
+
+def test_similar_leaves_the_document_out_and_stays_on_topic(index):
+    hits = index.similar("music/000.txt", k=5)
+    assert "music/000.txt" not in [h.id for h in hits]
+    assert sum(_topic(h.id) == "music" for h in hits) >= 4
+    with pytest.raises(UnknownDocumentError, match="nope"):
+        index.similar("nope")
+
+
+def test_compare_returns_both_rankings(index):
+    result = index.compare("anchor hull", k=5)
+    assert len(result.codes) == len(result.tfidf) == 5
+    assert result.both == {h.id for h in result.codes} & {h.id for h in result.tfidf}
+    # tf-idf cosine can only find documents with a query word
+    for h in result.tfidf:
+        text = index.document(h.id).text
+        assert "anchor" in text or "hull" in text
+    assert result.tfidf[0].score > 0
+
+
+def test_query_errors(index):
+    with pytest.raises(QueryError, match="empty"):
+        index.query("   ")
+    with pytest.raises(QueryError, match="unknown: zebra, quokka"):
+        index.query("zebra quokka")
+    with pytest.raises(QueryError, match="only stop words"):
+        index.query("the and of")
+    with pytest.raises(QueryError, match="no words"):
+        index.query("1234 !!")
+
+
+def test_info(index):
+    info = index.info()
+    assert info["documents"] == 4 * 20
+    assert info["labels"] == {t: 20 for t in sorted(TOPICS)}
+    assert info["model"]["code_size"] == FAST["code_size"]
+    assert info["model"]["layers"] == list(FAST["hidden"])
+    assert info["model"]["epochs_trained"] >= 1
+    assert info["vocabulary"] > 50
+
+
+def test_stored_codes_equal_numpy_encoding_of_the_texts(index):
+    ids = index.ids[:10]
+    texts = [index.document(i).text for i in ids]
+    stored = index.codes[: len(ids)]
+    fresh = index.encode(texts)
+    fresh /= np.linalg.norm(fresh, axis=1, keepdims=True)
+    np.testing.assert_allclose(fresh, stored, atol=1e-5)
+
+
+def test_rebuild_same_seed_gives_identical_codes(tmp_path, corpus_dir, built_db):
+    with (
+        Index.build(corpus_dir, tmp_path / "again.db", **FAST) as again,
+        Index.open(built_db) as first,
+    ):
+        assert again.ids == first.ids
+        assert np.array_equal(again.codes, first.codes)
+
+
+def test_interrupted_build_leaves_the_old_index(tmp_path, monkeypatch):
+    db = tmp_path / "keep.db"
+    small = write_corpus(tmp_path / "c1", per_topic=4)
+    with Index.build(small, db, **{**FAST, "epochs": 2}) as old:
+        before = old.query("orbit rocket", k=3)
+
+    from docret import train
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "fit", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        Index.build(write_corpus(tmp_path / "c2", per_topic=6, seed=3), db, **FAST)
+    with Index.open(db) as idx:
+        assert idx.info()["documents"] == 16
+        assert idx.query("orbit rocket", k=3) == before
+
+
+def test_build_errors(tmp_path):
+    with pytest.raises(TrainingError, match="at least 10"):
+        Index.build(write_corpus(tmp_path / "tiny", per_topic=1), tmp_path / "t.db", **FAST)
+    with pytest.raises(DatabaseError, match="not found"):
+        Index.open(tmp_path / "none.db")
+
+
+def test_snippet_skips_title_and_cuts_at_a_word():
+    text = "Title line\n\n" + "word " * 100
+    s = snippet(text, length=30)
+    assert s.startswith("word word") and s.endswith("…") and len(s) <= 31
+    assert snippet("Only a title") == "Only a title"

@@ -1,0 +1,127 @@
+import sqlite3
+
+import numpy as np
+import pytest
+import sqlite_utils
+
+from docret.corpus import Document
+from docret.errors import DatabaseError
+from docret.store import SCHEMA_VERSION, IndexData, Store, from_blob, to_blob
+
+
+def _data(n=3, d=4, tag="a"):
+    docs = [
+        Document(id=f"{tag}{i}", text=f"text {tag} {i}", title=f"T{i}", labels=("x",))
+        for i in range(n)
+    ]
+    return IndexData(
+        documents=docs,
+        vectors=[(np.array([0, 2], np.int32), np.array([0.6, 0.8], np.float32))] * n,
+        codes=np.arange(n * d, dtype=np.float32).reshape(n, d),
+        vocabulary=["alpha", "beta", "gamma"],
+        surface_forms={"alphas": 0, "gamma": 2},
+        df=np.array([1, 2, 3]),
+        idf=np.array([1.5, 1.2, 1.0], np.float32),
+        analyzer={"stemmer": "porter", "stop_words": [], "token_pattern": "x"},
+        config={"vocab_size": 3, "hidden": [2], "code_size": d, "activation": "relu"},
+        train_config={"seed": 0},
+        history=[{"epoch": 1, "loss": 1.0, "val_loss": None}],
+        weights={"w": np.ones((2, 3), np.float32)},
+        source="somewhere",
+    )
+
+
+def test_blobs_are_little_endian_float32():
+    a = np.array([1.0, -2.5], dtype=np.float32)
+    blob = to_blob(a)
+    assert blob == np.array([1.0, -2.5], dtype="<f4").tobytes()
+    assert len(blob) == 8
+    np.testing.assert_array_equal(from_blob(blob), a)
+
+
+def test_create_migrates_and_uses_wal(tmp_path):
+    store = Store.create(tmp_path / "x.db")
+    assert {"documents", "vectors", "codes", "vocabulary", "models", "weights", "meta"} <= set(
+        store.db.table_names()
+    )
+    assert store.db.journal_mode == "wal"
+    assert store.meta()["schema_version"] == str(SCHEMA_VERSION)
+
+
+def test_write_and_read_back(tmp_path):
+    store = Store.create(tmp_path / "x.db")
+    store.replace_index(_data())
+    store.close()
+    store = Store.open(tmp_path / "x.db")
+    ids, codes = store.load_codes()
+    assert ids == ["a0", "a1", "a2"]
+    np.testing.assert_array_equal(codes, _data().codes)
+    terms, idf = store.load_vocabulary()
+    assert terms == ["alpha", "beta", "gamma"]
+    assert store.load_surface_forms(terms) == {"alphas": "alpha", "gamma": "gamma"}
+    info, weights = store.load_model()
+    assert info["config"]["code_size"] == 4
+    np.testing.assert_array_equal(weights["w"], np.ones((2, 3)))
+    ids, indptr, indices, values = store.load_vectors()
+    assert indptr.tolist() == [0, 2, 4, 6] and indices.tolist() == [0, 2] * 3
+    docs = store.documents(["a1", "zzz"])
+    assert list(docs) == ["a1"] and docs["a1"].labels == ["x"]
+    assert store.label_counts() == {"x": 3}
+
+
+def test_replace_is_atomic(tmp_path, monkeypatch):
+    store = Store.create(tmp_path / "x.db")
+    store.replace_index(_data(tag="old"))
+    calls = {"n": 0}
+    original = sqlite_utils.db.Table.insert_all
+
+    def failing_insert_all(self, *args, **kwargs):
+        calls["n"] += 1
+        if self.name == "codes":  # the last write of a build
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(sqlite_utils.db.Table, "insert_all", failing_insert_all)
+    with pytest.raises(KeyboardInterrupt):
+        store.replace_index(_data(n=5, tag="new"))
+    assert calls["n"] >= 4  # documents and vectors were already written when it broke
+    monkeypatch.undo()
+    reopened = Store.open(tmp_path / "x.db")
+    ids, _ = reopened.load_codes()
+    assert ids == ["old0", "old1", "old2"]
+
+
+def test_missing_foreign_and_newer_databases(tmp_path):
+    with pytest.raises(DatabaseError, match="not found"):
+        Store.open(tmp_path / "missing.db")
+    assert not (tmp_path / "missing.db").exists()
+
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(DatabaseError, match="Not a docret database"):
+        Store.open(junk)
+
+    other = tmp_path / "other.db"
+    sqlite_utils.Database(other)["people"].insert({"name": "Ada"})
+    for fn in (Store.open, Store.create):
+        with pytest.raises(DatabaseError, match="Not a docret database"):
+            fn(other)
+    assert list(sqlite_utils.Database(other)["people"].rows) == [{"name": "Ada"}]
+
+    newer = tmp_path / "newer.db"
+    Store.create(newer).replace_index(_data())
+    conn = sqlite3.connect(newer)
+    conn.execute(
+        "update meta set value = ? where key = 'schema_version'", [str(SCHEMA_VERSION + 1)]
+    )
+    conn.commit()
+    conn.close()
+    for fn in (Store.open, Store.create):
+        with pytest.raises(DatabaseError, match="newer docret"):
+            fn(newer)
+
+
+def test_empty_database_has_no_index(tmp_path):
+    Store.create(tmp_path / "e.db")
+    with pytest.raises(DatabaseError, match="holds no index"):
+        Store.open(tmp_path / "e.db").current_model_id()
