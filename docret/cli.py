@@ -75,6 +75,92 @@ def _df(ctx: click.Context, param: click.Parameter, value: str) -> int | float:
     return number
 
 
+def model_options(f: Callable) -> Callable:
+    """The options that shape and train the model, shared by ``index`` and ``evaluate``."""
+    for option in reversed(_MODEL_OPTIONS):
+        f = option(f)
+    return f
+
+
+_MODEL_OPTIONS = [
+    click.option(
+        "--code-size",
+        default=32,
+        show_default=True,
+        type=click.IntRange(1),
+        help="D, size of each document's code",
+    ),
+    click.option(
+        "--hidden",
+        default="500,250,125",
+        show_default=True,
+        callback=_layer_sizes,
+        help="Encoder layer widths, comma-separated",
+    ),
+    click.option(
+        "--vocab-size",
+        default=10_000,
+        show_default=True,
+        type=click.IntRange(1),
+        help="Keep this many most frequent terms",
+    ),
+    click.option(
+        "--min-df",
+        default="2",
+        show_default=True,
+        callback=_df,
+        help="Drop terms in fewer documents (count or fraction)",
+    ),
+    click.option(
+        "--max-df",
+        default="0.5",
+        show_default=True,
+        callback=_df,
+        help="Drop terms in more documents (count or fraction)",
+    ),
+    click.option(
+        "--epochs",
+        default=50,
+        show_default=True,
+        type=click.IntRange(1),
+        help="Most training epochs (early stopping may end sooner)",
+    ),
+    click.option(
+        "--patience",
+        default=5,
+        show_default=True,
+        type=click.IntRange(1),
+        help="Stop after this many epochs without held-out improvement",
+    ),
+    click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1)),
+    click.option(
+        "--lr",
+        default=2e-3,
+        show_default=True,
+        type=click.FloatRange(0, min_open=True),
+        help="Adam learning rate",
+    ),
+    click.option(
+        "--noise",
+        default=0.5,
+        show_default=True,
+        type=click.FloatRange(0, 1, max_open=True),
+        help="Denoising: chance of dropping each input word",
+    ),
+    click.option(
+        "--code-l2",
+        default=0.0,
+        show_default=True,
+        type=click.FloatRange(0),
+        help="L2 penalty on codes",
+    ),
+    click.option(
+        "--seed", default=0, show_default=True, type=int, help="Same seed, same corpus: same codes"
+    ),
+    click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, ..."),
+]
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="docret")
 @click.option(
@@ -106,81 +192,7 @@ def cli(ctx: click.Context, database: str) -> None:
     multiple=True,
     help="File name pattern for folders (repeatable; default *.txt and *.md)",
 )
-@click.option(
-    "--code-size",
-    default=32,
-    show_default=True,
-    type=click.IntRange(1),
-    help="D, size of each document's code",
-)
-@click.option(
-    "--hidden",
-    default="500,250,125",
-    show_default=True,
-    callback=_layer_sizes,
-    help="Encoder layer widths, comma-separated",
-)
-@click.option(
-    "--vocab-size",
-    default=10_000,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Keep this many most frequent terms",
-)
-@click.option(
-    "--min-df",
-    default="2",
-    show_default=True,
-    callback=_df,
-    help="Drop terms in fewer documents (count or fraction)",
-)
-@click.option(
-    "--max-df",
-    default="0.5",
-    show_default=True,
-    callback=_df,
-    help="Drop terms in more documents (count or fraction)",
-)
-@click.option(
-    "--epochs",
-    default=50,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Most training epochs (early stopping may end sooner)",
-)
-@click.option(
-    "--patience",
-    default=5,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Stop after this many epochs without held-out improvement",
-)
-@click.option("--batch-size", default=128, show_default=True, type=click.IntRange(1))
-@click.option(
-    "--lr",
-    default=1e-3,
-    show_default=True,
-    type=click.FloatRange(0, min_open=True),
-    help="Adam learning rate",
-)
-@click.option(
-    "--noise",
-    default=0.2,
-    show_default=True,
-    type=click.FloatRange(0, 1, max_open=True),
-    help="Denoising: chance of dropping each input word",
-)
-@click.option(
-    "--code-l2",
-    default=0.0,
-    show_default=True,
-    type=click.FloatRange(0),
-    help="L2 penalty on codes",
-)
-@click.option(
-    "--seed", default=0, show_default=True, type=int, help="Same seed, same corpus: same codes"
-)
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, ...")
+@model_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of text")
 @click.pass_context
 @friendly_errors
@@ -403,6 +415,88 @@ def info(ctx: click.Context, as_json: bool) -> None:
     for key, value in rows:
         table.add_row(f"[bold]{key}[/]", value)
     _stdout().print(table)
+
+
+@cli.command()
+@click.argument("path", type=click.Path())
+@model_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table")
+@click.option(
+    "--plot",
+    "plot_file",
+    type=click.Path(dir_okay=False),
+    help="Write precision against documents retrieved (log axis) to this PNG",
+)
+@friendly_errors
+def evaluate(path: str, as_json: bool, plot_file: str | None, **options: Any) -> None:
+    """Compare docret with tf-idf, BM25 and LSA on a labelled corpus or a test collection.
+
+    \b
+    PATH is one of:
+    - a .jsonl/.jsonl.gz whose documents carry "split": "train" or "test" and labels;
+    - a folder with train/ and test/ in <label>/<file> layout (as 20 Newsgroups ships);
+    - a folder with docs.jsonl[.gz], queries.jsonl and qrels.tsv (query, doc, relevance).
+    Labelled corpora: every test document queries the train documents, relevant = a shared
+    label (P@1, P@10, P@100, MAP@100). Test collections: MAP, nDCG@10, P@10. Nothing is written
+    to the database.
+    """
+    from docret.evaluate import evaluate as run_evaluation
+    from docret.evaluate import load_collection, plot
+
+    err = _stderr()
+    collection = load_collection(path)
+    if not as_json:
+        err.print(
+            f"[dim]{collection.name}: {len(collection.documents):,} documents, "
+            f"{len(collection.queries):,} queries ({collection.protocol})[/]"
+        )
+    with err.status("Evaluating") as status:
+        results = run_evaluation(
+            collection,
+            curve=plot_file is not None,
+            on_method=lambda name: status.update(f"Evaluating {name}"),
+            **options,
+        )
+    if plot_file:
+        try:
+            plot(results, plot_file, f"{collection.name}: precision vs documents retrieved")
+        except ImportError:
+            raise click.ClickException(
+                "--plot needs matplotlib: pip install 'docret[plot]'"
+            ) from None
+    protocol = "label" if collection.protocol == "labels" else "qrels"
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "corpus": collection.name,
+                    "protocol": protocol,
+                    "documents": len(collection.documents),
+                    "queries": len(collection.queries),
+                    "methods": [r.to_dict() for r in results],
+                }
+            )
+        )
+        return
+    from rich.table import Table
+
+    metric_names = list(results[0].metrics)
+    table = Table(title=f"{collection.name} ({protocol} protocol)", title_justify="left")
+    table.add_column("method")
+    for name in metric_names:
+        table.add_column(name, justify="right")
+    table.add_column("fit s", justify="right")
+    table.add_column("query ms", justify="right")
+    best = {m: max(r.metrics[m] for r in results) for m in metric_names}
+    for r in results:
+        cells = [
+            f"[bold]{r.metrics[m]:.3f}[/]" if r.metrics[m] == best[m] else f"{r.metrics[m]:.3f}"
+            for m in metric_names
+        ]
+        table.add_row(r.method, *cells, f"{r.fit_seconds:.1f}", f"{r.query_ms:.2f}")
+    _stdout().print(table)
+    if plot_file:
+        err.print(f"[dim]Wrote {plot_file}[/]")
 
 
 def _print_hits(title: str, hits) -> None:

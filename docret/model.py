@@ -27,7 +27,7 @@ class AutoencoderConfig:
     hidden: tuple[int, ...] = (500, 250, 125)  # encoder widths; the decoder mirrors them
     code_size: int = 32  # D, the size of a document's code
     activation: str = "relu"  # between layers; the code layer itself is linear
-    noise: float = 0.2  # denoising: chance of dropping each input word while training
+    noise: float = 0.5  # denoising: chance of dropping each input word while training
     code_l2: float = 0.0  # L2 penalty on codes, keeps them from drifting in scale
 
     def __post_init__(self) -> None:

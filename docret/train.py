@@ -19,8 +19,8 @@ class TrainConfig:
     """Optimisation settings (stored with the model as JSON)."""
 
     epochs: int = 50  # at most; early stopping usually ends sooner
-    batch_size: int = 128
-    lr: float = 1e-3  # Adam
+    batch_size: int = 64
+    lr: float = 2e-3  # Adam
     weight_decay: float = 0.0
     validation_fraction: float = 0.1  # held out for early stopping
     patience: int = 5  # epochs without held-out improvement before stopping

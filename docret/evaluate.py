@@ -1,0 +1,369 @@
+"""Side-by-side evaluation of docret against bag-of-words baselines on a user's corpus.
+
+Two protocols:
+
+- **labels**: a labelled corpus split into train and test (a ``.jsonl[.gz]`` whose lines carry
+  ``split``, or a folder with ``train/`` and ``test/`` in ``<label>/<file>`` layout). Every test
+  document queries the train documents; relevant means sharing a label. P@1, P@10, P@100 and
+  MAP@100 (mean over the relevant ranks of precision at that rank).
+- **qrels**: an IR test collection folder with ``docs.jsonl[.gz]``, ``queries.jsonl`` and
+  ``qrels.tsv`` (query, document, graded relevance; higher is better). MAP over the first 1,000
+  ranks (TREC convention), nDCG@10 and P@10 over the judged queries.
+
+Methods: docret's learned codes; tf-idf cosine over the full vocabulary; BM25 (bm25s); LSA
+(truncated SVD of the tf-idf matrix) with as many dimensions as the code; and a hybrid that adds
+tf-idf cosine to code cosine (see :class:`Hybrid`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from docret.corpus import Document, read_documents
+from docret.errors import CorpusError
+from docret.metrics import average_precision_at_k, ndcg_at_k, precision_at_k
+from docret.ranking import normalize_rows
+from docret.text import Analyzer, english_stop_words
+
+PLOT_DEPTH = 1000  # the paper's figure runs to 1,000 retrieved documents
+HYBRID_WEIGHT = 0.5  # weight of tf-idf cosine added to code cosine
+
+
+@dataclass
+class Collection:
+    """Documents to index, queries to run, and what counts as relevant."""
+
+    name: str
+    protocol: str  # "labels" or "qrels"
+    documents: list[Document]
+    queries: list[Document]
+    qrels: dict[str, dict[str, int]] = field(default_factory=dict)  # protocol "qrels"
+
+
+def load_collection(path: str | Path) -> Collection:
+    """Recognise and read a labelled corpus or an IR test collection at ``path``."""
+    p = Path(path)
+    if not p.exists():
+        raise CorpusError(f"Path does not exist: {path}")
+    if p.is_dir() and (p / "qrels.tsv").exists():
+        return _load_qrels_collection(p)
+    if p.is_dir() and (p / "train").is_dir() and (p / "test").is_dir():
+        train = read_documents(p / "train", ["*"]).documents
+        test = read_documents(p / "test", ["*"]).documents
+        return _labelled(p.name, train, test)
+    docs = read_documents(p).documents
+    train = [d for d in docs if d.split == "train"]
+    test = [d for d in docs if d.split == "test"]
+    if not train or not test:
+        raise CorpusError(
+            f"{path} is not an evaluation corpus: expected documents with split train and test, "
+            "a folder with train/ and test/, or a folder with docs.jsonl, queries.jsonl and "
+            "qrels.tsv"
+        )
+    return _labelled(p.name, train, test)
+
+
+def _labelled(name: str, train: list[Document], test: list[Document]) -> Collection:
+    if not any(d.labels for d in train) or not any(d.labels for d in test):
+        raise CorpusError(f"{name}: the train and test documents need labels")
+    return Collection(name, "labels", train, test)
+
+
+def _load_qrels_collection(p: Path) -> Collection:
+    docs_file = next((p / n for n in ("docs.jsonl.gz", "docs.jsonl") if (p / n).exists()), None)
+    if docs_file is None or not (p / "queries.jsonl").exists():
+        raise CorpusError(f"{p}: a test collection needs docs.jsonl[.gz] and queries.jsonl")
+    documents = read_documents(docs_file).documents
+    queries = read_documents(p / "queries.jsonl").documents
+    qrels: dict[str, dict[str, int]] = {}
+    for lineno, line in enumerate((p / "qrels.tsv").read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) < 3:
+            raise CorpusError(f"{p / 'qrels.tsv'}:{lineno}: expected query, document, relevance")
+        qrels.setdefault(parts[0], {})[parts[1]] = int(float(parts[2]))
+    judged = [q for q in queries if any(r > 0 for r in qrels.get(q.id, {}).values())]
+    if not judged:
+        raise CorpusError(f"{p}: no query has a relevant document in qrels.tsv")
+    return Collection(p.name, "qrels", documents, judged, qrels)
+
+
+# -- methods ------------------------------------------------------------------------------
+class Method:
+    """A retrieval method: ``fit`` on document texts, then ``search`` query texts."""
+
+    name = "method"
+
+    def fit(self, texts: Sequence[str]) -> Method:
+        raise NotImplementedError
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        """(Q, N) similarity of each query to every document."""
+        raise NotImplementedError
+
+    def search(self, texts: Sequence[str], depth: int, chunk: int = 256) -> np.ndarray:
+        """Indices (Q, depth) of the best documents for each query, best first."""
+        out = []
+        for s in range(0, len(texts), chunk):
+            scores = self.scores(texts[s : s + chunk])
+            out.append(_top_rows(scores, depth))
+        return np.concatenate(out)
+
+
+def _top_rows(scores: np.ndarray, depth: int) -> np.ndarray:
+    depth = min(depth, scores.shape[1])
+    part = np.argpartition(-scores, depth - 1, axis=1)[:, :depth]
+    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
+class Tfidf(Method):
+    """Cosine of sublinear tf-idf vectors over the full vocabulary (min_df=2, max_df=0.5)."""
+
+    name = "tf-idf cosine"
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        self.analyzer = analyzer
+
+    def fit(self, texts: Sequence[str]) -> Tfidf:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.vectorizer = TfidfVectorizer(
+            analyzer=self.analyzer, min_df=2, max_df=0.5, sublinear_tf=True, dtype=np.float32
+        )
+        self.matrix = self.vectorizer.fit_transform(texts).tocsr()
+        return self
+
+    def transform(self, texts: Sequence[str]):
+        return self.vectorizer.transform(texts)
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        return (self.transform(texts) @ self.matrix.T).toarray()
+
+
+class Lsa(Method):
+    """Truncated SVD of the tf-idf matrix, ranked by cosine in the reduced space."""
+
+    def __init__(self, tfidf: Tfidf, dims: int, seed: int = 0) -> None:
+        self.tfidf, self.dims, self.seed = tfidf, dims, seed
+        self.name = f"LSA-{dims}"
+
+    def fit(self, texts: Sequence[str]) -> Lsa:
+        from sklearn.decomposition import TruncatedSVD
+
+        self.svd = TruncatedSVD(self.dims, random_state=self.seed).fit(self.tfidf.matrix)
+        self.docs = normalize_rows(self.svd.transform(self.tfidf.matrix))
+        return self
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        return normalize_rows(self.svd.transform(self.tfidf.transform(texts))) @ self.docs.T
+
+
+class Bm25(Method):
+    """Okapi BM25 (bm25s, Lucene variant, k1=1.5, b=0.75) over the same analyzed tokens."""
+
+    name = "BM25"
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        self.analyzer = analyzer
+
+    def fit(self, texts: Sequence[str]) -> Bm25:
+        import bm25s
+
+        self.n = len(texts)
+        self.retriever = bm25s.BM25()
+        self.retriever.index([self.analyzer(t) for t in texts], show_progress=False)
+        return self
+
+    def search(self, texts: Sequence[str], depth: int, chunk: int = 256) -> np.ndarray:
+        tokens = [self.analyzer(t) or ["\x00"] for t in texts]
+        docs, _ = self.retriever.retrieve(
+            tokens, k=min(depth, self.n), show_progress=False, n_threads=1
+        )
+        return np.asarray(docs, dtype=np.int64)
+
+
+class Codes(Method):
+    """docret: cosine of the autoencoder's codes."""
+
+    name = "docret codes"
+
+    def __init__(self, **encoder_options: Any) -> None:
+        self.options = encoder_options
+
+    def fit(self, texts: Sequence[str]) -> Codes:
+        from docret.encoder import Encoder
+
+        self.encoder = Encoder(**self.options)
+        self.docs = normalize_rows(self.encoder.fit_transform(texts))
+        return self
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        return normalize_rows(self.encoder.transform(texts)) @ self.docs.T
+
+
+class Hybrid(Method):
+    """docret hybrid: code cosine plus ``weight`` times tf-idf cosine.
+
+    The code finds documents on the query's topic; the lexical term lifts, within that topic,
+    the documents that also share the query's words. Both are cosines in [−1, 1], so a fixed
+    weight needs no per-corpus calibration.
+    """
+
+    name = "docret hybrid"
+
+    def __init__(self, codes: Codes, tfidf: Tfidf, weight: float = HYBRID_WEIGHT) -> None:
+        self.codes, self.tfidf, self.weight = codes, tfidf, weight
+
+    def fit(self, texts: Sequence[str]) -> Hybrid:
+        return self  # reuses the fitted parts
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        return self.codes.scores(texts) + self.weight * self.tfidf.scores(texts)
+
+
+# -- running ------------------------------------------------------------------------------
+@dataclass
+class MethodResult:
+    """Metrics and timings of one method."""
+
+    method: str
+    metrics: dict[str, float]
+    fit_seconds: float
+    query_ms: float
+    precision_curve: list[tuple[int, float]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``methods`` entry of ``docret evaluate --json``."""
+        return {
+            "method": self.method,
+            **{k: round(v, 4) for k, v in self.metrics.items()},
+            "fit_seconds": round(self.fit_seconds, 2),
+            "query_ms": round(self.query_ms, 3),
+        }
+
+
+def evaluate(
+    collection: Collection,
+    *,
+    curve: bool = False,
+    on_method: Callable[[str], None] | None = None,
+    **encoder_options: Any,
+) -> list[MethodResult]:
+    """Fit every method on the collection's documents, run its queries, score the rankings."""
+    texts = [d.text for d in collection.documents]
+    queries = [d.text for d in collection.queries]
+    analyzer = Analyzer(stop_words=english_stop_words())
+    code_size = int(encoder_options.get("code_size", 32))
+    tfidf = Tfidf(analyzer)
+    codes = Codes(**encoder_options)
+    methods: list[Method] = [
+        codes,
+        Hybrid(codes, tfidf),
+        tfidf,
+        Bm25(analyzer),
+        Lsa(tfidf, code_size),
+    ]
+    # Fitting order: tf-idf and the codes before the hybrid and LSA, which reuse them.
+    order = [2, 0, 1, 3, 4]
+    depth = PLOT_DEPTH if curve or collection.protocol == "qrels" else 100
+    depth = min(depth, len(texts))
+    judge = (
+        _label_judge(collection) if collection.protocol == "labels" else _qrels_judge(collection)
+    )
+    results: dict[int, MethodResult] = {}
+    for i in order:
+        method = methods[i]
+        if on_method:
+            on_method(method.name)
+        start = time.perf_counter()
+        method.fit(texts)
+        fit_seconds = time.perf_counter() - start
+        if isinstance(method, Hybrid):
+            fit_seconds = results[0].fit_seconds + results[2].fit_seconds
+        start = time.perf_counter()
+        ranking = method.search(queries, depth)
+        query_ms = (time.perf_counter() - start) * 1000 / max(len(queries), 1)
+        metrics, curve_points = judge(ranking, curve)
+        results[i] = MethodResult(method.name, metrics, fit_seconds, query_ms, curve_points)
+    return [results[i] for i in range(len(methods))]
+
+
+def _curve_points(rel: np.ndarray) -> list[tuple[int, float]]:
+    ns = np.unique(np.round(np.logspace(0, np.log10(rel.shape[1]), 40)).astype(int))
+    cum = np.cumsum(rel > 0, axis=1)
+    return [(int(n), float((cum[:, n - 1] / n).mean())) for n in ns]
+
+
+def _label_judge(c: Collection):
+    doc_labels = [set(d.labels) for d in c.documents]
+    query_labels = [set(q.labels) for q in c.queries]
+
+    def judge(ranking: np.ndarray, curve: bool):
+        rel = np.array(
+            [
+                [bool(doc_labels[j] & ql) for j in row]
+                for row, ql in zip(ranking, query_labels, strict=True)
+            ]
+        )
+        k = rel.shape[1]
+        metrics = {
+            "P@1": precision_at_k(rel, 1).mean(),
+            "P@10": precision_at_k(rel, min(10, k)).mean(),
+            "P@100": precision_at_k(rel, min(100, k)).mean(),
+            "MAP@100": average_precision_at_k(rel, min(100, k)).mean(),
+        }
+        return metrics, (_curve_points(rel) if curve else [])
+
+    return judge
+
+
+def _qrels_judge(c: Collection):
+    ids = [d.id for d in c.documents]
+
+    def judge(ranking: np.ndarray, curve: bool):
+        gains = np.array(
+            [
+                [c.qrels[q.id].get(ids[j], 0) for j in row]
+                for row, q in zip(ranking, c.queries, strict=True)
+            ]
+        )
+        n_relevant = np.array([sum(r > 0 for r in c.qrels[q.id].values()) for q in c.queries])
+        ideal = [np.array([r for r in c.qrels[q.id].values() if r > 0]) for q in c.queries]
+        metrics = {
+            "MAP": average_precision_at_k(gains, gains.shape[1], n_relevant).mean(),
+            "nDCG@10": ndcg_at_k(gains, ideal, 10).mean(),
+            "P@10": precision_at_k(gains, min(10, gains.shape[1])).mean(),
+        }
+        return metrics, (_curve_points(gains) if curve else [])
+
+    return judge
+
+
+def plot(results: Sequence[MethodResult], path: str | Path, title: str) -> None:
+    """Precision against number of documents retrieved, log axis, one line per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    for r in results:
+        xs, ys = zip(*r.precision_curve, strict=True)
+        ax.plot(xs, ys, marker=".", label=r.method)
+    ax.set_xscale("log")
+    ax.set_xlabel("number of documents retrieved")
+    ax.set_ylabel("precision")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

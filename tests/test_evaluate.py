@@ -1,0 +1,102 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from docret.cli import cli
+from docret.errors import CorpusError
+from docret.evaluate import load_collection
+
+from .conftest import TOPICS, write_corpus
+from .test_cli import FAST_ARGS
+
+
+@pytest.fixture(scope="module")
+def split_corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("split")
+    write_corpus(root / "train", per_topic=15, seed=1)
+    write_corpus(root / "test", per_topic=4, seed=2)
+    return root
+
+
+@pytest.fixture(scope="module")
+def ir_collection(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ir")
+    docs = write_corpus(root / "src", per_topic=12, seed=4)
+    with open(root / "docs.jsonl", "w") as f:
+        for p in sorted(docs.rglob("*.txt")):
+            f.write(json.dumps({"id": p.stem + p.parent.name, "text": p.read_text()}) + "\n")
+    queries = {f"q-{t}": " ".join(words.split()[:3]) for t, words in TOPICS.items()}
+    queries["q-unjudged"] = "orbit"
+    (root / "queries.jsonl").write_text(
+        "".join(json.dumps({"id": q, "text": t}) + "\n" for q, t in queries.items())
+    )
+    qrels = [f"q-{t}\t{i:03d}{t}\t{1 + i % 2}" for t in TOPICS for i in range(12)]
+    (root / "qrels.tsv").write_text("\n".join(qrels) + "\n")
+    return root
+
+
+def _evaluate(*args):
+    return CliRunner().invoke(
+        cli, ["evaluate", *map(str, args), *FAST_ARGS], catch_exceptions=False
+    )
+
+
+def test_evaluate_labelled_folder_json_and_plot(split_corpus, tmp_path):
+    png = tmp_path / "curve.png"
+    result = _evaluate(split_corpus, "--json", "--plot", png)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["corpus"] == split_corpus.name and data["protocol"] == "label"
+    assert (data["documents"], data["queries"]) == (60, 16)
+    methods = {m["method"]: m for m in data["methods"]}
+    assert set(methods) == {"docret codes", "docret hybrid", "tf-idf cosine", "BM25", "LSA-8"}
+    for m in methods.values():
+        assert set(m) >= {"P@1", "P@10", "P@100", "MAP@100", "fit_seconds", "query_ms"}
+        assert 0.0 <= m["P@10"] <= 1.0 and m["fit_seconds"] >= 0
+    # Four clean topics: everything should beat chance (0.25) by far.
+    assert methods["tf-idf cosine"]["P@10"] > 0.8
+    assert methods["docret codes"]["P@10"] > 0.6
+    # P@100 over 60 documents: at most 15 of the 60 share the label.
+    assert methods["tf-idf cosine"]["P@100"] <= 15 / 60 + 1e-9
+    from PIL import Image
+
+    with Image.open(png) as im:
+        im.verify()
+        assert im.format == "PNG" and im.size[0] > 300
+
+
+def test_evaluate_table(split_corpus):
+    result = _evaluate(split_corpus)
+    assert result.exit_code == 0, result.output
+    for word in ("docret codes", "BM25", "LSA-8", "P@10", "MAP@100", "query ms"):
+        assert word in result.stdout
+
+
+def test_evaluate_test_collection(ir_collection):
+    result = _evaluate(ir_collection, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["protocol"] == "qrels" and data["queries"] == 4  # the unjudged query is left out
+    for m in data["methods"]:
+        assert set(m) >= {"MAP", "nDCG@10", "P@10"}
+    bm25 = next(m for m in data["methods"] if m["method"] == "BM25")
+    assert bm25["P@10"] > 0.7
+
+
+def test_jsonl_with_splits(tmp_path):
+    lines = [
+        {"id": i, "text": f"doc {i}", "labels": ["a"], "split": s}
+        for i, s in enumerate(["train", "test"])
+    ]
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    c = load_collection(path)
+    assert (len(c.documents), len(c.queries), c.protocol) == (1, 1, "labels")
+
+
+def test_not_an_evaluation_corpus(tmp_path, corpus_dir):
+    with pytest.raises(CorpusError, match="not an evaluation corpus"):
+        load_collection(corpus_dir)
+    result = _evaluate(tmp_path / "missing")
+    assert result.exit_code == 1 and "does not exist" in result.output
