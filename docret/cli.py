@@ -98,6 +98,13 @@ _MODEL_OPTIONS = [
         help="Encoder layer widths, comma-separated",
     ),
     click.option(
+        "--activation",
+        default="tanh",
+        show_default=True,
+        type=click.Choice(["tanh", "relu", "sigmoid"]),
+        help="Between hidden layers (the code layer is linear)",
+    ),
+    click.option(
         "--vocab-size",
         default=10_000,
         show_default=True,
@@ -142,7 +149,7 @@ _MODEL_OPTIONS = [
     ),
     click.option(
         "--noise",
-        default=0.5,
+        default=0.7,
         show_default=True,
         type=click.FloatRange(0, 1, max_open=True),
         help="Denoising: chance of dropping each input word",

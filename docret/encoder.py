@@ -44,8 +44,8 @@ class Encoder:
         stemmer: str = "porter",
         hidden: Sequence[int] = (500, 250, 125),
         code_size: int = 32,
-        activation: str = "relu",
-        noise: float = 0.5,
+        activation: str = "tanh",
+        noise: float = 0.7,
         code_l2: float = 0.0,
         epochs: int = 50,
         batch_size: int = 64,
@@ -144,6 +144,10 @@ class Encoder:
         targets = _row_distributions(counts[rows])
         train.seed_everything(self.seed)
         self.model_ = Autoencoder(self.config_)
+        # Start the decoder at the corpus' word frequencies, so that training spends its steps
+        # on what distinguishes documents rather than first rediscovering the unigram mean
+        # (without this, training sits on a plateau that early stopping can mistake for the end).
+        self.model_.init_output_bias(np.asarray(targets.mean(axis=0)).ravel())
         self.history_ = train.fit(self.model_, inputs, targets, self.train_config_, self.callback)
         return self
 

@@ -26,8 +26,8 @@ class AutoencoderConfig:
     vocab_size: int
     hidden: tuple[int, ...] = (500, 250, 125)  # encoder widths; the decoder mirrors them
     code_size: int = 32  # D, the size of a document's code
-    activation: str = "relu"  # between layers; the code layer itself is linear
-    noise: float = 0.5  # denoising: chance of dropping each input word while training
+    activation: str = "tanh"  # between layers; the code layer itself is linear
+    noise: float = 0.7  # denoising: chance of dropping each input word while training
     code_l2: float = 0.0  # L2 penalty on codes, keeps them from drifting in scale
 
     def __post_init__(self) -> None:
@@ -107,7 +107,20 @@ class Autoencoder(nn.Module):
         # (not 1/sqrt(V) of it, as nn.Linear's default init would give): unit variance keeps
         # the signal alive through the deeper layers instead of leaving it to the biases.
         nn.init.normal_(self.input_weight, std=1.0)
+        # He initialisation keeps the signal's scale through each ReLU layer. PyTorch's default
+        # shrinks it about 2.5x per layer, so after the eight layers of the default model the
+        # output barely depends on the input and training stalls on a long plateau.
+        gain = nn.init.calculate_gain(config.activation)
+        for layer in [*self.encoder, *self.decoder]:
+            nn.init.normal_(layer.weight, std=gain / layer.in_features**0.5)
+            nn.init.zeros_(layer.bias)
         self.act = activation(config.activation)
+
+    @torch.no_grad()
+    def init_output_bias(self, word_frequencies) -> None:
+        """Set the output bias to the log of the mean word distribution (softmax's prior)."""
+        freq = torch.as_tensor(word_frequencies, dtype=torch.float32)
+        self.decoder[-1].bias.copy_(torch.log(freq.clamp_min(1e-8) / freq.sum()))
 
     def encode(self, x: SparseBatch) -> torch.Tensor:
         """Codes of a sparse batch: (B, D)."""
