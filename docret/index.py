@@ -112,9 +112,9 @@ class Index:
 
         start = time.perf_counter()
         stage = on_stage or (lambda _msg: None)
-        store = Store.create(db)  # checks the target before the slow part
         stage(f"Reading {path}")
         read = read_documents(path, globs, on_skip=on_skip)
+        store = Store.create(db)  # refuses a foreign database before the slow part
         texts = [d.text for d in read.documents]
         encoder = Encoder(**encoder_options)
         stage(f"Building the vocabulary of {len(texts):,} documents")

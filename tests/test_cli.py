@@ -176,3 +176,9 @@ def test_python_dash_m(built_db):
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)[0]["id"].startswith("music/")
+
+
+def test_failed_index_creates_no_database(tmp_path):
+    db = tmp_path / "new.db"
+    assert_clean_error(run("-d", db, "index", tmp_path / "missing"), "does not exist")
+    assert not db.exists()
