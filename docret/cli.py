@@ -434,8 +434,17 @@ def info(ctx: click.Context, as_json: bool) -> None:
     type=click.Path(dir_okay=False),
     help="Write precision against documents retrieved (log axis) to this PNG",
 )
+@click.option(
+    "--lsa",
+    "extra_lsa",
+    multiple=True,
+    type=click.IntRange(1),
+    help="Also run LSA with this many dimensions (repeatable; LSA at the code size always runs)",
+)
 @friendly_errors
-def evaluate(path: str, as_json: bool, plot_file: str | None, **options: Any) -> None:
+def evaluate(
+    path: str, as_json: bool, plot_file: str | None, extra_lsa: tuple[int, ...], **options: Any
+) -> None:
     """Compare docret with tf-idf, BM25 and LSA on a labelled corpus or a test collection.
 
     \b
@@ -461,6 +470,7 @@ def evaluate(path: str, as_json: bool, plot_file: str | None, **options: Any) ->
         results = run_evaluation(
             collection,
             curve=plot_file is not None,
+            extra_lsa=extra_lsa,
             on_method=lambda name: status.update(f"Evaluating {name}"),
             **options,
         )

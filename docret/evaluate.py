@@ -255,10 +255,14 @@ def evaluate(
     collection: Collection,
     *,
     curve: bool = False,
+    extra_lsa: Sequence[int] = (),
     on_method: Callable[[str], None] | None = None,
     **encoder_options: Any,
 ) -> list[MethodResult]:
-    """Fit every method on the collection's documents, run its queries, score the rankings."""
+    """Fit every method on the collection's documents, run its queries, score the rankings.
+
+    LSA runs with as many dimensions as the code, and also at each size in ``extra_lsa``.
+    """
     texts = [d.text for d in collection.documents]
     queries = [d.text for d in collection.queries]
     analyzer = Analyzer(stop_words=english_stop_words())
@@ -270,10 +274,10 @@ def evaluate(
         Hybrid(codes, tfidf),
         tfidf,
         Bm25(analyzer),
-        Lsa(tfidf, code_size),
+        *(Lsa(tfidf, d) for d in [code_size, *(d for d in extra_lsa if d != code_size)]),
     ]
     # Fitting order: tf-idf and the codes before the hybrid and LSA, which reuse them.
-    order = [2, 0, 1, 3, 4]
+    order = [2, 0, 1, *range(3, len(methods))]
     depth = PLOT_DEPTH if curve or collection.protocol == "qrels" else 100
     depth = min(depth, len(texts))
     judge = (

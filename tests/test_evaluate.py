@@ -67,9 +67,9 @@ def test_evaluate_labelled_folder_json_and_plot(split_corpus, tmp_path):
 
 
 def test_evaluate_table(split_corpus):
-    result = _evaluate(split_corpus)
+    result = _evaluate(split_corpus, "--lsa", "3")
     assert result.exit_code == 0, result.output
-    for word in ("docret codes", "BM25", "LSA-8", "P@10", "MAP@100", "query ms"):
+    for word in ("docret codes", "BM25", "LSA-8", "LSA-3", "P@10", "MAP@100", "query ms"):
         assert word in result.stdout
 
 
