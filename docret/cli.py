@@ -141,6 +141,13 @@ _MODEL_OPTIONS = [
     ),
     click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1)),
     click.option(
+        "--negatives",
+        default=500,
+        show_default=True,
+        type=click.IntRange(0),
+        help="Sampled softmax: the batch's words plus this many random ones (0: whole vocabulary)",
+    ),
+    click.option(
         "--lr",
         default=2e-3,
         show_default=True,

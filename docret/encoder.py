@@ -53,6 +53,7 @@ class Encoder:
         weight_decay: float = 0.0,
         validation_fraction: float = 0.1,
         patience: int = 5,
+        negatives: int = 500,
         seed: int = 0,
         device: str = "auto",
         callback=None,
@@ -72,6 +73,7 @@ class Encoder:
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.negatives = negatives
         self.seed = seed
         self.device = device
         self.callback = callback
@@ -135,6 +137,7 @@ class Encoder:
             weight_decay=self.weight_decay,
             validation_fraction=self.validation_fraction,
             patience=self.patience,
+            negatives=self.negatives,
             seed=self.seed,
             device=self.device,
         )

@@ -107,9 +107,10 @@ class Autoencoder(nn.Module):
         # (not 1/sqrt(V) of it, as nn.Linear's default init would give): unit variance keeps
         # the signal alive through the deeper layers instead of leaving it to the biases.
         nn.init.normal_(self.input_weight, std=1.0)
-        # He initialisation keeps the signal's scale through each ReLU layer. PyTorch's default
-        # shrinks it about 2.5x per layer, so after the eight layers of the default model the
-        # output barely depends on the input and training stalls on a long plateau.
+        # Scale each layer by its activation's gain over sqrt(fan-in) (He init for ReLU) so the
+        # signal keeps its size through the layers. PyTorch's default shrinks it about 2.5x per
+        # layer: after the eight layers of the default model the output barely depends on the
+        # input and training stalls on a long plateau.
         gain = nn.init.calculate_gain(config.activation)
         for layer in [*self.encoder, *self.decoder]:
             nn.init.normal_(layer.weight, std=gain / layer.in_features**0.5)
@@ -132,18 +133,32 @@ class Autoencoder(nn.Module):
             h = layer(self.act(h))
         return h  # (B, D), linear code layer
 
+    def decode_hidden(self, code: torch.Tensor) -> torch.Tensor:
+        """The input of the output layer: (B, H1)."""
+        h = code
+        for i, layer in enumerate(self.decoder[:-1]):
+            h = layer(h if i == 0 else self.act(h))
+        return h if len(self.decoder) == 1 else self.act(h)
+
     def decode(self, code: torch.Tensor) -> torch.Tensor:
         """Logits over the vocabulary: (B, V)."""
-        h = code
-        for i, layer in enumerate(self.decoder):
-            h = layer(h if i == 0 else self.act(h))
-        return h
+        return self.decoder[-1](self.decode_hidden(code))
 
-    def forward(self, x: SparseBatch, target: SparseBatch) -> tuple[torch.Tensor, torch.Tensor]:
-        """Codes and the mean loss against ``target``, each row a word distribution summing to 1."""
+    def forward(
+        self, x: SparseBatch, target: SparseBatch, negatives: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Codes and the mean loss against ``target``, each row a word distribution summing to 1.
+
+        With ``negatives`` (word ids drawn uniformly at random), the softmax is restricted to the
+        batch's own words plus those samples, standing in for all the others (see
+        :func:`sampled_softmax_cross_entropy`); without, it runs over the whole vocabulary.
+        """
         code = self.encode(x)
-        logits = self.decode(code)  # (B, V)
-        loss = softmax_cross_entropy(logits, target)
+        if negatives is None:
+            loss = softmax_cross_entropy(self.decode(code), target)
+        else:
+            h = self.decode_hidden(code)
+            loss = sampled_softmax_cross_entropy(h, self.decoder[-1], target, negatives)
         if self.config.code_l2 > 0:
             loss = loss + self.config.code_l2 * code.pow(2).sum(1).mean()
         return code, loss
@@ -154,12 +169,48 @@ def softmax_cross_entropy(logits: torch.Tensor, target: SparseBatch) -> torch.Te
 
     Only the target's non-zeros are gathered, so no dense (B, V) target is ever built.
     """
-    b, v = logits.shape
+    return (torch.logsumexp(logits, dim=1) - expected_logit(logits, target)).mean()
+
+
+def expected_logit(logits: torch.Tensor, target: SparseBatch) -> torch.Tensor:
+    """Per row, ``sum_j p_j logits_j`` for a sparse ``p`` whose indices are columns of logits."""
+    b, width = logits.shape
     lengths = torch.diff(target.offsets, append=target.offsets.new_tensor([target.values.numel()]))
     rows = torch.repeat_interleave(torch.arange(b, device=logits.device), lengths)
-    picked = logits.reshape(-1)[rows * v + target.indices]  # (nnz,)
-    expected = torch.zeros(b, device=logits.device).index_add_(0, rows, picked * target.values)
-    return (torch.logsumexp(logits, dim=1) - expected).mean()
+    picked = logits.reshape(-1)[rows * width + target.indices]  # (nnz,)
+    return torch.zeros(b, device=logits.device).index_add_(0, rows, picked * target.values)
+
+
+def sampled_softmax_cross_entropy(
+    h: torch.Tensor, output: nn.Linear, target: SparseBatch, negatives: torch.Tensor
+) -> torch.Tensor:
+    """:func:`softmax_cross_entropy` with logits computed only for a subset of the vocabulary.
+
+    The subset is every word of the batch's targets plus ``negatives``, a uniform sample of the
+    vocabulary. The partition function's part over the unseen words is estimated from the
+    samples that are not targets, scaled by (words not in the batch) / (such samples). The
+    output layer is the most expensive part of training (B x H x V); this cuts V to the batch's
+    words plus the samples.
+    """
+    v = output.out_features
+    positives = torch.unique(target.indices)
+    in_batch = torch.zeros(v, dtype=torch.bool, device=h.device)
+    in_batch[positives] = True
+    negatives = torch.unique(negatives)
+    negatives = negatives[~in_batch[negatives]]
+    words = torch.cat([positives, negatives])
+    logits = F.linear(h, output.weight[words], output.bias[words])  # (B, |words|)
+    n_pos = len(positives)
+    if len(negatives):
+        # log of the weight each sampled word stands for
+        scale = torch.log(torch.tensor((v - n_pos) / len(negatives), device=h.device))
+        logits_for_z = torch.cat([logits[:, :n_pos], logits[:, n_pos:] + scale], dim=1)
+    else:
+        logits_for_z = logits
+    column = torch.full((v,), -1, dtype=torch.long, device=h.device)
+    column[positives] = torch.arange(n_pos, device=h.device)
+    local = SparseBatch(column[target.indices], target.offsets, target.values, target.size)
+    return (torch.logsumexp(logits_for_z, dim=1) - expected_logit(logits, local)).mean()
 
 
 def drop_inputs(x: SparseBatch, p: float, generator: torch.Generator) -> SparseBatch:

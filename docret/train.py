@@ -24,6 +24,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     validation_fraction: float = 0.1  # held out for early stopping
     patience: int = 5  # epochs without held-out improvement before stopping
+    negatives: int = 500  # >0: softmax over the batch's words plus this many sampled words; 0: all
     seed: int = 0
     device: str = "auto"  # "auto" takes CUDA when present
 
@@ -104,7 +105,15 @@ def fit(
         total, seen = 0.0, 0
         for rows in _batches(rng.permutation(train_rows), config.batch_size):
             x = drop_inputs(SparseBatch.from_csr(inputs[rows]), model.config.noise, noise_gen)
-            _, loss = model(x.to(device), SparseBatch.from_csr(targets[rows]).to(device))
+            negatives = (
+                torch.randint(model.config.vocab_size, (config.negatives,), generator=noise_gen)
+                if config.negatives
+                else None
+            )
+            target = SparseBatch.from_csr(targets[rows]).to(device)
+            _, loss = model(
+                x.to(device), target, None if negatives is None else negatives.to(device)
+            )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

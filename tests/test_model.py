@@ -134,3 +134,20 @@ def test_same_seed_same_codes_other_seed_other_codes():
     c = Encoder(**{**options, "seed": 1}).fit_transform(texts)
     assert np.array_equal(a, b)
     assert not np.allclose(a, c)
+
+
+def test_sampled_softmax_with_every_word_sampled_is_exact():
+    from docret.model import sampled_softmax_cross_entropy
+
+    torch.manual_seed(0)
+    out = torch.nn.Linear(6, 30)
+    h = torch.randn(4, 6)
+    target = sp.random(4, 30, density=0.2, format="csr", random_state=2, dtype=np.float32)
+    target = sp.csr_matrix(target.multiply(1 / np.asarray(target.sum(1))))
+    t = SparseBatch.from_csr(target)
+    full = softmax_cross_entropy(out(h), t)
+    every = sampled_softmax_cross_entropy(h, out, t, torch.arange(30))
+    assert torch.allclose(full, every, atol=1e-5)
+    # With few samples it is an estimate, near the full loss and different from it.
+    some = sampled_softmax_cross_entropy(h, out, t, torch.randint(30, (8,)))
+    assert not torch.allclose(full, some) and abs(full - some) < 1.0
