@@ -207,11 +207,22 @@ def cli(ctx: click.Context, database: str) -> None:
     help="File name pattern for folders (repeatable; default *.txt and *.md)",
 )
 @model_options
+@click.option(
+    "--binary",
+    "binary_bits",
+    type=click.IntRange(1),
+    help="Semantic hashing: learn binary codes of this many bits (replaces --code-size)",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of text")
 @click.pass_context
 @friendly_errors
 def index(
-    ctx: click.Context, path: str, globs: tuple[str, ...], as_json: bool, **options: Any
+    ctx: click.Context,
+    path: str,
+    globs: tuple[str, ...],
+    as_json: bool,
+    binary_bits: int | None,
+    **options: Any,
 ) -> None:
     """Read PATH, learn the autoencoder, and store documents and codes in the database.
 
@@ -219,6 +230,8 @@ def index(
     their label), a single text file, or a .jsonl/.jsonl.gz file of {"id", "text", "labels"}.
     The previous index in the database is replaced only once the new one is complete.
     """
+    if binary_bits:
+        options.update(binary=True, code_size=binary_bits)
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from docret.index import Index
@@ -325,14 +338,21 @@ def _open(ctx: click.Context):
     help="How many results",
 )
 @click.option("--compare", is_flag=True, help="Show tf-idf cosine ranking beside the learned codes")
+@click.option(
+    "--rerank",
+    type=click.IntRange(1),
+    help="Binary codes: take this many by Hamming distance, re-order them by float-code cosine",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table")
 @click.pass_context
 @friendly_errors
-def query(ctx: click.Context, text: str, k: int, compare: bool, as_json: bool) -> None:
+def query(
+    ctx: click.Context, text: str, k: int, compare: bool, rerank: int | None, as_json: bool
+) -> None:
     """Rank documents by cosine similarity of their codes to the code of TEXT."""
     with _open(ctx) as idx:
         if compare:
-            result = idx.compare(text, k)
+            result = idx.compare(text, k, rerank)
             both = result.both
             if as_json:
                 click.echo(
@@ -352,7 +372,7 @@ def query(ctx: click.Context, text: str, k: int, compare: bool, as_json: bool) -
             else:
                 _print_comparison(text, result)
             return
-        hits = idx.query(text, k)
+        hits = idx.query(text, k, rerank)
         unknown = idx.vectorize(text).unknown
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits]))
@@ -412,7 +432,8 @@ def info(ctx: click.Context, as_json: bool) -> None:
             "Model",
             f"{data['vocabulary']}-"
             + "-".join(str(h) for h in model["layers"])
-            + f"-{model['code_size']} ({model['activation']}, noise {model['noise']}, "
+            + f"-{model['code_size']}{' binary' if model.get('binary') else ''} "
+            f"({model['activation']}, noise {model['noise']}, "
             f"code L2 {model['code_l2']}, seed {model['seed']})",
         ),
         (

@@ -47,6 +47,8 @@ class Encoder:
         activation: str = "tanh",
         noise: float = 0.7,
         code_l2: float = 0.0,
+        binary: bool = False,
+        code_noise: float = 4.0,
         epochs: int = 50,
         batch_size: int = 64,
         lr: float = 2e-3,
@@ -67,6 +69,8 @@ class Encoder:
         self.activation = activation
         self.noise = noise
         self.code_l2 = code_l2
+        self.binary = binary
+        self.code_noise = code_noise
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -129,6 +133,8 @@ class Encoder:
             activation=self.activation,
             noise=self.noise,
             code_l2=self.code_l2,
+            binary=self.binary,
+            code_noise=self.code_noise,
         )
         self.train_config_ = train.TrainConfig(
             epochs=self.epochs,

@@ -17,7 +17,7 @@ import numpy as np
 from docret.corpus import Skipped, body_of, read_documents
 from docret.errors import QueryError, UnknownDocumentError
 from docret.inference import NumpyEncoder
-from docret.ranking import InvertedIndex, normalize_rows, top_k
+from docret.ranking import InvertedIndex, hamming_distances, normalize_rows, pack_bits, top_k
 from docret.store import IndexData, Store, StoredDocument
 from docret.text import Analyzer, QueryVectorizer, SparseVector
 
@@ -123,6 +123,7 @@ class Index:
         encoder.fit_model(counts)
         stage("Encoding documents")
         codes = encoder.encode_counts(counts)
+        bits = pack_bits(codes) if encoder.binary else None
         tfidf = encoder.tfidf(counts)
         vectors = [
             (tfidf.indices[a:b], tfidf.data[a:b])
@@ -135,6 +136,7 @@ class Index:
                 documents=read.documents,
                 vectors=vectors,
                 codes=codes,
+                bits=bits,
                 vocabulary=state["vocabulary"],
                 surface_forms=state["surface_forms"],
                 df=state["df"],
@@ -183,6 +185,8 @@ class Index:
         self._ids, codes = self.store.load_codes()
         # Normalised once here, so ranking is one matrix-vector product.
         self._codes = normalize_rows(codes)
+        self._raw_codes = codes
+        self._bits = self.store.load_bits()
         self.position = {doc_id: i for i, doc_id in enumerate(self._ids)}
         self._inverted: InvertedIndex | None = None
         self._loaded = True
@@ -198,6 +202,18 @@ class Index:
         """L2-normalised codes of all documents, (N, D) float32."""
         self._load()
         return self._codes
+
+    @property
+    def raw_codes(self) -> np.ndarray:
+        """Codes as the encoder gave them (not normalised), (N, D) float32."""
+        self._load()
+        return self._raw_codes
+
+    @property
+    def bits(self) -> np.ndarray | None:
+        """Packed binary codes (N, ceil(D / 64)) uint64 of a binary model, else None."""
+        self._load()
+        return self._bits
 
     @property
     def inverted(self) -> InvertedIndex:
@@ -235,18 +251,43 @@ class Index:
         """Codes (N, D) of arbitrary texts, encoded like the documents."""
         return self.encoder.encode([self.vectorize(t) for t in texts])
 
-    def query(self, text: str, k: int = 10) -> list[Hit]:
-        """The ``k`` documents whose codes are closest (cosine) to the query's code."""
-        return self.query_many([text], k)[0]
+    def query(self, text: str, k: int = 10, rerank: int | None = None) -> list[Hit]:
+        """The ``k`` documents whose codes are closest to the query's code.
 
-    def query_many(self, texts: Sequence[str], k: int = 10) -> list[list[Hit]]:
+        Float codes rank by cosine. Binary codes (``docret index --binary``) rank by Hamming
+        distance, or with ``rerank`` take that many by Hamming and order them by the cosine
+        of the logistic code activations.
+        """
+        return self.query_many([text], k, rerank)[0]
+
+    def query_many(
+        self, texts: Sequence[str], k: int = 10, rerank: int | None = None
+    ) -> list[list[Hit]]:
         """:meth:`query` for several texts, encoded and scored as one batch."""
         if isinstance(texts, str):
             raise TypeError("query_many expects a list of texts; use query for one")
-        vectors = [self.vectorize(t) for t in texts]
-        q = normalize_rows(self.encoder.encode(vectors))  # (Q, D)
-        scores = q @ self.codes.T  # (Q, N)
-        return [self._hits(top_k(s, k), s) for s in scores]
+        vectors = [self.vectorize(t) for t in texts]  # loads the index on first use
+        codes = self.encoder.encode(vectors)  # (Q, D)
+        return [self._rank_code(code, k, rerank) for code in codes]
+
+    def _rank_code(
+        self, code: np.ndarray, k: int, rerank: int | None = None, exclude: int | None = None
+    ) -> list[Hit]:
+        if self.bits is None:
+            scores = self.codes @ normalize_rows(code[None])[0]
+            return self._hits(top_k(scores, k, exclude), scores)
+        # Binary codes: Hamming distance; the score shown is the share of matching bits.
+        distances = hamming_distances(self.bits, pack_bits(code[None])[0])
+        similarity = 1.0 - distances / self.encoder.code_size
+        if not rerank:
+            return self._hits(top_k(similarity, k, exclude), similarity)
+        # Semantic hashing as a filter: the best `rerank` by Hamming, re-ordered by float cosine.
+        candidates = top_k(similarity, max(rerank, k), exclude)
+        scores = self.codes[candidates] @ normalize_rows(code[None])[0]
+        order = candidates[top_k(scores, k)]
+        full = np.zeros(len(self.ids), dtype=np.float32)
+        full[candidates] = scores
+        return self._hits(order, full)
 
     def tfidf_query(self, text: str, k: int = 10) -> list[Hit]:
         """Plain bag-of-words retrieval: tf-idf cosine over the stored vectors."""
@@ -254,10 +295,10 @@ class Index:
         scores = self.inverted.scores(vec.indices, vec.values)
         return self._hits(top_k(scores, k), scores)
 
-    def compare(self, text: str, k: int = 10) -> Comparison:
+    def compare(self, text: str, k: int = 10, rerank: int | None = None) -> Comparison:
         """Learned-code and tf-idf rankings of the same query, side by side."""
         vec = self.vectorize(text)
-        return Comparison(self.query(text, k), self.tfidf_query(text, k), vec.unknown)
+        return Comparison(self.query(text, k, rerank), self.tfidf_query(text, k), vec.unknown)
 
     def similar(self, doc_id: str, k: int = 10) -> list[Hit]:
         """Documents whose codes are closest to the stored document ``doc_id`` (itself left out)."""
@@ -265,8 +306,7 @@ class Index:
         i = self.position.get(doc_id)
         if i is None:
             raise UnknownDocumentError(f"No document with id {doc_id!r} in the index")
-        scores = self.codes @ self.codes[i]
-        return self._hits(top_k(scores, k, exclude=i), scores)
+        return self._rank_code(self.raw_codes[i], k, exclude=i)
 
     def document(self, doc_id: str) -> StoredDocument:
         """A stored document by id."""

@@ -51,4 +51,11 @@ class NumpyEncoder:
         h += self.input_bias
         for weight, bias in self.layers:
             h = self.act(h) @ weight + bias
+        if self.binary:
+            h = _ACTIVATIONS["sigmoid"](h)
         return h.astype(np.float32)
+
+    @property
+    def binary(self) -> bool:
+        """Whether codes are logistic units meant to be thresholded into bits."""
+        return bool(self.config.get("binary", False))

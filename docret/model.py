@@ -29,6 +29,8 @@ class AutoencoderConfig:
     activation: str = "tanh"  # between layers; the code layer itself is linear
     noise: float = 0.7  # denoising: chance of dropping each input word while training
     code_l2: float = 0.0  # L2 penalty on codes, keeps them from drifting in scale
+    binary: bool = False  # semantic hashing: logistic code units, thresholded to bits
+    code_noise: float = 4.0  # binary only: std of the noise added before the code units
 
     def __post_init__(self) -> None:
         self.hidden = tuple(int(h) for h in self.hidden)
@@ -131,7 +133,13 @@ class Autoencoder(nn.Module):
         h = h + self.input_bias  # (B, H1)
         for layer in self.encoder:
             h = layer(self.act(h))
-        return h  # (B, D), linear code layer
+        if not self.config.binary:
+            return h  # (B, D), linear code layer
+        # Semantic hashing (Salakhutdinov & Hinton 2009): noise before logistic code units
+        # while training pushes them to 0 or 1, so thresholding at 0.5 loses little.
+        if self.training and self.config.code_noise > 0:
+            h = h + self.config.code_noise * torch.randn_like(h)
+        return torch.sigmoid(h)
 
     def decode_hidden(self, code: torch.Tensor) -> torch.Tensor:
         """The input of the output layer: (B, H1)."""

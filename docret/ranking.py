@@ -1,4 +1,5 @@
-"""Top-k ranking: cosine on L2-normalised codes, and tf-idf cosine over an inverted index."""
+"""Top-k ranking: cosine on L2-normalised codes, Hamming distance on packed binary codes, and
+tf-idf cosine over an inverted index."""
 
 from __future__ import annotations
 
@@ -56,3 +57,34 @@ class InvertedIndex:
             # A document holds each term once, so plain fancy-index += is safe here.
             out[self.docs[s:e]] += w * self.weights[s:e]
         return out
+
+
+def pack_bits(codes: np.ndarray) -> np.ndarray:
+    """Codes thresholded at 0.5 and packed into uint64 words: (N, ceil(D / 64)).
+
+    Bit ``i`` of a code is bit ``i % 64`` (most significant first) of word ``i // 64``; unused
+    trailing bits are zero, so they never add to a distance.
+    """
+    bits = np.asarray(codes) > 0.5
+    n, d = bits.shape
+    words = -(-d // 64)
+    padded = np.zeros((n, words * 64), dtype=bool)
+    padded[:, :d] = bits
+    # packbits gives big-endian bytes; read them as big-endian uint64 for a stable layout.
+    return np.packbits(padded, axis=1).view(">u8").astype(np.uint64)
+
+
+def popcount(x: np.ndarray) -> np.ndarray:
+    """Number of set bits of each uint64."""
+    if hasattr(np, "bitwise_count"):  # numpy >= 2.0: one hardware popcount per word
+        return np.bitwise_count(x)
+    as_bytes = np.ascontiguousarray(x).view(np.uint8).reshape(*x.shape, 8)
+    return _BYTE_POPCOUNT[as_bytes].sum(axis=-1)
+
+
+_BYTE_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def hamming_distances(docs: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Hamming distance of one packed query (W,) to every packed document (N, W)."""
+    return popcount(np.bitwise_xor(docs, query)).sum(axis=1, dtype=np.int64)

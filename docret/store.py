@@ -23,7 +23,7 @@ from sqlite_utils import Migrations
 from docret.errors import DatabaseError
 
 APPLICATION = "docret"
-SCHEMA_VERSION = 1  # bump together with a new migration
+SCHEMA_VERSION = 2  # bump together with a new migration
 
 migrations = Migrations("docret")
 
@@ -71,6 +71,12 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m002_binary_codes(db: sqlite_utils.Database) -> None:
+    """Packed bits of binary (semantic hashing) codes, beside their float codes."""
+    db["codes"].add_column("bits", bytes)
+
+
 def to_blob(array: np.ndarray, dtype: str = "<f4") -> bytes:
     """Little-endian bytes of ``array`` (float32 unless told)."""
     return np.ascontiguousarray(array, dtype=dtype).tobytes()
@@ -100,6 +106,7 @@ class IndexData:
     documents: Sequence[Any]  # docret.corpus.Document
     vectors: Sequence[tuple[np.ndarray, np.ndarray]]  # (term ids, tf-idf weights) per document
     codes: np.ndarray  # (N, D) float32
+    bits: np.ndarray | None  # (N, W) uint64 packed binary codes, for binary models
     vocabulary: Sequence[str]
     surface_forms: Mapping[str, int]  # word -> term id
     df: np.ndarray
@@ -255,10 +262,16 @@ class Store:
                 ),
                 batch_size=1000,
             )
+            bits = data.bits if data.bits is not None else [None] * len(data.codes)
             self.db["codes"].insert_all(
                 (
-                    {"id": d.id, "model_id": model_id, "code": to_blob(c)}
-                    for d, c in zip(data.documents, data.codes, strict=True)
+                    {
+                        "id": d.id,
+                        "model_id": model_id,
+                        "code": to_blob(c),
+                        "bits": None if b is None else to_blob(b, "<u8"),
+                    }
+                    for d, c, b in zip(data.documents, data.codes, bits, strict=True)
                 ),
                 batch_size=1000,
             )
@@ -331,6 +344,21 @@ class Store:
             blobs.append(blob)
         codes = np.frombuffer(b"".join(blobs), dtype="<f4").astype(np.float32)
         return ids, codes.reshape(len(ids), -1)
+
+    def load_bits(self) -> np.ndarray | None:
+        """Packed binary codes (N, W) uint64 in storage order, or None for a float model."""
+        model_id = self.current_model_id()
+        blobs = [
+            blob
+            for (blob,) in self.db.execute(
+                "select c.bits from documents d join codes c on c.id = d.id "
+                "where c.model_id = ? order by d.rowid",
+                [model_id],
+            )
+        ]
+        if not blobs or blobs[0] is None:
+            return None
+        return np.frombuffer(b"".join(blobs), dtype="<u8").astype(np.uint64).reshape(len(blobs), -1)
 
     def load_vectors(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
         """Bag-of-words vectors in storage order as CSR parts: ids, indptr, indices, weights."""

@@ -182,3 +182,16 @@ def test_failed_index_creates_no_database(tmp_path):
     db = tmp_path / "new.db"
     assert_clean_error(run("-d", db, "index", tmp_path / "missing"), "does not exist")
     assert not db.exists()
+
+
+def test_binary_index_and_rerank(tmp_path, corpus_dir):
+    db = tmp_path / "bin.db"
+    result = run("-d", db, "index", corpus_dir, *FAST_ARGS, "--binary", "16", "--json")
+    assert result.exit_code == 0, result.output
+    info = json.loads(run("-d", db, "info", "--json").stdout)
+    assert info["model"]["binary"] is True and info["model"]["code_size"] == 16
+    assert "16 binary" in run("-d", db, "info").stdout
+    hits = json.loads(
+        run("-d", db, "query", "violin guitar chord", "--rerank", "20", "--json").stdout
+    )
+    assert len(hits) == 10 and sum(h["id"].startswith("music/") for h in hits) >= 7

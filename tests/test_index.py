@@ -140,3 +140,38 @@ def test_snippet_skips_title_and_cuts_at_a_word():
     s = snippet(text, length=30)
     assert s.startswith("word word") and s.endswith("…") and len(s) <= 31
     assert snippet("Only a title") == "Only a title"
+
+
+@pytest.fixture(scope="module")
+def binary_index(tmp_path_factory, corpus_dir):
+    db = tmp_path_factory.mktemp("bin") / "bin.db"
+    with Index.build(corpus_dir, db, **{**FAST, "code_size": 16, "binary": True}) as idx:
+        yield idx
+
+
+def test_binary_codes_rank_by_hamming(binary_index):
+    from docret.ranking import hamming_distances, pack_bits
+
+    assert binary_index.bits.shape == (80, 1)
+    assert binary_index.info()["model"]["binary"] is True
+    # logistic code units pushed to 0/1 by the training noise
+    raw = binary_index.raw_codes
+    assert np.mean((raw < 0.1) | (raw > 0.9)) > 0.8
+    for topic, words in TOPICS.items():
+        hits = binary_index.query(" ".join(words.split()[:4]), k=10)
+        assert sum(_topic(h.id) == topic for h in hits) >= 7, (topic, [h.id for h in hits])
+        # scores are the share of matching bits, best first
+        q = pack_bits(binary_index.encode([" ".join(words.split()[:4])]))[0]
+        dist = hamming_distances(binary_index.bits, q)
+        for h in hits:
+            assert h.score == pytest.approx(1 - dist[binary_index.ids.index(h.id)] / 16)
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_binary_rerank_orders_hamming_candidates_by_cosine(binary_index):
+    plain = binary_index.query("guitar melody", k=30)
+    reranked = binary_index.query("guitar melody", k=5, rerank=30)
+    assert {h.id for h in reranked} <= {h.id for h in plain}
+    assert [h.score for h in reranked] == sorted((h.score for h in reranked), reverse=True)
+    hits = binary_index.similar("music/000.txt", k=5)
+    assert "music/000.txt" not in [h.id for h in hits]

@@ -111,9 +111,13 @@ def test_numpy_encoder_equals_torch_encoder(fitted):
     np.testing.assert_allclose(np_enc.encode(vectors), torch_codes, atol=1e-5)
 
 
-@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
-def test_numpy_encoder_equals_torch_for_each_activation(activation):
-    config = AutoencoderConfig(vocab_size=20, hidden=(8,), code_size=3, activation=activation)
+@pytest.mark.parametrize(
+    "activation, binary", [("tanh", False), ("sigmoid", False), ("relu", False), ("tanh", True)]
+)
+def test_numpy_encoder_equals_torch_for_each_activation(activation, binary):
+    config = AutoencoderConfig(
+        vocab_size=20, hidden=(8,), code_size=3, activation=activation, binary=binary
+    )
     torch.manual_seed(0)
     model = Autoencoder(config).eval()
     x = sp.random(4, 20, density=0.4, format="csr", random_state=1, dtype=np.float32)

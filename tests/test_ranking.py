@@ -1,6 +1,13 @@
 import numpy as np
 
-from docret.ranking import InvertedIndex, normalize_rows, top_k
+from docret.ranking import (
+    InvertedIndex,
+    hamming_distances,
+    normalize_rows,
+    pack_bits,
+    popcount,
+    top_k,
+)
 
 
 def test_top_k_matches_full_sort_on_random_data():
@@ -37,3 +44,46 @@ def test_inverted_index_equals_dense_dot_products():
     q = np.zeros(12)
     q[q_idx] = q_val
     np.testing.assert_allclose(inv.scores(q_idx, q_val), dense @ q, rtol=1e-5)
+
+
+def _bits_reference(code) -> str:
+    return "".join("1" if v > 0.5 else "0" for v in code)
+
+
+def test_pack_bits_and_hamming_against_plain_python():
+    rng = np.random.default_rng(2)
+    for d in (1, 10, 64, 65, 130):
+        codes = rng.random((20, d)).astype(np.float32)
+        packed = pack_bits(codes)
+        assert packed.dtype == np.uint64 and packed.shape == (20, -(-d // 64))
+        # word layout: bit i of the code is bit 63 - (i % 64) of word i // 64
+        for row, code in zip(packed, codes, strict=True):
+            text = "".join(format(int(w), "064b") for w in row)[:d]
+            assert text == _bits_reference(code)
+        q = rng.random(d)
+        expected = [
+            sum(a != b for a, b in zip(_bits_reference(c), _bits_reference(q), strict=True))
+            for c in codes
+        ]
+        assert hamming_distances(packed, pack_bits(q[None])[0]).tolist() == expected
+
+
+def test_popcount_fallback_equals_numpy(monkeypatch):
+    x = np.array([0, 1, 2**63, 2**64 - 1, 0x0F0F], dtype=np.uint64)
+    expected = [bin(int(v)).count("1") for v in x]
+    assert popcount(x).tolist() == expected
+    import docret.ranking as ranking
+
+    if hasattr(np, "bitwise_count"):
+        monkeypatch.delattr(np, "bitwise_count")
+    assert ranking.popcount(x).tolist() == expected
+
+
+def test_hamming_top_k_equals_brute_force():
+    rng = np.random.default_rng(3)
+    codes = rng.random((500, 64))
+    q = rng.random(64)
+    dist = hamming_distances(pack_bits(codes), pack_bits(q[None])[0])
+    brute = np.array([np.sum((c > 0.5) != (q > 0.5)) for c in codes])
+    np.testing.assert_array_equal(dist, brute)
+    assert top_k(-dist, 10).tolist() == np.argsort(brute, kind="stable")[:10].tolist()

@@ -18,6 +18,7 @@ def _data(n=3, d=4, tag="a"):
         documents=docs,
         vectors=[(np.array([0, 2], np.int32), np.array([0.6, 0.8], np.float32))] * n,
         codes=np.arange(n * d, dtype=np.float32).reshape(n, d),
+        bits=None,
         vocabulary=["alpha", "beta", "gamma"],
         surface_forms={"alphas": 0, "gamma": 2},
         df=np.array([1, 2, 3]),
