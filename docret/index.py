@@ -17,7 +17,14 @@ import numpy as np
 from docret.corpus import Skipped, body_of, read_documents
 from docret.errors import QueryError, UnknownDocumentError
 from docret.inference import NumpyEncoder
-from docret.ranking import InvertedIndex, hamming_distances, normalize_rows, pack_bits, top_k
+from docret.ranking import (
+    InvertedIndex,
+    hamming_distances,
+    normalize_rows,
+    pack_bits,
+    smallest_k,
+    top_k,
+)
 from docret.store import IndexData, Store, StoredDocument
 from docret.text import Analyzer, QueryVectorizer, SparseVector
 
@@ -280,9 +287,9 @@ class Index:
         distances = hamming_distances(self.bits, pack_bits(code[None])[0])
         similarity = 1.0 - distances / self.encoder.code_size
         if not rerank:
-            return self._hits(top_k(similarity, k, exclude), similarity)
+            return self._hits(smallest_k(distances, k, exclude), similarity)
         # Semantic hashing as a filter: the best `rerank` by Hamming, re-ordered by float cosine.
-        candidates = top_k(similarity, max(rerank, k), exclude)
+        candidates = smallest_k(distances, max(rerank, k), exclude)
         scores = self.codes[candidates] @ normalize_rows(code[None])[0]
         order = candidates[top_k(scores, k)]
         full = np.zeros(len(self.ids), dtype=np.float32)

@@ -88,3 +88,22 @@ _BYTE_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint
 def hamming_distances(docs: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Hamming distance of one packed query (W,) to every packed document (N, W)."""
     return popcount(np.bitwise_xor(docs, query)).sum(axis=1, dtype=np.int64)
+
+
+def smallest_k(distances: np.ndarray, k: int, exclude: int | None = None) -> np.ndarray:
+    """Indices of the ``k`` smallest of small non-negative integers, nearest first, ties by index.
+
+    Hamming distances take at most D + 1 values, so a histogram finds the cut-off distance in
+    one pass and only the documents at or under it are sorted: on a million codes this is
+    several times faster than ``argpartition``.
+    """
+    d = np.asarray(distances, dtype=np.int64)
+    if exclude is not None:
+        d = d.copy()
+        d[exclude] = d.max() + 1  # beyond every other distance, so never under the cut-off
+    k = max(0, min(k, len(d) - (exclude is not None)))
+    if k == 0:
+        return np.zeros(0, dtype=np.int64)
+    cut = int(np.searchsorted(np.cumsum(np.bincount(d)), k))  # smallest t with k at or under t
+    candidates = np.flatnonzero(d <= cut)
+    return candidates[np.lexsort((candidates, d[candidates]))][:k]

@@ -6,6 +6,7 @@ from docret.ranking import (
     normalize_rows,
     pack_bits,
     popcount,
+    smallest_k,
     top_k,
 )
 
@@ -87,3 +88,15 @@ def test_hamming_top_k_equals_brute_force():
     brute = np.array([np.sum((c > 0.5) != (q > 0.5)) for c in codes])
     np.testing.assert_array_equal(dist, brute)
     assert top_k(-dist, 10).tolist() == np.argsort(brute, kind="stable")[:10].tolist()
+
+
+def test_smallest_k_equals_stable_argsort():
+    rng = np.random.default_rng(4)
+    for _ in range(30):
+        d = rng.integers(0, 65, size=int(rng.integers(1, 300)))
+        k = int(rng.integers(1, 40))
+        assert smallest_k(d, k).tolist() == np.argsort(d, kind="stable")[:k].tolist()
+        ex = int(rng.integers(0, len(d)))
+        expected = [i for i in np.argsort(d, kind="stable") if i != ex][:k]
+        assert smallest_k(d, k, exclude=ex).tolist() == expected
+    assert smallest_k(np.array([3]), 5, exclude=0).tolist() == []
