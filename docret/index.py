@@ -368,7 +368,9 @@ class Index:
 
 def snippet(text: str, length: int = SNIPPET_CHARS) -> str:
     """The start of the text after its title, whitespace collapsed, cut at a word boundary."""
-    body = re.sub(r"\s+", " ", body_of(text)).strip()
+    # Only the start is shown: collapsing whitespace in a whole long document would cost more
+    # than the rest of a query.
+    body = re.sub(r"\s+", " ", body_of(text)[: length * 4]).strip()
     if len(body) <= length:
         return body
     cut = body.rfind(" ", 0, length)
