@@ -54,6 +54,9 @@ def split(name: str) -> list[dict]:
 
 def build(path: Path, db: Path, **options) -> dict:
     """Index in a child process, so that its peak memory is the indexing's own."""
+    if db.exists():
+        print(f"(reusing {db}; delete it to measure the build)")
+        return {"seconds": float("nan"), "epochs": "?", "documents": "?", "peak_gb": float("nan")}
     out = subprocess.run(
         [sys.executable, "-c", CHILD_BUILD, str(path), str(db), json.dumps(options)],
         check=True,
@@ -92,6 +95,9 @@ def section(title: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--skip-generated", action="store_true")
+    parser.add_argument(
+        "--workdir", type=Path, help="keep the indexes here and reuse those already built"
+    )
     args = parser.parse_args()
     from docret.corpus import title_of
     from docret.index import Index
@@ -100,7 +106,8 @@ def main() -> None:
         f"python bench/speed.py\n{date.today()} on {platform.machine()}, "
         f"{platform.processor() or 'cpu'}, Python {platform.python_version()}"
     )
-    work = Path(tempfile.mkdtemp())
+    work = args.workdir or Path(tempfile.mkdtemp())
+    work.mkdir(parents=True, exist_ok=True)
     train, test = split("train"), split("test")
     train_file = work / "train.jsonl"
     train_file.write_text("".join(json.dumps(d) + "\n" for d in train))
@@ -188,6 +195,8 @@ def binary_precision(float_db: Path, bin_db: Path, train: list[dict], test: list
 
     labels = np.array([d["labels"][0] for d in train])
     with Index.open(bin_db) as b, Index.open(float_db) as f:
+        b.load()
+        f.load()
         vecs = [b.vectorizer.transform_one(d["text"]) for d in test]
         keep = [i for i, v in enumerate(vecs) if len(v.indices)]
         query_labels = np.array([test[i]["labels"][0] for i in keep])

@@ -7,6 +7,7 @@ numpy and sqlite-utils alone, encoding queries with :class:`~docret.inference.Nu
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,8 +114,6 @@ class Index:
         written until training has finished, and then in one transaction, so a failure or an
         interrupt at any point leaves an existing index in ``db`` untouched.
         """
-        import time
-
         from docret.encoder import Encoder
 
         start = time.perf_counter()
@@ -180,7 +179,8 @@ class Index:
         self.close()
 
     # -- lazily loaded state -----------------------------------------------------------------
-    def _load(self) -> None:
+    def load(self) -> None:
+        """Read model, vocabulary and codes into memory (done on first use; idempotent)."""
         if self._loaded:
             return
         info, weights = self.store.load_model()
@@ -201,31 +201,31 @@ class Index:
     @property
     def ids(self) -> list[str]:
         """Document ids in storage order (the rows of :attr:`codes`)."""
-        self._load()
+        self.load()
         return self._ids
 
     @property
     def codes(self) -> np.ndarray:
         """L2-normalised codes of all documents, (N, D) float32."""
-        self._load()
+        self.load()
         return self._codes
 
     @property
     def raw_codes(self) -> np.ndarray:
         """Codes as the encoder gave them (not normalised), (N, D) float32."""
-        self._load()
+        self.load()
         return self._raw_codes
 
     @property
     def bits(self) -> np.ndarray | None:
         """Packed binary codes (N, ceil(D / 64)) uint64 of a binary model, else None."""
-        self._load()
+        self.load()
         return self._bits
 
     @property
     def inverted(self) -> InvertedIndex:
         """The stored tf-idf vectors by term (built on first use)."""
-        self._load()
+        self.load()
         if self._inverted is None:
             ids, indptr, indices, weights = self.store.load_vectors()
             assert ids == self.ids, "vectors and codes are stored in the same order"
@@ -235,7 +235,7 @@ class Index:
     # -- queries -----------------------------------------------------------------------------
     def vectorize(self, text: str) -> SparseVector:
         """The query's tf-idf vector; raises :class:`QueryError` if it has no known word."""
-        self._load()
+        self.load()
         if not text or not text.strip():
             raise QueryError("Query is empty")
         vec = self.vectorizer.transform_one(text)
@@ -309,7 +309,7 @@ class Index:
 
     def similar(self, doc_id: str, k: int = 10) -> list[Hit]:
         """Documents whose codes are closest to the stored document ``doc_id`` (itself left out)."""
-        self._load()
+        self.load()
         i = self.position.get(doc_id)
         if i is None:
             raise UnknownDocumentError(f"No document with id {doc_id!r} in the index")
@@ -325,7 +325,7 @@ class Index:
     # -- reporting ---------------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
         """What the index holds: counts, vocabulary, model and training summary."""
-        self._load()
+        self.load()
         meta = self.store.meta()
         history = self.model_info["history"]
         best = min((h["val_loss"] for h in history if h.get("val_loss") is not None), default=None)

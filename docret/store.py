@@ -188,7 +188,10 @@ class Store:
                 f"this docret reads up to {SCHEMA_VERSION}). Upgrade docret to use it."
             )
         if migrations.pending(self.db):
-            migrations.apply(self.db)
+            try:
+                migrations.apply(self.db)
+            except sqlite3.OperationalError as e:
+                raise DatabaseError(f"{self.path} needs an upgrade that failed: {e}") from None
 
     def close(self) -> None:
         """Close the connection."""
