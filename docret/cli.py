@@ -320,6 +320,66 @@ def index(
     )
 
 
+@cli.command()
+@click.argument("path", type=click.Path())
+@click.option("--glob", "globs", multiple=True, help="File name pattern for folders (repeatable)")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of text")
+@click.pass_context
+@friendly_errors
+def add(ctx: click.Context, path: str, globs: tuple[str, ...], as_json: bool) -> None:
+    """Add new or changed documents from PATH, encoded with the stored model (no retraining).
+
+    Documents whose text is unchanged (same id, same content hash) are skipped. Read PATH as
+    for 'docret index'.
+    """
+    err = _stderr()
+    with _open(ctx) as idx:
+        report = idx.add(
+            path,
+            globs=globs or None,
+            on_skip=lambda item: err.print(f"[yellow]Skipped[/] {item.source}: {item.reason}"),
+        )
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "added": report.added,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                    "skipped": len(report.skipped),
+                    "unknown_share": round(report.unknown_share, 4),
+                    "retrain_advised": report.retrain_advised,
+                }
+            )
+        )
+        return
+    err.print(
+        f"[green]Added {len(report.added):,}, updated {len(report.updated):,}[/], "
+        f"unchanged {report.unchanged:,}, skipped {len(report.skipped):,}; "
+        f"{report.unknown_share:.0%} of their words are outside the vocabulary"
+    )
+    if report.retrain_advised:
+        err.print(
+            "[yellow]Many words are unknown to the model: rebuilding with 'docret index' "
+            "would describe these documents better.[/]"
+        )
+
+
+@cli.command()
+@click.argument("ids", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of text")
+@click.pass_context
+@friendly_errors
+def remove(ctx: click.Context, ids: tuple[str, ...], as_json: bool) -> None:
+    """Remove documents by id (all or none: an unknown id removes nothing)."""
+    with _open(ctx) as idx:
+        n = idx.remove(list(ids))
+    if as_json:
+        click.echo(json.dumps({"removed": n}))
+    else:
+        _stderr().print(f"[green]Removed {n:,} documents[/]")
+
+
 def _open(ctx: click.Context):
     from docret.index import Index
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from docret.corpus import Skipped, body_of, read_documents
-from docret.errors import QueryError, UnknownDocumentError
+from docret.errors import DocretError, QueryError, UnknownDocumentError
 from docret.inference import NumpyEncoder
 from docret.ranking import (
     InvertedIndex,
@@ -30,6 +30,8 @@ from docret.store import IndexData, Store, StoredDocument
 from docret.text import Analyzer, QueryVectorizer, SparseVector
 
 SNIPPET_CHARS = 160
+# Above this share of unknown words, the stored vocabulary no longer describes what is added.
+RETRAIN_UNKNOWN_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,22 @@ class BuildReport:
     final_loss: float | None
     final_val_loss: float | None
     seconds: float
+
+
+@dataclass
+class AddReport:
+    """What :meth:`Index.add` did."""
+
+    added: list[str]
+    updated: list[str]
+    unchanged: int
+    skipped: list[Skipped]
+    unknown_share: float  # share of the new words (tokens, stop words aside) not in the vocabulary
+
+    @property
+    def retrain_advised(self) -> bool:
+        """Whether so many words were unknown that a retrain would serve the new documents."""
+        return self.unknown_share > RETRAIN_UNKNOWN_SHARE
 
 
 class Index:
@@ -167,6 +185,57 @@ class Index:
             seconds=time.perf_counter() - start,
         )
         return index
+
+    # -- keeping it current -----------------------------------------------------------------
+    def add(
+        self,
+        path: str | Path,
+        *,
+        globs: Sequence[str] | None = None,
+        on_skip: Callable[[Skipped], None] | None = None,
+    ) -> AddReport:
+        """Encode new or changed documents under ``path`` with the stored model; skip the rest.
+
+        Vocabulary and model stay as they are, so a document gets exactly the code it would
+        have had in the build. Changed documents (same id, other text) are replaced in place.
+        Everything is written in one transaction.
+        """
+        read = read_documents(path, globs, on_skip=on_skip)
+        self.load()
+        stored = self.store.document_hashes()
+        fresh = [d for d in read.documents if stored.get(d.id) != d.content_hash]
+        vectors = [self.vectorizer.transform_one(d.text) for d in fresh]
+        if fresh:
+            codes = self.encoder.encode(vectors)
+            bits = pack_bits(codes) if self.encoder.binary else None
+            self.store.upsert_documents(
+                fresh, [(v.indices, v.values) for v in vectors], codes, bits
+            )
+            self._loaded = False  # reload codes on next use
+        unknown = sum(v.n_unknown for v in vectors)
+        total = unknown + sum(v.n_known for v in vectors)
+        return AddReport(
+            added=[d.id for d in fresh if d.id not in stored],
+            updated=[d.id for d in fresh if d.id in stored],
+            unchanged=len(read.documents) - len(fresh),
+            skipped=read.skipped,
+            unknown_share=unknown / total if total else 0.0,
+        )
+
+    def remove(self, ids: Sequence[str]) -> int:
+        """Remove documents by id; all or nothing: any unknown id raises and removes none."""
+        stored = self.store.document_hashes()
+        missing = [i for i in ids if i not in stored]
+        if missing:
+            raise UnknownDocumentError(
+                "No document with id " + ", ".join(repr(i) for i in missing) + " in the index"
+            )
+        unique = list(dict.fromkeys(ids))
+        if len(stored) - len(unique) < 1:
+            raise DocretError("Refusing to remove every document; build a new index instead")
+        self.store.delete_documents(unique)
+        self._loaded = False
+        return len(unique)
 
     def close(self) -> None:
         """Close the database."""

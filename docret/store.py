@@ -287,7 +287,56 @@ class Store:
             )
         return int(model_id)
 
+    def upsert_documents(
+        self,
+        documents: Sequence[Any],
+        vectors: Sequence[tuple[np.ndarray, np.ndarray]],
+        codes: np.ndarray,
+        bits: np.ndarray | None,
+    ) -> None:
+        """Add or replace documents with their vectors and codes of the current model, atomically.
+
+        A replaced document keeps its place (rowid) in the storage order; new ones go last.
+        """
+        model_id = self.current_model_id()
+        packed = bits if bits is not None else [None] * len(codes)
+        with self.db.atomic():
+            self.db["documents"].upsert_all((_document_row(d) for d in documents), pk="id")
+            self.db["vectors"].upsert_all(
+                (
+                    {"id": d.id, "indices": to_blob(idx, "<i4"), "weights": to_blob(val)}
+                    for d, (idx, val) in zip(documents, vectors, strict=True)
+                ),
+                pk="id",
+            )
+            self.db["codes"].upsert_all(
+                (
+                    {
+                        "id": d.id,
+                        "model_id": model_id,
+                        "code": to_blob(c),
+                        "bits": None if b is None else to_blob(b, "<u8"),
+                    }
+                    for d, c, b in zip(documents, codes, packed, strict=True)
+                ),
+                pk="id",
+            )
+            self._set_meta(updated=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    def delete_documents(self, ids: Sequence[str]) -> None:
+        """Remove documents with their vectors and codes, atomically."""
+        with self.db.atomic():
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                for table in ("codes", "vectors", "documents"):
+                    self.db.execute(f"delete from [{table}] where id in ({marks})", chunk)
+
     # -- reading ---------------------------------------------------------------------------
+    def document_hashes(self) -> dict[str, str]:
+        """Content hash of every stored document, by id."""
+        return dict(self.db.execute("select id, hash from documents").fetchall())
+
     def document_count(self) -> int:
         """Number of stored documents."""
         return self.db["documents"].count

@@ -150,6 +150,8 @@ class SparseVector:
     values: np.ndarray  # float32 tf-idf weights, L2-normalised
     unknown: list[str] = field(default_factory=list)
     stop_words: list[str] = field(default_factory=list)
+    n_unknown: int = 0  # tokens (not distinct words) outside the vocabulary
+    n_known: int = 0  # tokens inside it
 
 
 class QueryVectorizer:
@@ -177,4 +179,11 @@ class QueryVectorizer:
         idx = np.array(sorted(counts), dtype=np.int32)
         c = np.array([counts[j] for j in idx], dtype=np.float32)
         values = weight_counts(c, self.idf[idx]) if len(idx) else np.zeros(0, np.float32)
-        return SparseVector(idx, values, list(dict.fromkeys(unknown)), list(dict.fromkeys(stops)))
+        return SparseVector(
+            idx,
+            values,
+            list(dict.fromkeys(unknown)),
+            list(dict.fromkeys(stops)),
+            n_unknown=len(unknown),
+            n_known=int(c.sum()),
+        )
