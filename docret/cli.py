@@ -213,6 +213,11 @@ def cli(ctx: click.Context, database: str) -> None:
     type=click.IntRange(1),
     help="Semantic hashing: learn binary codes of this many bits (replaces --code-size)",
 )
+@click.option(
+    "--retrain",
+    is_flag=True,
+    help="Learn a new model even if the database already indexes PATH",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of text")
 @click.pass_context
 @friendly_errors
@@ -222,6 +227,7 @@ def index(
     globs: tuple[str, ...],
     as_json: bool,
     binary_bits: int | None,
+    retrain: bool,
     **options: Any,
 ) -> None:
     """Read PATH, learn the autoencoder, and store documents and codes in the database.
@@ -229,9 +235,19 @@ def index(
     PATH is a folder (searched recursively; files one folder deep get that folder's name as
     their label), a single text file, or a .jsonl/.jsonl.gz file of {"id", "text", "labels"}.
     The previous index in the database is replaced only once the new one is complete.
+    Run again on the same PATH, it only encodes new and changed documents and drops those
+    gone, with the stored model; --retrain learns a new one.
     """
     if binary_bits:
         options.update(binary=True, code_size=binary_bits)
+    database = ctx.obj["database"]
+    if not retrain:
+        from docret.index import Index
+
+        existing = Index.existing_for(database, path)
+        if existing is not None:
+            _update(existing, path, globs, as_json)
+            return
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from docret.index import Index
@@ -272,7 +288,6 @@ def index(
         if not as_json:
             err.print(f"[dim]{message}…[/]")
 
-    database = ctx.obj["database"]
     try:
         built = Index.build(
             path,
@@ -332,37 +347,8 @@ def add(ctx: click.Context, path: str, globs: tuple[str, ...], as_json: bool) ->
     Documents whose text is unchanged (same id, same content hash) are skipped. Read PATH as
     for 'docret index'.
     """
-    err = _stderr()
     with _open(ctx) as idx:
-        report = idx.add(
-            path,
-            globs=globs or None,
-            on_skip=lambda item: err.print(f"[yellow]Skipped[/] {item.source}: {item.reason}"),
-        )
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "added": report.added,
-                    "updated": report.updated,
-                    "unchanged": report.unchanged,
-                    "skipped": len(report.skipped),
-                    "unknown_share": round(report.unknown_share, 4),
-                    "retrain_advised": report.retrain_advised,
-                }
-            )
-        )
-        return
-    err.print(
-        f"[green]Added {len(report.added):,}, updated {len(report.updated):,}[/], "
-        f"unchanged {report.unchanged:,}, skipped {len(report.skipped):,}; "
-        f"{report.unknown_share:.0%} of their words are outside the vocabulary"
-    )
-    if report.retrain_advised:
-        err.print(
-            "[yellow]Many words are unknown to the model: rebuilding with 'docret index' "
-            "would describe these documents better.[/]"
-        )
+        _update(idx, path, globs, as_json, remove_missing=False)
 
 
 @cli.command()
@@ -378,6 +364,80 @@ def remove(ctx: click.Context, ids: tuple[str, ...], as_json: bool) -> None:
         click.echo(json.dumps({"removed": n}))
     else:
         _stderr().print(f"[green]Removed {n:,} documents[/]")
+
+
+def _update(
+    idx, path: str, globs: tuple[str, ...], as_json: bool, remove_missing: bool = True
+) -> None:
+    """Add new and changed documents (and drop vanished ones) with the stored model; report."""
+    err = _stderr()
+    report = idx.add(
+        path,
+        globs=globs or None,
+        on_skip=lambda item: err.print(f"[yellow]Skipped[/] {item.source}: {item.reason}"),
+        remove_missing=remove_missing,
+    )
+    idx.close()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "added": report.added,
+                    "updated": report.updated,
+                    "removed": report.removed,
+                    "unchanged": report.unchanged,
+                    "skipped": len(report.skipped),
+                    "unknown_share": round(report.unknown_share, 4),
+                    "retrain_advised": report.retrain_advised,
+                }
+            )
+        )
+        return
+    err.print(
+        f"[green]Added {len(report.added):,}, updated {len(report.updated):,}, "
+        f"removed {len(report.removed):,}[/], unchanged {report.unchanged:,}, "
+        f"skipped {len(report.skipped):,} (stored model kept)"
+    )
+    if report.added or report.updated:
+        err.print(f"{report.unknown_share:.0%} of their words are outside the vocabulary")
+    if report.retrain_advised:
+        err.print(
+            "[yellow]Many words are unknown to the model: 'docret retrain' would describe "
+            "these documents better.[/]"
+        )
+
+
+@cli.command()
+@model_options
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of text")
+@click.pass_context
+@friendly_errors
+def retrain(ctx: click.Context, as_json: bool, **options: Any) -> None:
+    """Learn a new vocabulary and model from every stored document and re-encode them all.
+
+    One transaction: if it fails or is interrupted, the old model and codes stay.
+    """
+    err = _stderr()
+    with _open(ctx) as idx:
+        report = idx.retrain(
+            on_stage=lambda m: None if as_json else err.print(f"[dim]{m}…[/]"), **options
+        )
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "documents": report.documents,
+                    "vocabulary": report.vocabulary,
+                    "epochs": report.epochs,
+                    "seconds": round(report.seconds, 2),
+                }
+            )
+        )
+    else:
+        err.print(
+            f"[green]Retrained on {report.documents:,} documents[/] ({report.vocabulary:,} "
+            f"terms, {report.epochs} epochs, {report.seconds:.1f} s)"
+        )
 
 
 def _open(ctx: click.Context):

@@ -91,6 +91,7 @@ class AddReport:
     unchanged: int
     skipped: list[Skipped]
     unknown_share: float  # share of the new words (tokens, stop words aside) not in the vocabulary
+    removed: list[str] = field(default_factory=list)
 
     @property
     def retrain_advised(self) -> bool:
@@ -115,6 +116,17 @@ class Index:
         return cls(store)
 
     @classmethod
+    def existing_for(cls, db: str | Path, path: str | Path) -> Index | None:
+        """The index in ``db`` if it was built from ``path``, else None (nothing to update)."""
+        if not Path(db).exists():
+            return None
+        store = Store.open(db)
+        if store.meta().get("source") != str(Path(path).resolve()):
+            store.close()
+            return None
+        return cls(store)
+
+    @classmethod
     def build(
         cls,
         path: str | Path,
@@ -132,14 +144,45 @@ class Index:
         written until training has finished, and then in one transaction, so a failure or an
         interrupt at any point leaves an existing index in ``db`` untouched.
         """
-        from docret.encoder import Encoder
-
         start = time.perf_counter()
         stage = on_stage or (lambda _msg: None)
         stage(f"Reading {path}")
         read = read_documents(path, globs, on_skip=on_skip)
         store = Store.create(db)  # refuses a foreign database before the slow part
-        texts = [d.text for d in read.documents]
+        source = str(Path(path).resolve())
+        index = cls(store)
+        index.last_build = index._fit_and_write(
+            read.documents, [source] * len(read.documents), source, stage, encoder_options
+        )
+        index.last_build.skipped = read.skipped
+        index.last_build.seconds = time.perf_counter() - start
+        return index
+
+    def retrain(
+        self, *, on_stage: Callable[[str], None] | None = None, **encoder_options: Any
+    ) -> BuildReport:
+        """Learn a new vocabulary and model from every stored document and re-encode them all.
+
+        Written in one transaction: until it commits, the old model and codes stay in place.
+        """
+        start = time.perf_counter()
+        stored = self.store.all_documents()
+        source = self.store.meta().get("source", "")
+        report = self._fit_and_write(
+            [d for _, d in stored],
+            [s for s, _ in stored],
+            source,
+            on_stage or (lambda _msg: None),
+            encoder_options,
+        )
+        report.seconds = time.perf_counter() - start
+        self._loaded = False
+        return report
+
+    def _fit_and_write(self, documents, sources, source, stage, encoder_options) -> BuildReport:
+        from docret.encoder import Encoder
+
+        texts = [d.text for d in documents]
         encoder = Encoder(**encoder_options)
         stage(f"Building the vocabulary of {len(texts):,} documents")
         counts = encoder.fit_vocabulary(texts)
@@ -147,20 +190,18 @@ class Index:
         encoder.fit_model(counts)
         stage("Encoding documents")
         codes = encoder.encode_counts(counts)
-        bits = pack_bits(codes) if encoder.binary else None
         tfidf = encoder.tfidf(counts)
-        vectors = [
-            (tfidf.indices[a:b], tfidf.data[a:b])
-            for a, b in zip(tfidf.indptr[:-1], tfidf.indptr[1:], strict=True)
-        ]
         state = encoder.export()
-        stage(f"Writing {db}")
-        store.replace_index(
+        stage(f"Writing {self.store.path}")
+        self.store.replace_index(
             IndexData(
-                documents=read.documents,
-                vectors=vectors,
+                documents=documents,
+                vectors=[
+                    (tfidf.indices[a:b], tfidf.data[a:b])
+                    for a, b in zip(tfidf.indptr[:-1], tfidf.indptr[1:], strict=True)
+                ],
                 codes=codes,
-                bits=bits,
+                bits=pack_bits(codes) if encoder.binary else None,
                 vocabulary=state["vocabulary"],
                 surface_forms=state["surface_forms"],
                 df=state["df"],
@@ -170,21 +211,20 @@ class Index:
                 train_config=state["train_config"],
                 history=state["history"],
                 weights=state["weights"],
-                source=str(path),
+                source=source,
+                document_sources=sources,
             )
         )
-        index = cls(store)
         history = encoder.history_
-        index.last_build = BuildReport(
-            documents=len(read.documents),
-            skipped=read.skipped,
+        return BuildReport(
+            documents=len(documents),
+            skipped=[],
             vocabulary=len(state["vocabulary"]),
             epochs=len(history),
             final_loss=history[-1].loss if history else None,
             final_val_loss=history[-1].val_loss if history else None,
-            seconds=time.perf_counter() - start,
+            seconds=0.0,
         )
-        return index
 
     # -- keeping it current -----------------------------------------------------------------
     def add(
@@ -193,24 +233,36 @@ class Index:
         *,
         globs: Sequence[str] | None = None,
         on_skip: Callable[[Skipped], None] | None = None,
+        remove_missing: bool = False,
     ) -> AddReport:
         """Encode new or changed documents under ``path`` with the stored model; skip the rest.
 
         Vocabulary and model stay as they are, so a document gets exactly the code it would
         have had in the build. Changed documents (same id, other text) are replaced in place.
-        Everything is written in one transaction.
+        Everything is written in one transaction. With ``remove_missing``, documents read from
+        ``path`` before that are no longer there are removed (what re-running ``docret index``
+        on the same folder does).
         """
         read = read_documents(path, globs, on_skip=on_skip)
+        source = str(Path(path).resolve())
         self.load()
         stored = self.store.document_hashes()
+        gone = []
+        if remove_missing:
+            present = {d.id for d in read.documents}
+            gone = [i for i in self.store.document_hashes(source) if i not in present]
         fresh = [d for d in read.documents if stored.get(d.id) != d.content_hash]
         vectors = [self.vectorizer.transform_one(d.text) for d in fresh]
-        if fresh:
-            codes = self.encoder.encode(vectors)
-            bits = pack_bits(codes) if self.encoder.binary else None
-            self.store.upsert_documents(
-                fresh, [(v.indices, v.values) for v in vectors], codes, bits
-            )
+        with self.store.transaction():
+            if fresh:
+                codes = self.encoder.encode(vectors)
+                bits = pack_bits(codes) if self.encoder.binary else None
+                self.store.upsert_documents(
+                    source, fresh, [(v.indices, v.values) for v in vectors], codes, bits
+                )
+            if gone:
+                self.store.delete_documents(gone)
+        if fresh or gone:
             self._loaded = False  # reload codes on next use
         unknown = sum(v.n_unknown for v in vectors)
         total = unknown + sum(v.n_known for v in vectors)
@@ -220,6 +272,7 @@ class Index:
             unchanged=len(read.documents) - len(fresh),
             skipped=read.skipped,
             unknown_share=unknown / total if total else 0.0,
+            removed=gone,
         )
 
     def remove(self, ids: Sequence[str]) -> int:

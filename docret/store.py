@@ -23,7 +23,7 @@ from sqlite_utils import Migrations
 from docret.errors import DatabaseError
 
 APPLICATION = "docret"
-SCHEMA_VERSION = 2  # bump together with a new migration
+SCHEMA_VERSION = 3  # bump together with a new migration
 
 migrations = Migrations("docret")
 
@@ -77,6 +77,12 @@ def m002_binary_codes(db: sqlite_utils.Database) -> None:
     db["codes"].add_column("bits", bytes)
 
 
+@migrations()
+def m003_document_source(db: sqlite_utils.Database) -> None:
+    """The path each document was read from, so re-indexing a folder touches only its own."""
+    db["documents"].add_column("source", str)
+
+
 def to_blob(array: np.ndarray, dtype: str = "<f4") -> bytes:
     """Little-endian bytes of ``array`` (float32 unless told)."""
     return np.ascontiguousarray(array, dtype=dtype).tobytes()
@@ -117,6 +123,7 @@ class IndexData:
     history: Sequence[Mapping[str, Any]]
     weights: Mapping[str, np.ndarray]
     source: str
+    document_sources: Sequence[str] | None = None  # per document; default: ``source`` for all
 
 
 class Store:
@@ -193,6 +200,10 @@ class Store:
             except sqlite3.OperationalError as e:
                 raise DatabaseError(f"{self.path} needs an upgrade that failed: {e}") from None
 
+    def transaction(self):
+        """A context manager: the writes inside it commit together or not at all (nestable)."""
+        return self.db.atomic()
+
     def close(self) -> None:
         """Close the connection."""
         self.db.close()
@@ -211,6 +222,8 @@ class Store:
     def replace_index(self, data: IndexData) -> int:
         """Replace the whole index with ``data`` in one transaction; return the new model id."""
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        # Model ids keep counting up across rebuilds, so an id never names two models.
+        next_id = int(self.meta().get("model_id", 0)) + 1
         with self.db.atomic():
             for table in (
                 "codes",
@@ -237,6 +250,7 @@ class Store:
                 self.db["models"]
                 .insert(
                     {
+                        "id": next_id,
                         "created": now,
                         "config": json.dumps(dict(data.config)),
                         "train_config": json.dumps(dict(data.train_config)),
@@ -256,7 +270,15 @@ class Store:
                 for name, w in data.weights.items()
             )
             self.db["documents"].insert_all(
-                (_document_row(d) for d in data.documents), batch_size=500
+                (
+                    _document_row(d, src)
+                    for d, src in zip(
+                        data.documents,
+                        data.document_sources or [data.source] * len(data.documents),
+                        strict=True,
+                    )
+                ),
+                batch_size=500,
             )
             self.db["vectors"].insert_all(
                 (
@@ -289,6 +311,7 @@ class Store:
 
     def upsert_documents(
         self,
+        source: str,
         documents: Sequence[Any],
         vectors: Sequence[tuple[np.ndarray, np.ndarray]],
         codes: np.ndarray,
@@ -301,7 +324,7 @@ class Store:
         model_id = self.current_model_id()
         packed = bits if bits is not None else [None] * len(codes)
         with self.db.atomic():
-            self.db["documents"].upsert_all((_document_row(d) for d in documents), pk="id")
+            self.db["documents"].upsert_all((_document_row(d, source) for d in documents), pk="id")
             self.db["vectors"].upsert_all(
                 (
                     {"id": d.id, "indices": to_blob(idx, "<i4"), "weights": to_blob(val)}
@@ -333,9 +356,31 @@ class Store:
                     self.db.execute(f"delete from [{table}] where id in ({marks})", chunk)
 
     # -- reading ---------------------------------------------------------------------------
-    def document_hashes(self) -> dict[str, str]:
-        """Content hash of every stored document, by id."""
-        return dict(self.db.execute("select id, hash from documents").fetchall())
+    def document_hashes(self, source: str | None = None) -> dict[str, str]:
+        """Content hash of every stored document (or of those read from ``source``), by id."""
+        if source is None:
+            return dict(self.db.execute("select id, hash from documents").fetchall())
+        rows = self.db.execute("select id, hash from documents where source = ?", [source])
+        return dict(rows.fetchall())
+
+    def all_documents(self) -> list[tuple[str, Any]]:
+        """Every stored document as (source, :class:`~docret.corpus.Document`), in order."""
+        from docret.corpus import Document
+
+        return [
+            (
+                r["source"] or "",
+                Document(
+                    id=r["id"],
+                    text=r["text"] or "",
+                    title=r["title"] or "",
+                    labels=tuple(json.loads(r["labels"] or "[]")),
+                    path=r["path"],
+                    split=r["split"],
+                ),
+            )
+            for r in self.db.query("select * from documents order by rowid")
+        ]
 
     def document_count(self) -> int:
         """Number of stored documents."""
@@ -467,8 +512,9 @@ class Store:
         return p.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
 
 
-def _document_row(d: Any) -> dict[str, Any]:
+def _document_row(d: Any, source: str) -> dict[str, Any]:
     return {
+        "source": source,
         "id": d.id,
         "path": d.path,
         "title": d.title,

@@ -106,3 +106,86 @@ def test_add_to_a_binary_index_stores_bits(tmp_path, corpus_dir):
         assert idx.bits.shape == (84, 1)
         new = [idx.ids.index(f"{t}/new-000.txt") for t in ("space", "music")]
         np.testing.assert_array_equal(idx.bits[new], pack_bits(idx.raw_codes[new]))
+
+
+def test_reindexing_the_same_folder_only_touches_what_changed(tmp_path):
+    corpus = write_corpus(tmp_path / "c", per_topic=5)
+    db = tmp_path / "r.db"
+    args = ["-d", str(db), "index", str(corpus), "--json"]
+    fast = ["--hidden", "32,16", "--code-size", "8", "--epochs", "5", "--vocab-size", "300"]
+    runner = CliRunner()
+    first = json.loads(runner.invoke(cli, args + fast).stdout)
+    assert first["documents"] == 20
+    model_id = json.loads(runner.invoke(cli, ["-d", str(db), "info", "--json"]).stdout)["model"][
+        "id"
+    ]
+
+    again = json.loads(runner.invoke(cli, args).stdout)
+    assert (again["added"], again["updated"], again["removed"], again["unchanged"]) == (
+        [],
+        [],
+        [],
+        20,
+    )
+
+    (corpus / "music" / "000.txt").write_text("Music again\n\nviolin violin chord melody")
+    (corpus / "space" / "001.txt").unlink()
+    (corpus / "space" / "new.txt").write_text("New\n\norbit rocket launch")
+    again = json.loads(runner.invoke(cli, args).stdout)
+    assert again["added"] == ["space/new.txt"] and again["updated"] == ["music/000.txt"]
+    assert again["removed"] == ["space/001.txt"] and again["unchanged"] == 18
+    info = json.loads(runner.invoke(cli, ["-d", str(db), "info", "--json"]).stdout)
+    assert info["model"]["id"] == model_id and info["documents"] == 20
+
+    retrained = json.loads(runner.invoke(cli, args + fast + ["--retrain"]).stdout)
+    assert retrained["documents"] == 20
+    info = json.loads(runner.invoke(cli, ["-d", str(db), "info", "--json"]).stdout)
+    assert info["model"]["id"] != model_id
+
+
+def test_retrain_replaces_model_and_codes_atomically(db_copy, monkeypatch):
+    with Index.open(db_copy) as idx:
+        old_model = idx.info()["model"]["id"]
+        old_codes = idx.codes.copy()
+        from docret import train
+
+        def interrupted(*args, **kwargs):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(train, "fit", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            idx.retrain(**FAST)
+        assert idx.info()["model"]["id"] == old_model
+        np.testing.assert_array_equal(idx.codes, old_codes)
+        monkeypatch.undo()
+
+        report = idx.retrain(**{**FAST, "code_size": 4})
+        assert report.documents == 80
+        assert idx.info()["model"]["id"] != old_model
+        assert idx.codes.shape == (80, 4)
+        assert idx.document("music/001.txt").labels == ["music"]
+        hits = idx.query("guitar melody chord", k=10)
+        assert sum(h.id.startswith("music/") for h in hits) >= 7
+
+
+def test_retrain_command(db_copy):
+    runner = CliRunner()
+    result = runner.invoke(
+        cli,
+        [
+            "-d",
+            str(db_copy),
+            "retrain",
+            "--hidden",
+            "32,16",
+            "--code-size",
+            "6",
+            "--epochs",
+            "3",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["documents"] == 80
+    info = json.loads(runner.invoke(cli, ["-d", str(db_copy), "info", "--json"]).stdout)
+    assert info["model"]["code_size"] == 6
