@@ -459,6 +459,12 @@ def _open(ctx: click.Context):
 )
 @click.option("--compare", is_flag=True, help="Show tf-idf cosine ranking beside the learned codes")
 @click.option(
+    "--explain",
+    "explain_hits",
+    is_flag=True,
+    help="Show for each hit the words its code and the query's code share",
+)
+@click.option(
     "--rerank",
     type=click.IntRange(1),
     help="Binary codes: take this many by Hamming distance, re-order them by float-code cosine",
@@ -467,7 +473,13 @@ def _open(ctx: click.Context):
 @click.pass_context
 @friendly_errors
 def query(
-    ctx: click.Context, text: str, k: int, compare: bool, rerank: int | None, as_json: bool
+    ctx: click.Context,
+    text: str,
+    k: int,
+    compare: bool,
+    explain_hits: bool,
+    rerank: int | None,
+    as_json: bool,
 ) -> None:
     """Rank documents by cosine similarity of their codes to the code of TEXT."""
     with _open(ctx) as idx:
@@ -494,10 +506,15 @@ def query(
             return
         hits = idx.query(text, k, rerank)
         unknown = idx.vectorize(text).unknown
+        shared = [idx.shared_words(text, h.id) for h in hits] if explain_hits else None
     if as_json:
-        click.echo(json.dumps([h.to_dict() for h in hits]))
+        rows = [h.to_dict() for h in hits]
+        if shared is not None:
+            for row, words in zip(rows, shared, strict=True):
+                row["shared_words"] = [w for w, _ in words]
+        click.echo(json.dumps(rows))
     else:
-        _print_hits(f"Learned codes: {text}", hits)
+        _print_hits(f"Learned codes: {text}", hits, shared)
         if unknown:
             _stderr().print(f"[dim]Not in the vocabulary, ignored: {', '.join(unknown)}[/]")
 
@@ -525,6 +542,51 @@ def similar(ctx: click.Context, doc_id: str, k: int, as_json: bool) -> None:
         click.echo(json.dumps([h.to_dict() for h in hits]))
     else:
         _print_hits(f"Similar to {doc_id}: {title}", hits)
+
+
+def _print_words(title: str, words) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("word")
+    table.add_column("weight", justify="right")
+    for rank, (word, weight) in enumerate(words, start=1):
+        table.add_row(str(rank), word, f"{weight:.4f}")
+    _stdout().print(table)
+
+
+@cli.command()
+@click.argument("text")
+@click.option("-k", "--limit", "k", default=15, show_default=True, type=click.IntRange(1))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table")
+@click.pass_context
+@friendly_errors
+def explain(ctx: click.Context, text: str, k: int, as_json: bool) -> None:
+    """The words the code of TEXT stands for, decoded by the model, by weight."""
+    with _open(ctx) as idx:
+        words = idx.explain(text, k)
+    if as_json:
+        click.echo(json.dumps([{"word": w, "weight": round(x, 6)} for w, x in words]))
+    else:
+        _print_words(f"What the code of {text!r} stands for", words)
+
+
+@cli.command()
+@click.argument("doc_id")
+@click.option("-k", "--limit", "k", default=15, show_default=True, type=click.IntRange(1))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table")
+@click.pass_context
+@friendly_errors
+def words(ctx: click.Context, doc_id: str, k: int, as_json: bool) -> None:
+    """The words the code of stored document DOC_ID stands for, by weight."""
+    with _open(ctx) as idx:
+        found = idx.words(doc_id, k)
+        title = idx.document(doc_id).title
+    if as_json:
+        click.echo(json.dumps([{"word": w, "weight": round(x, 6)} for w, x in found]))
+    else:
+        _print_words(f"What the code of {doc_id} ({title}) stands for", found)
 
 
 @cli.command()
@@ -664,7 +726,7 @@ def evaluate(
         err.print(f"[dim]Wrote {plot_file}[/]")
 
 
-def _print_hits(title: str, hits) -> None:
+def _print_hits(title: str, hits, shared=None) -> None:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
@@ -672,9 +734,12 @@ def _print_hits(title: str, hits) -> None:
     table.add_column("score", justify="right")
     table.add_column("id", overflow="fold")
     table.add_column("title")
+    if shared is not None:
+        table.add_column("shared meaning")
     table.add_column("snippet", ratio=2)
     for rank, h in enumerate(hits, start=1):
-        table.add_row(str(rank), f"{h.score:.3f}", h.id, h.title, h.snippet)
+        extra = [", ".join(w for w, _ in shared[rank - 1])] if shared is not None else []
+        table.add_row(str(rank), f"{h.score:.3f}", h.id, h.title, *extra, h.snippet)
     _stdout().print(table)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from docret.corpus import Skipped, body_of, read_documents
 from docret.errors import DocretError, QueryError, UnknownDocumentError
-from docret.inference import NumpyEncoder
+from docret.inference import NumpyDecoder, NumpyEncoder
 from docret.ranking import (
     InvertedIndex,
     hamming_distances,
@@ -309,8 +309,8 @@ class Index:
         terms, idf = self.store.load_vocabulary()
         self.model_info = info
         known = self.store.load_surface_forms(terms)
-        self.vectorizer = QueryVectorizer(Analyzer.from_dict(info["analyzer"], known), terms, idf)
-        self.encoder = NumpyEncoder(info["config"], weights)
+        self._vectorizer = QueryVectorizer(Analyzer.from_dict(info["analyzer"], known), terms, idf)
+        self._encoder = NumpyEncoder(info["config"], weights)
         self._ids, codes = self.store.load_codes()
         # Normalised once here, so ranking is one matrix-vector product.
         self._codes = normalize_rows(codes)
@@ -318,7 +318,21 @@ class Index:
         self._bits = self.store.load_bits()
         self.position = {doc_id: i for i, doc_id in enumerate(self._ids)}
         self._inverted: InvertedIndex | None = None
+        self._decoder: NumpyDecoder | None = None
+        self._display: dict[str, str] | None = None
         self._loaded = True
+
+    @property
+    def vectorizer(self) -> QueryVectorizer:
+        """Maps text onto the stored vocabulary (loaded on first use)."""
+        self.load()
+        return self._vectorizer
+
+    @property
+    def encoder(self) -> NumpyEncoder:
+        """The stored encoder, evaluated with numpy (loaded on first use)."""
+        self.load()
+        return self._encoder
 
     @property
     def ids(self) -> list[str]:
@@ -431,10 +445,7 @@ class Index:
 
     def similar(self, doc_id: str, k: int = 10) -> list[Hit]:
         """Documents whose codes are closest to the stored document ``doc_id`` (itself left out)."""
-        self.load()
-        i = self.position.get(doc_id)
-        if i is None:
-            raise UnknownDocumentError(f"No document with id {doc_id!r} in the index")
+        i = self._position(doc_id)
         return self._rank_code(self.raw_codes[i], k, exclude=i)
 
     def document(self, doc_id: str) -> StoredDocument:
@@ -443,6 +454,57 @@ class Index:
         if doc is None:
             raise UnknownDocumentError(f"No document with id {doc_id!r} in the index")
         return doc
+
+    # -- what codes mean ---------------------------------------------------------------------
+    def explain(self, text: str, k: int = 10) -> list[tuple[str, float]]:
+        """The words the query's code stands for, by weight (see :meth:`words`)."""
+        code = self.encoder.encode([self.vectorize(text)])[0]
+        return self._top_words(self.decoder.word_weights(code)[0], k)
+
+    def words(self, doc_id: str, k: int = 10) -> list[tuple[str, float]]:
+        """The words a stored document's code stands for: the decoder turns the code back into
+        a distribution over the vocabulary, shown without the corpus-wide word frequencies."""
+        i = self._position(doc_id)
+        return self._top_words(self.decoder.word_weights(self.raw_codes[i])[0], k)
+
+    def shared_words(self, text: str, doc_id: str, k: int = 5) -> list[tuple[str, float]]:
+        """Words that both the query's code and the document's code stand for (the smaller of
+        the two weights, so a word must matter to both): why the document matched, even when
+        it lacks the query's own words."""
+        code = self.encoder.encode([self.vectorize(text)])[0]
+        weights = self.decoder.word_weights(
+            np.stack([code, self.raw_codes[self._position(doc_id)]])
+        )
+        return self._top_words(weights.min(axis=0), k)
+
+    @property
+    def decoder(self) -> NumpyDecoder:
+        """The stored decoder (loaded on first use)."""
+        self.load()
+        if self._decoder is None:
+            _, weights = self.store.load_model()
+            self._decoder = NumpyDecoder(self.model_info["config"], weights)
+        return self._decoder
+
+    def _position(self, doc_id: str) -> int:
+        self.load()
+        i = self.position.get(doc_id)
+        if i is None:
+            raise UnknownDocumentError(f"No document with id {doc_id!r} in the index")
+        return i
+
+    def _top_words(self, weights: np.ndarray, k: int) -> list[tuple[str, float]]:
+        terms = self.vectorizer.terms
+        if self._display is None:
+            # Show each stem as the shortest word seen for it ("engin" -> "engine").
+            shown: dict[str, str] = {}
+            for word, stem in self.vectorizer.analyzer.stems_seen().items():
+                if stem not in shown or len(word) < len(shown[stem]):
+                    shown[stem] = word
+            self._display = shown
+        return [
+            (self._display.get(terms[j], terms[j]), float(weights[j])) for j in top_k(weights, k)
+        ]
 
     # -- reporting ---------------------------------------------------------------------------
     def info(self) -> dict[str, Any]:

@@ -59,3 +59,32 @@ class NumpyEncoder:
     def binary(self) -> bool:
         """Whether codes are logistic units meant to be thresholded into bits."""
         return bool(self.config.get("binary", False))
+
+
+class NumpyDecoder:
+    """The decoder half of a stored autoencoder: codes back to word weights, with numpy."""
+
+    def __init__(self, config: Mapping, weights: Mapping[str, np.ndarray]) -> None:
+        self.act = _ACTIVATIONS[config["activation"]]
+        n_layers = len(config["hidden"]) + 1
+        self.layers = [
+            (
+                np.ascontiguousarray(weights[f"decoder.{i}.weight"].T, dtype=np.float32),
+                np.asarray(weights[f"decoder.{i}.bias"], dtype=np.float32),
+            )
+            for i in range(n_layers)
+        ]
+
+    def word_weights(self, codes: np.ndarray) -> np.ndarray:
+        """(N, V) distributions over the vocabulary that the codes stand for.
+
+        The output layer's bias is left out: it carries the corpus' overall word frequencies,
+        the same for every code, so what remains is what this code adds.
+        """
+        h = np.atleast_2d(np.asarray(codes, dtype=np.float32))
+        for i, (weight, bias) in enumerate(self.layers):
+            h = h if i == 0 else self.act(h)
+            h = h @ weight + (bias if i < len(self.layers) - 1 else 0.0)
+        h = h - h.max(axis=1, keepdims=True)
+        p = np.exp(h)
+        return p / p.sum(axis=1, keepdims=True)

@@ -159,6 +159,7 @@ class QueryVectorizer:
 
     def __init__(self, analyzer: Analyzer, vocabulary: Sequence[str], idf: np.ndarray) -> None:
         self.analyzer = analyzer
+        self.terms = list(vocabulary)
         self.term_index = {term: i for i, term in enumerate(vocabulary)}
         self.idf = np.asarray(idf, dtype=np.float32)
 

@@ -35,7 +35,27 @@ def assert_clean_error(result, text):
     assert text in lines[-1]
 
 
-@pytest.mark.parametrize("command", [[], ["index"], ["query"], ["similar"], ["info"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        *(
+            [c]
+            for c in (
+                "index",
+                "query",
+                "similar",
+                "info",
+                "evaluate",
+                "add",
+                "remove",
+                "retrain",
+                "explain",
+                "words",
+            )
+        ),
+    ],
+)
 def test_every_command_has_help(command):
     result = run(*command, "--help")
     assert result.exit_code == 0
@@ -195,3 +215,19 @@ def test_binary_index_and_rerank(tmp_path, corpus_dir):
         run("-d", db, "query", "violin guitar chord", "--rerank", "20", "--json").stdout
     )
     assert len(hits) == 10 and sum(h["id"].startswith("music/") for h in hits) >= 7
+
+
+def test_explain_words_and_query_explain(built_db):
+    data = json.loads(run("-d", built_db, "explain", "guitar chord", "-k", "5", "--json").stdout)
+    assert len(data) == 5 and set(data[0]) == {"word", "weight"}
+    assert "What the code of" in run("-d", built_db, "explain", "guitar chord").stdout
+    data = json.loads(run("-d", built_db, "words", "music/001.txt", "--json").stdout)
+    assert len(data) == 15
+    assert "music/001.txt" in run("-d", built_db, "words", "music/001.txt").stdout
+    hits = json.loads(
+        run("-d", built_db, "query", "guitar", "--explain", "--json", "-k", "3").stdout
+    )
+    assert all(len(h["shared_words"]) == 5 for h in hits)
+    assert "shared" in run("-d", built_db, "query", "guitar", "--explain").stdout
+    assert_clean_error(run("-d", built_db, "words", "ghost"), "No document with id 'ghost'")
+    assert_clean_error(run("-d", built_db, "explain", "zebra"), "unknown: zebra")

@@ -175,3 +175,23 @@ def test_binary_rerank_orders_hamming_candidates_by_cosine(binary_index):
     assert [h.score for h in reranked] == sorted((h.score for h in reranked), reverse=True)
     hits = binary_index.similar("music/000.txt", k=5)
     assert "music/000.txt" not in [h.id for h in hits]
+
+
+def test_explain_returns_vocabulary_words_of_the_topic_by_weight(index):
+    words = index.explain("orbit rocket launch", k=10)
+    assert len(words) == 10
+    weights = [w for _, w in words]
+    assert weights == sorted(weights, reverse=True) and all(0 < w < 1 for w in weights)
+    vocab = set(index.vectorizer.terms)
+    assert all(index.vectorizer.analyzer.stem(word) in vocab for word, _ in words)
+    space = set(TOPICS["space"].split())
+    assert sum(word in space for word, _ in words[:5]) >= 4, words
+
+
+def test_words_of_a_document_and_shared_words(index):
+    words = index.words("cooking/002.txt", k=8)
+    assert sum(w in TOPICS["cooking"].split() for w, _ in words[:5]) >= 4, words
+    shared = index.shared_words("flour butter", "cooking/002.txt", k=5)
+    assert len(shared) == 5 and all(w in TOPICS["cooking"].split() for w, _ in shared[:3])
+    with pytest.raises(UnknownDocumentError):
+        index.words("nope")
