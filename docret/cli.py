@@ -589,6 +589,24 @@ def words(ctx: click.Context, doc_id: str, k: int, as_json: bool) -> None:
         _print_words(f"What the code of {doc_id} ({title}) stands for", found)
 
 
+@cli.command(name="map")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG file to write")
+@click.option("--compare-lsa", is_flag=True, help="Draw LSA's 2-D map beside it")
+@click.pass_context
+@friendly_errors
+def map_command(ctx: click.Context, out: str, compare_lsa: bool) -> None:
+    """Draw every document in 2-D, coloured by label (needs matplotlib).
+
+    Positions are the stored codes projected onto their first two principal components.
+    """
+    with _open(ctx) as idx:
+        try:
+            xy = idx.map(out, compare_lsa=compare_lsa)
+        except ImportError:
+            raise click.ClickException("map needs matplotlib: pip install 'docret[plot]'") from None
+    _stderr().print(f"[green]Wrote {out}[/] ({len(xy):,} documents)")
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text")
 @click.pass_context

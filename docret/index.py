@@ -506,6 +506,27 @@ class Index:
             (self._display.get(terms[j], terms[j]), float(weights[j])) for j in top_k(weights, k)
         ]
 
+    def map(self, out: str | Path, compare_lsa: bool = False) -> np.ndarray:
+        """Draw every document in 2-D, coloured by label, to the PNG ``out``.
+
+        Positions are the stored codes projected on their two principal components (see
+        :mod:`docret.mapping`); with ``compare_lsa``, LSA's 2-D map is drawn beside them.
+        Returns the (N, 2) code-map coordinates, in storage order.
+        """
+        from docret import mapping
+
+        xy = mapping.pca_2d(self.raw_codes)
+        panels = [
+            (f"docret codes (D={self.encoder.code_size}), first two principal components", xy)
+        ]
+        if compare_lsa:
+            _, indptr, indices, weights = self.store.load_vectors()
+            lsa = mapping.lsa_2d(indptr, indices, weights, len(self.vectorizer.terms))
+            panels.append(("LSA, 2 dimensions", lsa))
+        labels = self.store.first_labels()
+        mapping.draw(panels, [labels.get(i) for i in self.ids], out)
+        return xy
+
     # -- reporting ---------------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
         """What the index holds: counts, vocabulary, model and training summary."""

@@ -497,6 +497,15 @@ class Store:
             self.db.execute("select 1 from documents where id = ?", [doc_id]).fetchone() is not None
         )
 
+    def first_labels(self) -> dict[str, str]:
+        """The first label of every labelled document, by id."""
+        out = {}
+        for doc_id, labels in self.db.execute("select id, labels from documents"):
+            found = json.loads(labels or "[]")
+            if found:
+                out[doc_id] = found[0]
+        return out
+
     def label_counts(self) -> dict[str, int]:
         """How many documents carry each label."""
         counts: dict[str, int] = {}

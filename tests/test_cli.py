@@ -231,3 +231,10 @@ def test_explain_words_and_query_explain(built_db):
     assert "shared" in run("-d", built_db, "query", "guitar", "--explain").stdout
     assert_clean_error(run("-d", built_db, "words", "ghost"), "No document with id 'ghost'")
     assert_clean_error(run("-d", built_db, "explain", "zebra"), "unknown: zebra")
+
+
+def test_map_command(built_db, tmp_path):
+    out = tmp_path / "m.png"
+    result = run("-d", built_db, "map", "--out", out, "--compare-lsa")
+    assert result.exit_code == 0, result.output
+    assert out.exists() and "80 documents" in result.stderr

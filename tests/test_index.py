@@ -195,3 +195,37 @@ def test_words_of_a_document_and_shared_words(index):
     assert len(shared) == 5 and all(w in TOPICS["cooking"].split() for w, _ in shared[:3])
     with pytest.raises(UnknownDocumentError):
         index.words("nope")
+
+
+def test_map_draws_one_point_per_document(index, tmp_path):
+    from PIL import Image
+
+    from docret import mapping
+
+    out = tmp_path / "map.png"
+    xy = index.map(out)
+    assert xy.shape == (80, 2) and np.isfinite(xy).all()
+    with Image.open(out) as im:
+        assert im.format == "PNG"
+        assert im.size == (
+            int(mapping.FIGSIZE[0] * mapping.DPI),
+            int(mapping.FIGSIZE[1] * mapping.DPI),
+        )
+    # the four topics form four separate groups: each point's nearest neighbour shares its topic
+    topics = np.array([_topic(i) for i in index.ids])
+    d = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    assert (topics[d.argmin(1)] == topics).mean() > 0.9
+    both = tmp_path / "both.png"
+    index.map(both, compare_lsa=True)
+    with Image.open(both) as im:
+        assert im.size[0] == 2 * int(mapping.FIGSIZE[0] * mapping.DPI)
+
+
+def test_pca_2d_keeps_the_main_directions():
+    from docret.mapping import pca_2d
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 5)) * np.array([10, 5, 0.1, 0.1, 0.1])
+    xy = pca_2d(x)
+    assert np.corrcoef(np.abs(xy[:, 0]), np.abs(x[:, 0] - x[:, 0].mean()))[0, 1] > 0.99
