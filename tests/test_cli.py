@@ -52,6 +52,7 @@ def assert_clean_error(result, text):
                 "retrain",
                 "explain",
                 "words",
+                "map",
             )
         ),
     ],
