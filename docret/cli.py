@@ -169,6 +169,11 @@ _MODEL_OPTIONS = [
         help="L2 penalty on codes",
     ),
     click.option(
+        "--pretrain",
+        is_flag=True,
+        help="Pre-train layer by layer (shallow autoencoders) before fine-tuning",
+    ),
+    click.option(
         "--seed", default=0, show_default=True, type=int, help="Same seed, same corpus: same codes"
     ),
     click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, ..."),

@@ -56,6 +56,7 @@ class Encoder:
         validation_fraction: float = 0.1,
         patience: int = 5,
         negatives: int = 500,
+        pretrain: bool = False,
         seed: int = 0,
         device: str = "auto",
         callback=None,
@@ -78,6 +79,7 @@ class Encoder:
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.negatives = negatives
+        self.pretrain = pretrain
         self.seed = seed
         self.device = device
         self.callback = callback
@@ -157,6 +159,11 @@ class Encoder:
         # on what distinguishes documents rather than first rediscovering the unigram mean
         # (without this, training sits on a plateau that early stopping can mistake for the end).
         self.model_.init_output_bias(np.asarray(targets.mean(axis=0)).ravel())
+        self.pretrain_history_ = (
+            train.pretrain(self.model_, inputs, targets, self.train_config_)
+            if self.pretrain
+            else []
+        )
         self.history_ = train.fit(self.model_, inputs, targets, self.train_config_, self.callback)
         return self
 

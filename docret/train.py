@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-from docret.model import Autoencoder, SparseBatch, drop_inputs
+from docret.model import Autoencoder, SparseBatch, drop_inputs, softmax_cross_entropy
 
 
 @dataclass
@@ -168,3 +169,101 @@ def encode(model: Autoencoder, inputs, batch_size: int = 1024) -> np.ndarray:
 def _batches(rows: np.ndarray, size: int):
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
+
+
+def pretrain(
+    model: Autoencoder,
+    inputs,
+    targets,
+    config: TrainConfig,
+    epochs: int = 3,
+    l1: float = 1e-3,
+    callback: Callable[[str, int, float], None] | None = None,
+) -> list[dict[str, float]]:
+    """Layer-wise pre-training, in the spirit of Hinton & Salakhutdinov (2006).
+
+    Each encoder layer is first trained as a shallow autoencoder whose decoder is the mirrored
+    layer of the deep model: the wide first layer reconstructs the word distribution through
+    the output softmax, with an L1 penalty that keeps its hidden units sparse; each further
+    layer reconstructs the pre-activations of the layer below (mean squared error) from its
+    own. The trained layers and their mirrors become the deep model's initial weights; the
+    caller then fine-tunes the whole (:func:`fit`). Returns the last loss of each layer.
+    """
+    device = resolve_device(config.device)
+    model.to(device)
+    rng = np.random.default_rng(config.seed)
+    noise_gen = torch.Generator().manual_seed(config.seed)
+    n = inputs.shape[0]
+    act = model.act
+    n_stages = len(model.encoder) + 1
+    history: list[dict[str, float]] = []
+
+    # Stage 0: sparse input -> first hidden layer -> softmax over the vocabulary.
+    out_layer = model.decoder[-1]
+    params = [model.input_weight, model.input_bias, *out_layer.parameters()]
+    optimizer = torch.optim.Adam(params, lr=config.lr)
+    for epoch in range(1, epochs + 1):
+        total = 0.0
+        for rows in _batches(rng.permutation(n), config.batch_size):
+            x = drop_inputs(SparseBatch.from_csr(inputs[rows]), model.config.noise, noise_gen)
+            x = x.to(device)
+            h = act(
+                F.embedding_bag(
+                    x.indices,
+                    model.input_weight,
+                    x.offsets,
+                    mode="sum",
+                    per_sample_weights=x.values,
+                )
+                + model.input_bias
+            )
+            target = SparseBatch.from_csr(targets[rows]).to(device)
+            loss = softmax_cross_entropy(out_layer(h), target) + l1 * h.abs().mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(rows)
+        if callback:
+            callback("layer 1", epoch, total / n)
+    history.append({"layer": 1, "loss": total / n})
+
+    # Further stages: the pre-activations below are the data, reconstructed by the mirror.
+    with torch.no_grad():
+        pre = torch.cat(
+            [
+                model.input_bias
+                + F.embedding_bag(
+                    b.indices,
+                    model.input_weight,
+                    b.offsets,
+                    mode="sum",
+                    per_sample_weights=b.values,
+                )
+                for b in (
+                    SparseBatch.from_csr(inputs[rows]).to(device)
+                    for rows in _batches(np.arange(n), 1024)
+                )
+            ]
+        )
+    for k in range(1, n_stages):
+        enc = model.encoder[k - 1]
+        dec = model.decoder[n_stages - 1 - k]
+        is_code = k == n_stages - 1
+        optimizer = torch.optim.Adam([*enc.parameters(), *dec.parameters()], lr=config.lr)
+        for epoch in range(1, epochs + 1):
+            total = 0.0
+            for rows in _batches(rng.permutation(n), config.batch_size):
+                below = pre[torch.from_numpy(rows)]
+                z = enc(act(below))
+                hidden = z if is_code else act(z)
+                loss = F.mse_loss(dec(hidden), below)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(rows)
+            if callback:
+                callback(f"layer {k + 1}", epoch, total / n)
+        history.append({"layer": k + 1, "loss": total / n})
+        with torch.no_grad():
+            pre = torch.cat([enc(act(pre[s : s + 1024])) for s in range(0, n, 1024)])
+    return history

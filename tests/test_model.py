@@ -155,3 +155,31 @@ def test_sampled_softmax_with_every_word_sampled_is_exact():
     # With few samples it is an estimate, near the full loss and different from it.
     some = sampled_softmax_cross_entropy(h, out, t, torch.randint(30, (8,)))
     assert not torch.allclose(full, some) and abs(full - some) < 1.0
+
+
+def test_pretraining_runs_and_changes_the_initial_weights(monkeypatch):
+    from docret import train
+
+    texts = _texts(8)
+    calls = []
+    real = train.pretrain
+
+    def spy(model, *args, **kwargs):
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        history = real(model, *args, **kwargs)
+        calls.append((before, {k: v.clone() for k, v in model.state_dict().items()}, history))
+        return history
+
+    monkeypatch.setattr(train, "pretrain", spy)
+    enc = Encoder(**{**FAST, "epochs": 1, "pretrain": True})
+    enc.fit_model(enc.fit_vocabulary(texts))
+    ((before, after, history),) = calls
+    assert [h["layer"] for h in history] == [1, 2, 3]  # FAST: V-64-32-8, three stages
+    assert enc.pretrain_history_ == history
+    for name in ("input_weight", "encoder.0.weight", "encoder.1.weight", "decoder.0.weight"):
+        assert not torch.equal(before[name], after[name]), name
+    monkeypatch.undo()
+    # the same seed pre-trains to the same weights
+    a = Encoder(**{**FAST, "epochs": 1, "pretrain": True}).fit_transform(texts)
+    b = Encoder(**{**FAST, "epochs": 1, "pretrain": True}).fit_transform(texts)
+    assert np.array_equal(a, b)
