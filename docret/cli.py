@@ -643,10 +643,21 @@ def info(ctx: click.Context, as_json: bool) -> None:
         ),
         (
             "Training",
-            f"{model['epochs_trained']} epochs, final loss {model['final_loss']:.4f}"
+            f"{model['epochs_trained']} epochs, loss {model['first_loss']:.4f} -> "
+            f"{model['final_loss']:.4f}"
             + (
-                f", best held-out loss {model['best_val_loss']:.4f}"
+                f", best held-out loss {model['best_val_loss']:.4f} at epoch {model['best_epoch']}"
                 if model["best_val_loss"] is not None
+                else ""
+            ),
+        ),
+        (
+            "Updated",
+            (data["updated"] or "never since built")
+            + (
+                f"; {data['added_unknown_share']:.0%} of the added words are outside the "
+                "vocabulary" + (": 'docret retrain' would help" if data["retrain_advised"] else "")
+                if data["updated"]
                 else ""
             ),
         ),

@@ -258,7 +258,13 @@ class Index:
                 codes = self.encoder.encode(vectors)
                 bits = pack_bits(codes) if self.encoder.binary else None
                 self.store.upsert_documents(
-                    source, fresh, [(v.indices, v.values) for v in vectors], codes, bits
+                    source,
+                    fresh,
+                    [(v.indices, v.values) for v in vectors],
+                    codes,
+                    bits,
+                    unknown_tokens=sum(v.n_unknown for v in vectors),
+                    known_tokens=sum(v.n_known for v in vectors),
                 )
             if gone:
                 self.store.delete_documents(gone)
@@ -534,10 +540,15 @@ class Index:
         meta = self.store.meta()
         history = self.model_info["history"]
         best = min((h["val_loss"] for h in history if h.get("val_loss") is not None), default=None)
+        added = int(meta.get("added_tokens", 0))
+        unknown_share = int(meta.get("added_unknown_tokens", 0)) / added if added else 0.0
         return {
             "database": self.store.path,
             "source": meta.get("source"),
             "built": meta.get("built"),
+            "updated": meta.get("updated"),
+            "added_unknown_share": round(unknown_share, 4),
+            "retrain_advised": unknown_share > RETRAIN_UNKNOWN_SHARE,
             "schema_version": int(meta.get("schema_version", 0)),
             "documents": len(self.ids),
             "vocabulary": len(self.vectorizer.idf),
@@ -548,8 +559,14 @@ class Index:
                 "code_size": self.encoder.code_size,
                 **{k: v for k, v in self.model_info["config"].items() if k not in {"hidden"}},
                 "epochs_trained": len(history),
+                "first_loss": history[0]["loss"] if history else None,
                 "final_loss": history[-1]["loss"] if history else None,
                 "best_val_loss": best,
+                "best_epoch": min(
+                    (h for h in history if h.get("val_loss") is not None),
+                    key=lambda h: h["val_loss"],
+                    default={"epoch": None},
+                )["epoch"],
                 "seed": self.model_info["train_config"].get("seed"),
             },
             "size_bytes": self.store.size_bytes(),

@@ -306,6 +306,8 @@ class Store:
                 source=data.source,
                 built=now,
                 model_id=model_id,
+                added_unknown_tokens=0,
+                added_tokens=0,
             )
         return int(model_id)
 
@@ -316,11 +318,16 @@ class Store:
         vectors: Sequence[tuple[np.ndarray, np.ndarray]],
         codes: np.ndarray,
         bits: np.ndarray | None,
+        unknown_tokens: int = 0,
+        known_tokens: int = 0,
     ) -> None:
         """Add or replace documents with their vectors and codes of the current model, atomically.
 
         A replaced document keeps its place (rowid) in the storage order; new ones go last.
+        The token counts add up, until the next training, how much of the added text the
+        vocabulary does not know.
         """
+        meta = self.meta()
         model_id = self.current_model_id()
         packed = bits if bits is not None else [None] * len(codes)
         with self.db.atomic():
@@ -344,7 +351,11 @@ class Store:
                 ),
                 pk="id",
             )
-            self._set_meta(updated=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            self._set_meta(
+                updated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                added_unknown_tokens=int(meta.get("added_unknown_tokens", 0)) + unknown_tokens,
+                added_tokens=int(meta.get("added_tokens", 0)) + unknown_tokens + known_tokens,
+            )
 
     def delete_documents(self, ids: Sequence[str]) -> None:
         """Remove documents with their vectors and codes, atomically."""

@@ -189,3 +189,17 @@ def test_retrain_command(db_copy):
     assert json.loads(result.stdout)["documents"] == 80
     info = json.loads(runner.invoke(cli, ["-d", str(db_copy), "info", "--json"]).stdout)
     assert info["model"]["code_size"] == 6
+
+
+def test_info_reports_unknown_words_of_added_documents(db_copy, tmp_path):
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "odd.txt").write_text("Quasar\n\nquokka wombat platypus echidna orbit")
+    runner = CliRunner()
+    before = json.loads(runner.invoke(cli, ["-d", str(db_copy), "info", "--json"]).stdout)
+    assert before["updated"] is None and before["retrain_advised"] is False
+    runner.invoke(cli, ["-d", str(db_copy), "add", str(tmp_path / "new")])
+    info = json.loads(runner.invoke(cli, ["-d", str(db_copy), "info", "--json"]).stdout)
+    assert info["added_unknown_share"] == pytest.approx(5 / 6, abs=1e-4)
+    assert info["retrain_advised"] is True
+    text = runner.invoke(cli, ["-d", str(db_copy), "info"]).stdout
+    assert "83% of the added words" in text and "retrain" in text
