@@ -245,18 +245,14 @@ def index(
     """
     if binary_bits:
         options.update(binary=True, code_size=binary_bits)
+    from docret.index import Index
+
     database = ctx.obj["database"]
     if not retrain:
-        from docret.index import Index
-
         existing = Index.existing_for(database, path)
         if existing is not None:
             _update(existing, path, globs, as_json)
             return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from docret.index import Index
-
     err = _stderr()
     skipped_lines = 0
 
@@ -266,33 +262,7 @@ def index(
         if skipped_lines <= MAX_SKIP_LINES:
             err.print(f"[yellow]Skipped[/] {item.source}: {item.reason}")
 
-    progress = Progress(
-        TextColumn("[bold]Training[/] epoch {task.completed}/{task.total}"),
-        BarColumn(),
-        TextColumn("loss {task.fields[loss]}  held-out {task.fields[val_loss]}"),
-        TimeRemainingColumn(),
-        console=err,
-        transient=False,
-        disable=as_json and not err.is_terminal,
-    )
-    task = progress.add_task("train", total=options["epochs"], loss="-", val_loss="-")
-
-    def on_epoch(stats, total: int) -> None:
-        progress.update(
-            task,
-            completed=stats.epoch,
-            loss=f"{stats.loss:.4f}",
-            val_loss="-" if stats.val_loss is None else f"{stats.val_loss:.4f}",
-        )
-
-    def on_stage(message: str) -> None:
-        if message.startswith("Training"):
-            progress.start()
-        elif progress.live.is_started:
-            progress.stop()
-        if not as_json:
-            err.print(f"[dim]{message}…[/]")
-
+    progress, on_epoch, on_stage = _training_progress(err, options["epochs"], as_json)
     try:
         built = Index.build(
             path,
@@ -338,6 +308,43 @@ def index(
         f"({report.vocabulary:,} terms, {report.epochs} epochs, {report.seconds:.1f} s)"
         + (f"; skipped {len(report.skipped):,} ({why})" if report.skipped else "")
     )
+
+
+def _training_progress(err, epochs: int, quiet: bool):
+    """A rich progress bar for training (epoch, loss, held-out loss) and stage lines.
+
+    Returns the progress object and the two callbacks that feed it: one per epoch, one per
+    stage of a build.
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(
+        TextColumn("[bold]Training[/] epoch {task.completed}/{task.total}"),
+        BarColumn(),
+        TextColumn("loss {task.fields[loss]}  held-out {task.fields[val_loss]}"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=quiet and not err.is_terminal,
+    )
+    task = progress.add_task("train", total=epochs, loss="-", val_loss="-")
+
+    def on_epoch(stats, total: int) -> None:
+        progress.update(
+            task,
+            completed=stats.epoch,
+            loss=f"{stats.loss:.4f}",
+            val_loss="-" if stats.val_loss is None else f"{stats.val_loss:.4f}",
+        )
+
+    def on_stage(message: str) -> None:
+        if message.startswith("Training"):
+            progress.start()
+        elif progress.live.is_started:
+            progress.stop()
+        if not quiet:
+            err.print(f"[dim]{message}…[/]")
+
+    return progress, on_epoch, on_stage
 
 
 @cli.command()
@@ -423,10 +430,12 @@ def retrain(ctx: click.Context, as_json: bool, **options: Any) -> None:
     One transaction: if it fails or is interrupted, the old model and codes stay.
     """
     err = _stderr()
+    progress, on_epoch, on_stage = _training_progress(err, options["epochs"], as_json)
     with _open(ctx) as idx:
-        report = idx.retrain(
-            on_stage=lambda m: None if as_json else err.print(f"[dim]{m}…[/]"), **options
-        )
+        try:
+            report = idx.retrain(on_stage=on_stage, callback=on_epoch, **options)
+        finally:
+            progress.stop()
     if as_json:
         click.echo(
             json.dumps(
