@@ -262,7 +262,7 @@ def index(
         if skipped_lines <= MAX_SKIP_LINES:
             err.print(f"[yellow]Skipped[/] {item.source}: {item.reason}")
 
-    progress, on_epoch, on_stage = _training_progress(err, options["epochs"], as_json)
+    progress, on_epoch, on_stage, on_progress = _progress_display(err, as_json)
     try:
         built = Index.build(
             path,
@@ -270,6 +270,7 @@ def index(
             globs=globs or None,
             on_skip=on_skip,
             on_stage=on_stage,
+            on_progress=on_progress,
             callback=on_epoch,
             **options,
         )
@@ -310,41 +311,50 @@ def index(
     )
 
 
-def _training_progress(err, epochs: int, quiet: bool):
-    """A rich progress bar for training (epoch, loss, held-out loss) and stage lines.
+def _progress_display(err, quiet: bool):
+    """Rich progress bars for a build: a count and an estimate for reading, vocabulary and
+    training (with loss and held-out loss), plus a line per stage.
 
-    Returns the progress object and the two callbacks that feed it: one per epoch, one per
-    stage of a build.
+    Returns the progress object and three callbacks that feed it: per epoch, per stage, and
+    per step of counted work (stage name, done, total or None).
     """
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     progress = Progress(
-        TextColumn("[bold]Training[/] epoch {task.completed}/{task.total}"),
+        TextColumn("[bold]{task.description}[/]"),
         BarColumn(),
-        TextColumn("loss {task.fields[loss]}  held-out {task.fields[val_loss]}"),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[extra]}"),
         TimeRemainingColumn(),
         console=err,
         disable=quiet and not err.is_terminal,
     )
-    task = progress.add_task("train", total=epochs, loss="-", val_loss="-")
+    tasks: dict[str, Any] = {}
+
+    def on_progress(stage: str, done: int, total: int | None) -> None:
+        if stage not in tasks:
+            progress.start()
+            tasks[stage] = progress.add_task(stage, total=total, extra="")
+        progress.update(tasks[stage], completed=done, total=total)
 
     def on_epoch(stats, total: int) -> None:
+        held_out = "-" if stats.val_loss is None else f"{stats.val_loss:.4f}"
+        on_progress("Training (epochs)", stats.epoch, total)
         progress.update(
-            task,
-            completed=stats.epoch,
-            loss=f"{stats.loss:.4f}",
-            val_loss="-" if stats.val_loss is None else f"{stats.val_loss:.4f}",
+            tasks["Training (epochs)"], extra=f"loss {stats.loss:.4f}  held-out {held_out}"
         )
 
     def on_stage(message: str) -> None:
-        if message.startswith("Training"):
-            progress.start()
-        elif progress.live.is_started:
-            progress.stop()
         if not quiet:
-            err.print(f"[dim]{message}…[/]")
+            progress.console.print(f"[dim]{message}…[/]")
 
-    return progress, on_epoch, on_stage
+    return progress, on_epoch, on_stage, on_progress
 
 
 @cli.command()
@@ -383,13 +393,18 @@ def _update(
 ) -> None:
     """Add new and changed documents (and drop vanished ones) with the stored model; report."""
     err = _stderr()
-    report = idx.add(
-        path,
-        globs=globs or None,
-        on_skip=lambda item: err.print(f"[yellow]Skipped[/] {item.source}: {item.reason}"),
-        remove_missing=remove_missing,
-    )
-    idx.close()
+    progress, _, _, on_progress = _progress_display(err, as_json)
+    try:
+        report = idx.add(
+            path,
+            globs=globs or None,
+            on_skip=lambda item: err.print(f"[yellow]Skipped[/] {item.source}: {item.reason}"),
+            remove_missing=remove_missing,
+            on_progress=on_progress,
+        )
+    finally:
+        progress.stop()
+        idx.close()
     if as_json:
         click.echo(
             json.dumps(
@@ -430,10 +445,12 @@ def retrain(ctx: click.Context, as_json: bool, **options: Any) -> None:
     One transaction: if it fails or is interrupted, the old model and codes stay.
     """
     err = _stderr()
-    progress, on_epoch, on_stage = _training_progress(err, options["epochs"], as_json)
+    progress, on_epoch, on_stage, on_progress = _progress_display(err, as_json)
     with _open(ctx) as idx:
         try:
-            report = idx.retrain(on_stage=on_stage, callback=on_epoch, **options)
+            report = idx.retrain(
+                on_stage=on_stage, on_progress=on_progress, callback=on_epoch, **options
+            )
         finally:
             progress.stop()
     if as_json:

@@ -115,7 +115,7 @@ def iter_documents(
     if not root.exists():
         raise CorpusError(f"Path does not exist: {path}")
     if root.is_dir():
-        yield from _iter_folder(root, tuple(globs or DEFAULT_GLOBS))
+        yield from _read_files(root, list_files(root, globs))
     elif is_jsonl(root):
         yield from _iter_jsonl(root)
     else:
@@ -126,15 +126,24 @@ def read_documents(
     path: str | Path,
     globs: Sequence[str] | None = None,
     on_skip: Callable[[Skipped], None] | None = None,
+    on_progress: Callable[[int, int | None], None] | None = None,
 ) -> ReadResult:
     """Read everything under ``path`` (see :func:`iter_documents`) into a :class:`ReadResult`.
 
     Raises :class:`CorpusError` when nothing readable is found. ``on_skip`` is called once for
-    each skipped file or line, so that a caller can warn as it goes.
+    each skipped file or line, so that a caller can warn as it goes; ``on_progress`` with the
+    number of items read so far and the total (known for folders, None for JSON lines).
     """
     result = ReadResult()
     seen: set[str] = set()
-    for item in iter_documents(path, globs):
+    root = Path(path)
+    items, total = iter_documents(path, globs), None
+    if root.is_dir():  # list once, to know the total
+        files = list_files(root, globs)
+        items, total = _read_files(root, files), len(files)
+    for count, item in enumerate(items, start=1):
+        if on_progress is not None and (count % 200 == 0 or count == total):
+            on_progress(count, total)
         if isinstance(item, Document) and item.id in seen:
             item = Skipped(item.id, "duplicate id")
         if isinstance(item, Skipped):
@@ -153,15 +162,20 @@ def read_documents(
     return result
 
 
-def _iter_folder(root: Path, globs: tuple[str, ...]) -> Iterator[Document | Skipped]:
+def list_files(root: Path, globs: Sequence[str] | None = None) -> list[Path]:
+    """The files under folder ``root`` that match ``globs``, hidden ones left out, sorted."""
     files: set[Path] = set()
-    for pattern in globs:
+    for pattern in globs or DEFAULT_GLOBS:
         for p in root.rglob(pattern):
             rel = p.relative_to(root)
             if any(part.startswith(".") for part in rel.parts) or not p.is_file():
                 continue
             files.add(p)
-    for p in sorted(files):
+    return sorted(files)
+
+
+def _read_files(root: Path, files: Sequence[Path]) -> Iterator[Document | Skipped]:
+    for p in files:
         rel = p.relative_to(root)
         labels = (rel.parts[0],) if len(rel.parts) == 2 else ()
         yield _read_file(p, rel.as_posix(), labels)

@@ -57,6 +57,7 @@ class Encoder:
         patience: int = 5,
         negatives: int = 500,
         pretrain: bool = False,
+        progress=None,
         seed: int = 0,
         device: str = "auto",
         callback=None,
@@ -80,6 +81,7 @@ class Encoder:
         self.patience = patience
         self.negatives = negatives
         self.pretrain = pretrain
+        self.progress = progress
         self.seed = seed
         self.device = device
         self.callback = callback
@@ -99,8 +101,11 @@ class Encoder:
                 f"Need at least {MIN_DOCUMENTS} documents to learn a model, got {len(texts)}"
             )
         self.analyzer_ = Analyzer(stemmer=self.stemmer, stop_words=english_stop_words())
+        analyzer = self.analyzer_
+        if self.progress is not None:
+            analyzer = _Counting(self.analyzer_, len(texts), self.progress)
         vectorizer = count_vectorizer(
-            self.analyzer_, vocab_size=self.vocab_size, min_df=self.min_df, max_df=self.max_df
+            analyzer, vocab_size=self.vocab_size, min_df=self.min_df, max_df=self.max_df
         )
         try:
             counts = vectorizer.fit_transform(texts).tocsr()
@@ -240,6 +245,19 @@ class Encoder:
             raise NotFittedError(
                 f"This {type(self).__name__} is not fitted yet; call fit before using it"
             )
+
+
+class _Counting:
+    """An analyzer that reports how many documents it has analysed (for progress bars)."""
+
+    def __init__(self, analyzer: Analyzer, total: int, progress) -> None:
+        self.analyzer, self.total, self.progress, self.done = analyzer, total, progress, 0
+
+    def __call__(self, text: str) -> list[str]:
+        self.done += 1
+        if self.done % 200 == 0 or self.done == self.total:
+            self.progress("Vocabulary", self.done, self.total)
+        return self.analyzer(text)
 
 
 def _check_texts(texts: Sequence[str]) -> list[str]:

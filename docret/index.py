@@ -135,6 +135,7 @@ class Index:
         globs: Sequence[str] | None = None,
         on_skip: Callable[[Skipped], None] | None = None,
         on_stage: Callable[[str], None] | None = None,
+        on_progress: Callable[[str, int, int | None], None] | None = None,
         **encoder_options: Any,
     ) -> Index:
         """Read ``path``, learn vocabulary and autoencoder, and write everything to ``db``.
@@ -147,8 +148,17 @@ class Index:
         start = time.perf_counter()
         stage = on_stage or (lambda _msg: None)
         stage(f"Reading {path}")
-        read = read_documents(path, globs, on_skip=on_skip)
+        read = read_documents(
+            path,
+            globs,
+            on_skip=on_skip,
+            on_progress=(lambda done, total: on_progress("Reading", done, total))
+            if on_progress
+            else None,
+        )
         store = Store.create(db)  # refuses a foreign database before the slow part
+        if on_progress is not None:
+            encoder_options = {**encoder_options, "progress": on_progress}
         source = str(Path(path).resolve())
         index = cls(store)
         index.last_build = index._fit_and_write(
@@ -159,7 +169,11 @@ class Index:
         return index
 
     def retrain(
-        self, *, on_stage: Callable[[str], None] | None = None, **encoder_options: Any
+        self,
+        *,
+        on_stage: Callable[[str], None] | None = None,
+        on_progress: Callable[[str, int, int | None], None] | None = None,
+        **encoder_options: Any,
     ) -> BuildReport:
         """Learn a new vocabulary and model from every stored document and re-encode them all.
 
@@ -168,6 +182,8 @@ class Index:
         start = time.perf_counter()
         stored = self.store.all_documents()
         source = self.store.meta().get("source", "")
+        if on_progress is not None:
+            encoder_options = {**encoder_options, "progress": on_progress}
         report = self._fit_and_write(
             [d for _, d in stored],
             [s for s, _ in stored],
@@ -213,7 +229,8 @@ class Index:
                 weights=state["weights"],
                 source=source,
                 document_sources=sources,
-            )
+            ),
+            on_progress=encoder_options.get("progress"),
         )
         history = encoder.history_
         return BuildReport(
@@ -234,6 +251,7 @@ class Index:
         globs: Sequence[str] | None = None,
         on_skip: Callable[[Skipped], None] | None = None,
         remove_missing: bool = False,
+        on_progress: Callable[[str, int, int | None], None] | None = None,
     ) -> AddReport:
         """Encode new or changed documents under ``path`` with the stored model; skip the rest.
 
@@ -243,7 +261,14 @@ class Index:
         ``path`` before that are no longer there are removed (what re-running ``docret index``
         on the same folder does).
         """
-        read = read_documents(path, globs, on_skip=on_skip)
+        read = read_documents(
+            path,
+            globs,
+            on_skip=on_skip,
+            on_progress=(lambda done, total: on_progress("Reading", done, total))
+            if on_progress
+            else None,
+        )
         source = str(Path(path).resolve())
         self.load()
         stored = self.store.document_hashes()

@@ -219,8 +219,11 @@ class Store:
         )
 
     # -- writing ---------------------------------------------------------------------------
-    def replace_index(self, data: IndexData) -> int:
-        """Replace the whole index with ``data`` in one transaction; return the new model id."""
+    def replace_index(self, data: IndexData, on_progress=None) -> int:
+        """Replace the whole index with ``data`` in one transaction; return the new model id.
+
+        ``on_progress("Writing", done, total)`` follows the documents as they are written.
+        """
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         # Model ids keep counting up across rebuilds, so an id never names two models.
         next_id = int(self.meta().get("model_id", 0)) + 1
@@ -272,10 +275,14 @@ class Store:
             self.db["documents"].insert_all(
                 (
                     _document_row(d, src)
-                    for d, src in zip(
-                        data.documents,
-                        data.document_sources or [data.source] * len(data.documents),
-                        strict=True,
+                    for d, src in _counted(
+                        zip(
+                            data.documents,
+                            data.document_sources or [data.source] * len(data.documents),
+                            strict=True,
+                        ),
+                        len(data.documents),
+                        on_progress,
                     )
                 ),
                 batch_size=500,
@@ -530,6 +537,14 @@ class Store:
         p = Path(self.path)
         wal = p.with_name(p.name + "-wal")
         return p.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
+
+def _counted(items: Iterable, total: int, on_progress) -> Iterable:
+    """``items`` unchanged, reporting ("Writing", done, total) every 500 and at the end."""
+    for done, item in enumerate(items, start=1):
+        yield item
+        if on_progress is not None and (done % 500 == 0 or done == total):
+            on_progress("Writing", done, total)
 
 
 def _document_row(d: Any, source: str) -> dict[str, Any]:

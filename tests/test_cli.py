@@ -239,3 +239,11 @@ def test_map_command(built_db, tmp_path):
     result = run("-d", built_db, "map", "--out", out, "--compare-lsa")
     assert result.exit_code == 0, result.output
     assert out.exists() and "80 documents" in result.stderr
+
+
+def test_index_shows_progress_bars(tmp_path):
+    corpus = write_corpus(tmp_path / "c", per_topic=3)
+    result = run("-d", tmp_path / "p.db", "index", corpus, *FAST_ARGS, "--epochs", "2")
+    assert result.exit_code == 0, result.output
+    for bar in ("Reading", "Vocabulary", "Training (epochs)", "Writing", "12/12", "2/2"):
+        assert bar in result.stderr, bar

@@ -229,3 +229,17 @@ def test_pca_2d_keeps_the_main_directions():
     x = rng.normal(size=(200, 5)) * np.array([10, 5, 0.1, 0.1, 0.1])
     xy = pca_2d(x)
     assert np.corrcoef(np.abs(xy[:, 0]), np.abs(x[:, 0] - x[:, 0].mean()))[0, 1] > 0.99
+
+
+def test_build_reports_progress_of_each_counted_step(tmp_path):
+    corpus = write_corpus(tmp_path / "c", per_topic=5)
+    seen: dict[str, list[tuple[int, int | None]]] = {}
+    Index.build(
+        corpus,
+        tmp_path / "p.db",
+        on_progress=lambda stage, done, total: seen.setdefault(stage, []).append((done, total)),
+        **{**FAST, "epochs": 2},
+    ).close()
+    assert set(seen) == {"Reading", "Vocabulary", "Writing"}
+    for stage, steps in seen.items():
+        assert steps[-1] == (20, 20), stage
