@@ -736,14 +736,19 @@ def evaluate(
             f"[dim]{collection.name}: {len(collection.documents):,} documents, "
             f"{len(collection.queries):,} queries ({collection.protocol})[/]"
         )
-    with err.status("Evaluating") as status:
+    progress, on_epoch, on_stage, on_progress = _progress_display(err, as_json)
+    try:
         results = run_evaluation(
             collection,
             curve=plot_file is not None,
             extra_lsa=extra_lsa,
-            on_method=lambda name: status.update(f"Evaluating {name}"),
+            on_method=lambda name: on_stage(f"Evaluating {name}"),
+            progress=on_progress,
+            callback=on_epoch,
             **options,
         )
+    finally:
+        progress.stop()
     if plot_file:
         try:
             plot(results, plot_file, f"{collection.name}: precision vs documents retrieved")

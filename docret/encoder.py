@@ -196,7 +196,7 @@ class Encoder:
         self._check_fitted("model_")
         from docret.train import encode
 
-        return encode(self.model_, self.tfidf(counts))
+        return encode(self.model_, self.tfidf(counts), on_progress=self.progress)
 
     def transform(self, texts: Sequence[str]) -> np.ndarray:
         """Codes (N, D), float32, of ``texts``."""

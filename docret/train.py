@@ -154,14 +154,21 @@ def evaluate_loss(model: Autoencoder, inputs, targets, config: TrainConfig) -> f
 
 
 @torch.no_grad()
-def encode(model: Autoencoder, inputs, batch_size: int = 1024) -> np.ndarray:
-    """Codes of every CSR row, as float32 (N, D)."""
+def encode(
+    model: Autoencoder,
+    inputs,
+    batch_size: int = 1024,
+    on_progress: Callable[[str, int, int | None], None] | None = None,
+) -> np.ndarray:
+    """Codes of every CSR row, as float32 (N, D); ``on_progress("Encoding", done, total)``."""
     model.eval()
     device = next(model.parameters()).device
-    out = [
-        model.encode(SparseBatch.from_csr(inputs[rows]).to(device)).cpu().numpy()
-        for rows in _batches(np.arange(inputs.shape[0]), batch_size)
-    ]
+    n = inputs.shape[0]
+    out = []
+    for rows in _batches(np.arange(n), batch_size):
+        out.append(model.encode(SparseBatch.from_csr(inputs[rows]).to(device)).cpu().numpy())
+        if on_progress is not None:
+            on_progress("Encoding", int(rows[-1]) + 1, n)
     d = model.config.code_size
     return np.concatenate(out).astype(np.float32) if out else np.zeros((0, d), np.float32)
 

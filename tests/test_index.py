@@ -240,6 +240,6 @@ def test_build_reports_progress_of_each_counted_step(tmp_path):
         on_progress=lambda stage, done, total: seen.setdefault(stage, []).append((done, total)),
         **{**FAST, "epochs": 2},
     ).close()
-    assert set(seen) == {"Reading", "Vocabulary", "Writing"}
+    assert set(seen) == {"Reading", "Vocabulary", "Encoding", "Writing"}
     for stage, steps in seen.items():
         assert steps[-1] == (20, 20), stage
