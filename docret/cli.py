@@ -538,6 +538,7 @@ def query(
         hits = idx.query(text, k, rerank)
         unknown = idx.vectorize(text).unknown
         shared = [idx.shared_words(text, h.id) for h in hits] if explain_hits else None
+        query_words = [w for w, _ in idx.explain(text, 10)] if explain_hits else []
     if as_json:
         rows = [h.to_dict() for h in hits]
         if shared is not None:
@@ -546,6 +547,8 @@ def query(
         click.echo(json.dumps(rows))
     else:
         _print_hits(f"Learned codes: {text}", hits, shared)
+        if query_words:
+            _stdout().print(f"The query's code stands for: {', '.join(query_words)}")
         if unknown:
             _stderr().print(f"[dim]Not in the vocabulary, ignored: {', '.join(unknown)}[/]")
 

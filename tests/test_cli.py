@@ -229,7 +229,8 @@ def test_explain_words_and_query_explain(built_db):
         run("-d", built_db, "query", "guitar", "--explain", "--json", "-k", "3").stdout
     )
     assert all(len(h["shared_words"]) == 5 for h in hits)
-    assert "shared" in run("-d", built_db, "query", "guitar", "--explain").stdout
+    table = run("-d", built_db, "query", "guitar", "--explain").stdout
+    assert "shared" in table and "The query's code stands for:" in table
     assert_clean_error(run("-d", built_db, "words", "ghost"), "No document with id 'ghost'")
     assert_clean_error(run("-d", built_db, "explain", "zebra"), "unknown: zebra")
 
