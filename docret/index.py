@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from docret.corpus import Skipped, body_of, read_documents
+from docret.corpus import ReadResult, Skipped, body_of, read_documents
 from docret.errors import DocretError, QueryError, UnknownDocumentError
 from docret.inference import NumpyDecoder, NumpyEncoder
 from docret.ranking import (
@@ -148,14 +148,7 @@ class Index:
         start = time.perf_counter()
         stage = on_stage or (lambda _msg: None)
         stage(f"Reading {path}")
-        read = read_documents(
-            path,
-            globs,
-            on_skip=on_skip,
-            on_progress=(lambda done, total: on_progress("Reading", done, total))
-            if on_progress
-            else None,
-        )
+        read = _read(path, globs, on_skip, on_progress)
         store = Store.create(db)  # refuses a foreign database before the slow part
         if on_progress is not None:
             encoder_options = {**encoder_options, "progress": on_progress}
@@ -261,14 +254,7 @@ class Index:
         ``path`` before that are no longer there are removed (what re-running ``docret index``
         on the same folder does).
         """
-        read = read_documents(
-            path,
-            globs,
-            on_skip=on_skip,
-            on_progress=(lambda done, total: on_progress("Reading", done, total))
-            if on_progress
-            else None,
-        )
+        read = _read(path, globs, on_skip, on_progress)
         source = str(Path(path).resolve())
         self.load()
         stored = self.store.document_hashes()
@@ -611,6 +597,18 @@ class Index:
             )
             for doc_id, i in zip(ids, order, strict=True)
         ]
+
+
+def _read(path, globs, on_skip, on_progress) -> ReadResult:
+    """:func:`~docret.corpus.read_documents`, reporting its progress as the "Reading" stage."""
+    return read_documents(
+        path,
+        globs,
+        on_skip=on_skip,
+        on_progress=(lambda done, total: on_progress("Reading", done, total))
+        if on_progress
+        else None,
+    )
 
 
 def snippet(text: str, length: int = SNIPPET_CHARS) -> str:
