@@ -180,6 +180,14 @@ _MODEL_OPTIONS = [
 ]
 
 
+BINARY_OPTION = click.option(
+    "--binary",
+    "binary_bits",
+    type=click.IntRange(1),
+    help="Semantic hashing: learn binary codes of this many bits (replaces --code-size)",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="docret")
 @click.option(
@@ -212,12 +220,7 @@ def cli(ctx: click.Context, database: str) -> None:
     help="File name pattern for folders (repeatable; default *.txt and *.md)",
 )
 @model_options
-@click.option(
-    "--binary",
-    "binary_bits",
-    type=click.IntRange(1),
-    help="Semantic hashing: learn binary codes of this many bits (replaces --code-size)",
-)
+@BINARY_OPTION
 @click.option(
     "--retrain",
     is_flag=True,
@@ -436,14 +439,18 @@ def _update(
 
 @cli.command()
 @model_options
+@BINARY_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of text")
 @click.pass_context
 @friendly_errors
-def retrain(ctx: click.Context, as_json: bool, **options: Any) -> None:
+def retrain(ctx: click.Context, as_json: bool, binary_bits: int | None, **options: Any) -> None:
     """Learn a new vocabulary and model from every stored document and re-encode them all.
 
-    One transaction: if it fails or is interrupted, the old model and codes stay.
+    One transaction: if it fails or is interrupted, the old model and codes stay. Model
+    options are those of 'docret index' (their defaults, not the stored model's settings).
     """
+    if binary_bits:
+        options.update(binary=True, code_size=binary_bits)
     err = _stderr()
     progress, on_epoch, on_stage, on_progress = _progress_display(err, as_json)
     with _open(ctx) as idx:

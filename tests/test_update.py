@@ -203,3 +203,13 @@ def test_info_reports_unknown_words_of_added_documents(db_copy, tmp_path):
     assert info["retrain_advised"] is True
     text = runner.invoke(cli, ["-d", str(db_copy), "info"]).stdout
     assert "83% of the added words" in text and "retrain" in text
+
+
+def test_retrain_to_binary_codes(db_copy):
+    runner = CliRunner()
+    args = ["-d", str(db_copy), "retrain", "--hidden", "32,16", "--epochs", "3", "--binary", "16"]
+    assert runner.invoke(cli, args).exit_code == 0
+    info = json.loads(runner.invoke(cli, ["-d", str(db_copy), "info", "--json"]).stdout)
+    assert info["model"]["binary"] is True and info["model"]["code_size"] == 16
+    with Index.open(db_copy) as idx:
+        assert idx.bits.shape == (80, 1)
