@@ -645,6 +645,8 @@ def map_command(ctx: click.Context, out: str, compare_lsa: bool) -> None:
             xy = idx.map(out, compare_lsa=compare_lsa)
         except ImportError:
             raise click.ClickException("map needs matplotlib: pip install 'docret[plot]'") from None
+        except OSError as e:
+            raise click.ClickException(f"Cannot write {out}: {e.strerror or e}") from None
     _stderr().print(f"[green]Wrote {out}[/] ({len(xy):,} documents)")
 
 
@@ -766,6 +768,8 @@ def evaluate(
             raise click.ClickException(
                 "--plot needs matplotlib: pip install 'docret[plot]'"
             ) from None
+        except OSError as e:
+            raise click.ClickException(f"Cannot write {plot_file}: {e.strerror or e}") from None
     protocol = "label" if collection.protocol == "labels" else "qrels"
     if as_json:
         click.echo(

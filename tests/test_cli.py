@@ -248,3 +248,10 @@ def test_index_shows_progress_bars(tmp_path):
     assert result.exit_code == 0, result.output
     for bar in ("Reading", "Vocabulary", "Training (epochs)", "Writing", "12/12", "2/2"):
         assert bar in result.stderr, bar
+
+
+def test_map_to_an_unwritable_place_is_a_clean_error(built_db, tmp_path):
+    assert_clean_error(
+        run("-d", built_db, "map", "--out", tmp_path / "no" / "such" / "dir" / "m.png"),
+        "Cannot write",
+    )
