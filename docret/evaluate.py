@@ -27,7 +27,7 @@ import numpy as np
 
 from docret.corpus import Document, read_documents
 from docret.errors import CorpusError
-from docret.metrics import average_precision_at_k, ndcg_at_k, precision_at_k
+from docret.metrics import average_precision_at_k, ndcg_at_k, precision_at_k, top_rows
 from docret.ranking import normalize_rows
 from docret.text import Analyzer, english_stop_words
 
@@ -114,15 +114,8 @@ class Method:
         out = []
         for s in range(0, len(texts), chunk):
             scores = self.scores(texts[s : s + chunk])
-            out.append(_top_rows(scores, depth))
+            out.append(top_rows(scores, depth))
         return np.concatenate(out)
-
-
-def _top_rows(scores: np.ndarray, depth: int) -> np.ndarray:
-    depth = min(depth, scores.shape[1])
-    part = np.argpartition(-scores, depth - 1, axis=1)[:, :depth]
-    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1)
 
 
 class Tfidf(Method):

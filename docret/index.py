@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from docret.corpus import ReadResult, Skipped, body_of, read_documents
+from docret.corpus import Document, ReadResult, Skipped, body_of, read_documents
 from docret.errors import DocretError, QueryError, UnknownDocumentError
 from docret.inference import NumpyDecoder, NumpyEncoder
 from docret.ranking import (
@@ -61,7 +61,6 @@ class Comparison:
 
     codes: list[Hit]
     tfidf: list[Hit]
-    unknown_words: list[str] = field(default_factory=list)
 
     @property
     def both(self) -> set[str]:
@@ -188,7 +187,15 @@ class Index:
         self._loaded = False
         return report
 
-    def _fit_and_write(self, documents, sources, source, stage, encoder_options) -> BuildReport:
+    def _fit_and_write(
+        self,
+        documents: Sequence[Document],
+        sources: Sequence[str],
+        source: str,
+        stage: Callable[[str], None],
+        encoder_options: dict[str, Any],
+    ) -> BuildReport:
+        """Learn vocabulary and model from ``documents`` and replace the index with them."""
         from docret.encoder import Encoder
 
         texts = [d.text for d in documents]
@@ -457,8 +464,7 @@ class Index:
 
     def compare(self, text: str, k: int = 10, rerank: int | None = None) -> Comparison:
         """Learned-code and tf-idf rankings of the same query, side by side."""
-        vec = self.vectorize(text)
-        return Comparison(self.query(text, k, rerank), self.tfidf_query(text, k), vec.unknown)
+        return Comparison(self.query(text, k, rerank), self.tfidf_query(text, k))
 
     def similar(self, doc_id: str, k: int = 10) -> list[Hit]:
         """Documents whose codes are closest to the stored document ``doc_id`` (itself left out)."""

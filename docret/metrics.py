@@ -51,13 +51,16 @@ def ndcg_at_k(gains: np.ndarray, ideal_gains: list[np.ndarray], k: int) -> np.nd
     return out
 
 
+def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices (Q, k) of the ``k`` highest scores in each row, best first."""
+    k = min(k, scores.shape[1])
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
 def top_k_rows(queries: np.ndarray, docs: np.ndarray, k: int, chunk: int = 512) -> np.ndarray:
     """Indices (Q, k) of the ``k`` documents with the highest dot product for each query row."""
-    k = min(k, docs.shape[0])
-    out = np.empty((queries.shape[0], k), dtype=np.int64)
-    for s in range(0, queries.shape[0], chunk):
-        scores = queries[s : s + chunk] @ docs.T
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
-        out[s : s + chunk] = np.take_along_axis(part, order, axis=1)
-    return out
+    return np.concatenate(
+        [top_rows(queries[s : s + chunk] @ docs.T, k) for s in range(0, queries.shape[0], chunk)]
+    )

@@ -400,10 +400,6 @@ class Store:
             for r in self.db.query("select * from documents order by rowid")
         ]
 
-    def document_count(self) -> int:
-        """Number of stored documents."""
-        return self.db["documents"].count
-
     def current_model_id(self) -> int:
         """Id of the model whose codes the index holds."""
         value = self.meta().get("model_id")
@@ -508,12 +504,6 @@ class Store:
                     r["split"],
                 )
         return out
-
-    def has_document(self, doc_id: str) -> bool:
-        """Whether ``doc_id`` is stored."""
-        return (
-            self.db.execute("select 1 from documents where id = ?", [doc_id]).fetchone() is not None
-        )
 
     def first_labels(self) -> dict[str, str]:
         """The first label of every labelled document, by id."""
