@@ -166,7 +166,7 @@ _MODEL_OPTIONS = [
         default=0.0,
         show_default=True,
         type=click.FloatRange(0),
-        help="L2 penalty on codes",
+        help="L2 penalty on float codes (not used with --binary)",
     ),
     click.option(
         "--pretrain",

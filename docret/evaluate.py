@@ -249,12 +249,14 @@ def evaluate(
     *,
     curve: bool = False,
     extra_lsa: Sequence[int] = (),
+    extra_methods: Sequence[Method] = (),
     on_method: Callable[[str], None] | None = None,
     **encoder_options: Any,
 ) -> list[MethodResult]:
     """Fit every method on the collection's documents, run its queries, score the rankings.
 
-    LSA runs with as many dimensions as the code, and also at each size in ``extra_lsa``.
+    LSA runs with as many dimensions as the code, and also at each size in ``extra_lsa``;
+    ``extra_methods`` (say, a pretrained embedding model in a benchmark) run last.
     """
     texts = [d.text for d in collection.documents]
     queries = [d.text for d in collection.queries]
@@ -268,6 +270,7 @@ def evaluate(
         tfidf,
         Bm25(analyzer),
         *(Lsa(tfidf, d) for d in [code_size, *(d for d in extra_lsa if d != code_size)]),
+        *extra_methods,
     ]
     # Fitting order: tf-idf and the codes before the hybrid and LSA, which reuse them.
     order = [2, 0, 1, *range(3, len(methods))]

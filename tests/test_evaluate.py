@@ -100,3 +100,32 @@ def test_not_an_evaluation_corpus(tmp_path, corpus_dir):
         load_collection(corpus_dir)
     result = _evaluate(tmp_path / "missing")
     assert result.exit_code == 1 and "does not exist" in result.output
+
+
+def test_evaluate_runs_extra_methods_beside_the_others(ir_collection):
+    import numpy as np
+
+    from docret.evaluate import Method, evaluate
+
+    from .conftest import FAST
+
+    def topic(text):
+        words = set(text.split())
+        return max(TOPICS, key=lambda t: len(words & set(TOPICS[t].split())))
+
+    class Oracle(Method):
+        """Knows each text's topic: every judged document of the query's topic ranks first."""
+
+        name = "oracle"
+
+        def fit(self, texts):
+            self.topics = [topic(t) for t in texts]
+            return self
+
+        def scores(self, texts):
+            return np.array([[float(topic(q) == t) for t in self.topics] for q in texts])
+
+    results = evaluate(load_collection(ir_collection), extra_methods=[Oracle()], **FAST)
+    assert [r.method for r in results][:3] == ["docret codes", "docret hybrid", "tf-idf cosine"]
+    assert results[-1].method == "oracle"
+    assert results[-1].metrics["MAP"] == pytest.approx(1.0)

@@ -183,3 +183,24 @@ def test_pretraining_runs_and_changes_the_initial_weights(monkeypatch):
     a = Encoder(**{**FAST, "epochs": 1, "pretrain": True}).fit_transform(texts)
     b = Encoder(**{**FAST, "epochs": 1, "pretrain": True}).fit_transform(texts)
     assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_code_l2_penalises_float_codes_only(binary):
+    x = SparseBatch.from_csr(sp.random(6, 30, density=0.3, format="csr", random_state=1))
+    target = sp.random(6, 30, density=0.3, format="csr", random_state=2)
+    target = sp.csr_matrix(target.multiply(1 / np.asarray(target.sum(1)).clip(1e-9)))
+    losses = []
+    for l2 in (0.0, 0.5):
+        torch.manual_seed(0)
+        config = AutoencoderConfig(
+            vocab_size=30, hidden=(16, 8), code_size=4, code_l2=l2, binary=binary
+        )
+        model = Autoencoder(config).eval()  # eval: no code noise in the binary model
+        code, loss = model(x, SparseBatch.from_csr(target))
+        losses.append(loss.item())
+    if binary:
+        assert losses[1] == pytest.approx(losses[0])
+    else:
+        expected = 0.5 * code.pow(2).sum(1).mean().item()
+        assert losses[1] - losses[0] == pytest.approx(expected, rel=1e-4)
