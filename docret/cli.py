@@ -585,7 +585,11 @@ def similar(ctx: click.Context, doc_id: str, k: int, as_json: bool) -> None:
         _print_hits(f"Similar to {doc_id}: {title}", hits)
 
 
-def _print_words(title: str, words) -> None:
+def _print_words(title: str, words, as_json: bool = False) -> None:
+    """Word weights as JSON for scripts, or as a table titled ``title`` for people."""
+    if as_json:
+        click.echo(json.dumps([{"word": w, "weight": round(x, 6)} for w, x in words]))
+        return
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
@@ -607,10 +611,7 @@ def explain(ctx: click.Context, text: str, k: int, as_json: bool) -> None:
     """The words the code of TEXT stands for, decoded by the model, by weight."""
     with _open(ctx) as idx:
         words = idx.explain(text, k)
-    if as_json:
-        click.echo(json.dumps([{"word": w, "weight": round(x, 6)} for w, x in words]))
-    else:
-        _print_words(f"What the code of {text!r} stands for", words)
+    _print_words(f"What the code of {text!r} stands for", words, as_json)
 
 
 @cli.command()
@@ -624,10 +625,7 @@ def words(ctx: click.Context, doc_id: str, k: int, as_json: bool) -> None:
     with _open(ctx) as idx:
         found = idx.words(doc_id, k)
         title = idx.document(doc_id).title
-    if as_json:
-        click.echo(json.dumps([{"word": w, "weight": round(x, 6)} for w, x in found]))
-    else:
-        _print_words(f"What the code of {doc_id} ({title}) stands for", found)
+    _print_words(f"What the code of {doc_id} ({title}) stands for", found, as_json)
 
 
 @cli.command(name="map")
