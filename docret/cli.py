@@ -169,8 +169,9 @@ _MODEL_OPTIONS = [
         help="L2 penalty on float codes (not used with --binary)",
     ),
     click.option(
-        "--pretrain",
-        is_flag=True,
+        "--pretrain/--no-pretrain",
+        default=True,
+        show_default=True,
         help="Pre-train layer by layer (shallow autoencoders) before fine-tuning",
     ),
     click.option(

@@ -56,7 +56,7 @@ class Encoder:
         validation_fraction: float = 0.1,
         patience: int = 5,
         negatives: int = 500,
-        pretrain: bool = False,
+        pretrain: bool = True,
         progress=None,
         seed: int = 0,
         device: str = "auto",
