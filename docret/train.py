@@ -12,7 +12,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from docret.model import Autoencoder, SparseBatch, drop_inputs, softmax_cross_entropy
+from docret.model import (
+    Autoencoder,
+    SparseBatch,
+    drop_inputs,
+    sampled_softmax_cross_entropy,
+    softmax_cross_entropy,
+)
 
 
 @dataclass
@@ -60,17 +66,19 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def make_optimizer(model: Autoencoder, config: TrainConfig) -> torch.optim.Optimizer:
-    """Adam, fused into one kernel where this torch supports it (on CPU since torch 2.4).
+def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
+    """Adam over ``params``, fused into one kernel where this torch supports it (on CPU since
+    torch 2.4).
 
     With two V x 500 matrices the optimizer step costs more than the forward and backward
     passes; the fused kernel makes it about 2.5x cheaper.
     """
+    params = list(params)
     kwargs = dict(lr=config.lr, weight_decay=config.weight_decay)
     try:
-        return torch.optim.Adam(model.parameters(), fused=True, **kwargs)
+        return torch.optim.Adam(params, fused=True, **kwargs)
     except (RuntimeError, TypeError):  # older torch, or a device without a fused kernel
-        return torch.optim.Adam(model.parameters(), **kwargs)
+        return torch.optim.Adam(params, **kwargs)
 
 
 def fit(
@@ -94,7 +102,7 @@ def fit(
     n_val = int(round(n * config.validation_fraction)) if n >= 20 else 0
     val_rows, train_rows = np.sort(order[:n_val]), order[n_val:]
     noise_gen = torch.Generator().manual_seed(config.seed)
-    optimizer = make_optimizer(model, config)
+    optimizer = make_optimizer(model.parameters(), config)
     # Halve the step size when the held-out loss stalls: late epochs then refine instead of
     # bouncing around the minimum, and early stopping sees a clean signal.
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
@@ -208,7 +216,7 @@ def pretrain(
     # Stage 0: sparse input -> first hidden layer -> softmax over the vocabulary.
     out_layer = model.decoder[-1]
     params = [model.input_weight, model.input_bias, *out_layer.parameters()]
-    optimizer = torch.optim.Adam(params, lr=config.lr)
+    optimizer = make_optimizer(params, config)
     for epoch in range(1, epochs + 1):
         total = 0.0
         for rows in _batches(rng.permutation(n), config.batch_size):
@@ -225,7 +233,16 @@ def pretrain(
                 + model.input_bias
             )
             target = SparseBatch.from_csr(targets[rows]).to(device)
-            loss = softmax_cross_entropy(out_layer(h), target) + l1 * h.abs().mean()
+            # The same sampled softmax as fine-tuning: cheaper than the full one, and better
+            # (+0.013 P@10 and P@100 on a 20-group validation slice, bench/RESULTS.md).
+            if config.negatives:
+                negatives = torch.randint(
+                    out_layer.out_features, (config.negatives,), generator=noise_gen
+                ).to(device)
+                loss = sampled_softmax_cross_entropy(h, out_layer, target, negatives)
+            else:
+                loss = softmax_cross_entropy(out_layer(h), target)
+            loss = loss + l1 * h.abs().mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -255,22 +272,26 @@ def pretrain(
     for k in range(1, n_stages):
         enc = model.encoder[k - 1]
         dec = model.decoder[n_stages - 1 - k]
-        is_code = k == n_stages - 1
-        optimizer = torch.optim.Adam([*enc.parameters(), *dec.parameters()], lr=config.lr)
-        for epoch in range(1, epochs + 1):
-            total = 0.0
-            for rows in _batches(rng.permutation(n), config.batch_size):
-                below = pre[torch.from_numpy(rows)]
-                z = enc(act(below))
-                hidden = z if is_code else act(z)
-                loss = F.mse_loss(dec(hidden), below)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total += loss.item() * len(rows)
-            if callback:
-                callback(f"layer {k + 1}", epoch, total / n)
-        history.append({"layer": k + 1, "loss": total / n})
+        # A layer at least as wide as the one below can simply copy it: as a shallow
+        # autoencoder it learns (nearly) the identity, a poor start that fine-tuning keeps. Such
+        # a layer (say a 128-unit code above 125 units) keeps its random initialisation.
+        if enc.out_features < enc.in_features:
+            is_code = k == n_stages - 1
+            optimizer = make_optimizer([*enc.parameters(), *dec.parameters()], config)
+            for epoch in range(1, epochs + 1):
+                total = 0.0
+                for rows in _batches(rng.permutation(n), config.batch_size):
+                    below = pre[torch.from_numpy(rows)]
+                    z = enc(act(below))
+                    hidden = z if is_code else act(z)
+                    loss = F.mse_loss(dec(hidden), below)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    total += loss.item() * len(rows)
+                if callback:
+                    callback(f"layer {k + 1}", epoch, total / n)
+            history.append({"layer": k + 1, "loss": total / n})
         with torch.no_grad():
             pre = torch.cat([enc(act(pre[s : s + 1024])) for s in range(0, n, 1024)])
     return history

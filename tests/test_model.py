@@ -185,6 +185,26 @@ def test_pretraining_runs_and_changes_the_initial_weights(monkeypatch):
     assert np.array_equal(a, b)
 
 
+def test_pretraining_leaves_a_layer_wider_than_the_one_below_alone():
+    from docret import train
+    from docret.text import tfidf_matrix
+
+    enc = Encoder(**{**FAST, "hidden": (16,), "code_size": 24})  # V-16-24: the code widens
+    counts = enc.fit_vocabulary(_texts(8))
+    config = AutoencoderConfig(vocab_size=counts.shape[1], hidden=(16,), code_size=24)
+    torch.manual_seed(0)
+    model = Autoencoder(config)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    targets = sp.csr_matrix(counts.multiply(1 / np.asarray(counts.sum(1)).clip(1e-9)))
+    history = train.pretrain(
+        model, tfidf_matrix(counts, enc.idf_), targets, train.TrainConfig(device="cpu"), epochs=1
+    )
+    assert [h["layer"] for h in history] == [1]
+    assert not torch.equal(before["input_weight"], model.input_weight)
+    for name in ("encoder.0.weight", "decoder.0.weight"):  # the code layer and its mirror
+        assert torch.equal(before[name], model.state_dict()[name]), name
+
+
 @pytest.mark.parametrize("binary", [False, True])
 def test_code_l2_penalises_float_codes_only(binary):
     x = SparseBatch.from_csr(sp.random(6, 30, density=0.3, format="csr", random_state=1))
