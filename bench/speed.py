@@ -210,14 +210,30 @@ def binary_precision(float_db: Path, bin_db: Path, train: list[dict], test: list
             ms = (time.perf_counter() - start) * 1000 / len(keep)
             return precision_at_k(labels[ranks] == query_labels[:, None], 100).mean(), ms
 
-        def hamming(i, rerank=0):
+        # Re-ranking alternatives: the logistic activations themselves (what `--rerank` does),
+        # their logits (the code layer's pre-sigmoid values, recovered from the stored
+        # activations), and those logits plus tf-idf cosine.
+        eps = 1e-6
+        doc_p = np.clip(b._raw_codes, eps, 1 - eps)
+        doc_logits = normalize_rows(np.log(doc_p) - np.log1p(-doc_p))
+        q_p = np.clip(bin_codes, eps, 1 - eps)
+        q_logits = normalize_rows(np.log(q_p) - np.log1p(-q_p))
+        inverted = f.inverted
+
+        def hamming(i, rerank=0, score="activations"):
             d = hamming_distances(b.bits, q_bits[i])
             if not rerank:
                 return smallest_k(d, 100)
             cand = smallest_k(d, rerank)
-            return cand[top_k(b.codes[cand] @ normalize_rows(bin_codes[i : i + 1])[0], 100)]
+            if score == "activations":
+                s = b.codes[cand] @ normalize_rows(bin_codes[i : i + 1])[0]
+            else:
+                s = doc_logits[cand] @ q_logits[i]
+                if score == "logits+tfidf":
+                    v = vecs[keep[i]]
+                    s = s + inverted.scores(v.indices, v.values)[cand]
+            return cand[top_k(s, 100)]
 
-        inverted = f.inverted
         rows = [
             (
                 "tf-idf cosine",
@@ -226,6 +242,11 @@ def binary_precision(float_db: Path, bin_db: Path, train: list[dict], test: list
             ("float codes D=32", lambda i: top_k(f.codes @ q_float[i], 100)),
             ("binary 64-bit, Hamming", hamming),
             ("binary, best 1,000 by Hamming re-ranked by cosine", lambda i: hamming(i, 1000)),
+            ("  ... by cosine of the logits", lambda i: hamming(i, 1000, "logits")),
+            (
+                "  ... by cosine of the logits + tf-idf cosine",
+                lambda i: hamming(i, 1000, "logits+tfidf"),
+            ),
         ]
         print(f"{len(keep):,} queries")
         for name, fn in rows:

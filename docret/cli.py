@@ -506,7 +506,8 @@ def _open(ctx: click.Context):
 @click.option(
     "--rerank",
     type=click.IntRange(1),
-    help="Binary codes: take this many by Hamming distance, re-order them by float-code cosine",
+    help="Binary codes: take this many by Hamming distance, re-order them by the cosine of "
+    "the code logits plus tf-idf cosine",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table")
 @click.pass_context

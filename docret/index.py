@@ -6,7 +6,6 @@ numpy and sqlite-utils alone, encoding queries with :class:`~docret.inference.Nu
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from docret.inference import NumpyDecoder, NumpyEncoder
 from docret.ranking import (
     InvertedIndex,
     hamming_distances,
+    logits,
     normalize_rows,
     pack_bits,
     smallest_k,
@@ -340,6 +340,7 @@ class Index:
         self._codes = normalize_rows(codes)
         self._raw_codes = codes
         self._bits = self.store.load_bits()
+        self._rerank_codes: np.ndarray | None = None
         self.position = {doc_id: i for i, doc_id in enumerate(self._ids)}
         self._inverted: InvertedIndex | None = None
         self._decoder: NumpyDecoder | None = None
@@ -383,6 +384,15 @@ class Index:
         return self._bits
 
     @property
+    def rerank_codes(self) -> np.ndarray:
+        """Binary indexes: L2-normalised logits of the stored code activations (built on first
+        use), which ``rerank`` orders Hamming candidates by."""
+        self.load()
+        if self._rerank_codes is None:
+            self._rerank_codes = normalize_rows(logits(self._raw_codes))
+        return self._rerank_codes
+
+    @property
     def inverted(self) -> InvertedIndex:
         """The stored tf-idf vectors by term (built on first use)."""
         self.load()
@@ -422,8 +432,8 @@ class Index:
         """The ``k`` documents whose codes are closest to the query's code.
 
         Float codes rank by cosine. Binary codes (``docret index --binary``) rank by Hamming
-        distance, or with ``rerank`` take that many by Hamming and order them by the cosine
-        of the logistic code activations.
+        distance, or with ``rerank`` take that many by Hamming and order them by the cosine of
+        the code layer's logits plus the tf-idf cosine.
         """
         return self.query_many([text], k, rerank)[0]
 
@@ -435,10 +445,18 @@ class Index:
             raise TypeError("query_many expects a list of texts; use query for one")
         vectors = [self.vectorize(t) for t in texts]  # loads the index on first use
         codes = self.encoder.encode(vectors)  # (Q, D)
-        return [self._rank_code(code, k, rerank) for code in codes]
+        return [
+            self._rank_code(code, k, rerank, vector=v)
+            for code, v in zip(codes, vectors, strict=True)
+        ]
 
     def _rank_code(
-        self, code: np.ndarray, k: int, rerank: int | None = None, exclude: int | None = None
+        self,
+        code: np.ndarray,
+        k: int,
+        rerank: int | None = None,
+        exclude: int | None = None,
+        vector: SparseVector | None = None,
     ) -> list[Hit]:
         if self.bits is None:
             scores = self.codes @ normalize_rows(code[None])[0]
@@ -448,9 +466,14 @@ class Index:
         similarity = 1.0 - distances / self.encoder.code_size
         if not rerank:
             return self._hits(smallest_k(distances, k, exclude), similarity)
-        # Semantic hashing as a filter: the best `rerank` by Hamming, re-ordered by float cosine.
+        # Semantic hashing as a filter: the best `rerank` by Hamming distance, re-ordered by
+        # the cosine of the code layer's logits (the activations themselves are mostly pinned
+        # near 0 or 1) plus, for a text query, its tf-idf cosine. On 20 Newsgroups that took
+        # P@100 of the best 1,000 from 0.584 (activations) to 0.593 and 0.604 (bench/RESULTS.md).
         candidates = smallest_k(distances, max(rerank, k), exclude)
-        scores = self.codes[candidates] @ normalize_rows(code[None])[0]
+        scores = self.rerank_codes[candidates] @ normalize_rows(logits(code[None]))[0]
+        if vector is not None:
+            scores = scores + self.inverted.scores(vector.indices, vector.values)[candidates]
         order = candidates[top_k(scores, k)]
         full = np.zeros(len(self.ids), dtype=np.float32)
         full[candidates] = scores
@@ -621,7 +644,8 @@ def snippet(text: str, length: int = SNIPPET_CHARS) -> str:
     """The start of the text after its title, whitespace collapsed, cut at a word boundary."""
     # Only the start is shown: collapsing whitespace in a whole long document would cost more
     # than the rest of a query.
-    body = re.sub(r"\s+", " ", body_of(text)[: length * 4]).strip()
+    # str.split() folds whitespace runs as re.sub(r"\s+", " ") would, in a tenth of the time
+    body = " ".join(body_of(text)[: length * 4].split())
     if len(body) <= length:
         return body
     cut = body.rfind(" ", 0, length)

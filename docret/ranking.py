@@ -13,6 +13,16 @@ def normalize_rows(x: np.ndarray) -> np.ndarray:
     return x / np.where(norms > 0, norms, 1.0)
 
 
+def logits(p: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """The inputs of logistic units recovered from their outputs ``p``, float32.
+
+    ``p`` is clipped to ``[eps, 1 - eps]`` first: float32 rounds a saturated unit to exactly 0
+    or 1, whose logit would be infinite.
+    """
+    p = np.clip(np.asarray(p, dtype=np.float32), eps, 1 - eps)
+    return np.log(p) - np.log1p(-p)
+
+
 def top_k(scores: np.ndarray, k: int, exclude: int | None = None) -> np.ndarray:
     """Indices of the ``k`` highest scores, best first; ties go to the lower index."""
     scores = np.asarray(scores)

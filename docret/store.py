@@ -494,14 +494,14 @@ class Store:
         for start in range(0, len(ids), 500):  # stay under SQLite's variable limit
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for r in self.db.query(f"select * from documents where id in ({marks})", chunk):
-                out[r["id"]] = StoredDocument(
-                    r["id"],
-                    r["title"] or "",
-                    r["text"] or "",
-                    json.loads(r["labels"] or "[]"),
-                    r["path"],
-                    r["split"],
+            # Plain cursor rows: sqlite-utils' dict per row cost a fifth of a query's time.
+            rows = self.db.execute(
+                f"select id, title, text, labels, path, split from documents where id in ({marks})",
+                chunk,
+            )
+            for doc_id, title, text, labels, path, split in rows:
+                out[doc_id] = StoredDocument(
+                    doc_id, title or "", text or "", json.loads(labels or "[]"), path, split
                 )
         return out
 

@@ -67,8 +67,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
-    """Adam over ``params``, fused into one kernel where this torch supports it (on CPU since
-    torch 2.4).
+    """Adam over ``params``, fused into one kernel where torch supports it (CPU: torch >= 2.4).
 
     With two V x 500 matrices the optimizer step costs more than the forward and backward
     passes; the fused kernel makes it about 2.5x cheaper.
@@ -199,10 +198,11 @@ def pretrain(
 
     Each encoder layer is first trained as a shallow autoencoder whose decoder is the mirrored
     layer of the deep model: the wide first layer reconstructs the word distribution through
-    the output softmax, with an L1 penalty that keeps its hidden units sparse; each further
-    layer reconstructs the pre-activations of the layer below (mean squared error) from its
-    own. The trained layers and their mirrors become the deep model's initial weights; the
-    caller then fine-tunes the whole (:func:`fit`). Returns the last loss of each layer.
+    the output softmax (sampled as in :func:`fit`), with an L1 penalty that keeps its hidden
+    units sparse; each further layer that is narrower than the one below reconstructs the
+    pre-activations of that layer (mean squared error) from its own. The trained layers and
+    their mirrors become the deep model's initial weights; the caller then fine-tunes the whole
+    (:func:`fit`). Returns the last loss of each layer that was pre-trained.
     """
     device = resolve_device(config.device)
     model.to(device)

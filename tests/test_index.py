@@ -168,11 +168,28 @@ def test_binary_codes_rank_by_hamming(binary_index):
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
-def test_binary_rerank_orders_hamming_candidates_by_cosine(binary_index):
-    plain = binary_index.query("guitar melody", k=30)
-    reranked = binary_index.query("guitar melody", k=5, rerank=30)
+def test_binary_rerank_orders_hamming_candidates_by_logits_and_tfidf(binary_index):
+    from docret.ranking import hamming_distances, logits, normalize_rows, pack_bits, smallest_k
+
+    text = "guitar melody"
+    plain = binary_index.query(text, k=30)
+    reranked = binary_index.query(text, k=5, rerank=30)
     assert {h.id for h in reranked} <= {h.id for h in plain}
-    assert [h.score for h in reranked] == sorted((h.score for h in reranked), reverse=True)
+    # brute force: logit cosine plus tf-idf cosine over the 30 nearest by Hamming distance
+    code = binary_index.encode([text])[0]
+    candidates = smallest_k(hamming_distances(binary_index.bits, pack_bits(code[None])[0]), 30)
+    q = normalize_rows(logits(code[None]))[0]
+    vec = binary_index.vectorize(text)
+    tfidf = binary_index.inverted.scores(vec.indices, vec.values)
+    expected = {
+        binary_index.ids[i]: float(
+            normalize_rows(logits(binary_index.raw_codes[i : i + 1]))[0] @ q + tfidf[i]
+        )
+        for i in candidates
+    }
+    best = sorted(expected, key=lambda doc_id: -expected[doc_id])[:5]
+    assert [h.id for h in reranked] == best
+    assert [h.score for h in reranked] == pytest.approx([expected[d] for d in best], abs=1e-5)
     hits = binary_index.similar("music/000.txt", k=5)
     assert "music/000.txt" not in [h.id for h in hits]
 

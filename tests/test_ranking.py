@@ -100,3 +100,12 @@ def test_smallest_k_equals_stable_argsort():
         expected = [i for i in np.argsort(d, kind="stable") if i != ex][:k]
         assert smallest_k(d, k, exclude=ex).tolist() == expected
     assert smallest_k(np.array([3]), 5, exclude=0).tolist() == []
+
+
+def test_logits_invert_the_logistic_and_stay_finite_when_saturated():
+    from docret.ranking import logits
+
+    x = np.linspace(-8, 8, 33, dtype=np.float32)
+    assert np.allclose(logits(1 / (1 + np.exp(-x))), x, atol=1e-3)
+    saturated = logits(np.array([0.0, 1.0], dtype=np.float32))
+    assert np.all(np.isfinite(saturated)) and saturated[0] < -13 and saturated[1] > 13
