@@ -56,7 +56,12 @@ def build(path: Path, db: Path, **options) -> dict:
     """Index in a child process, so that its peak memory is the indexing's own."""
     if db.exists():
         print(f"(reusing {db}; delete it to measure the build)")
-        return {"seconds": float("nan"), "epochs": "?", "documents": "?", "peak_gb": float("nan")}
+        return {
+            "seconds": float("nan"),
+            "epochs": "?",
+            "documents": float("nan"),
+            "peak_gb": float("nan"),
+        }
     out = subprocess.run(
         [sys.executable, "-c", CHILD_BUILD, str(path), str(db), json.dumps(options)],
         check=True,
