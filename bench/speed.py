@@ -9,7 +9,8 @@ Sections:
 1. index 20 Newsgroups train with the default model: time and peak memory (a child process);
 2. one query at a time, in process: docret codes, tf-idf cosine over the same index, bm25s;
 3. 64-bit binary codes (semantic hashing) on 20 Newsgroups: P@100 by Hamming distance, with
-   re-ranking of the best 100 and 1,000 by float-code cosine, against tf-idf and float codes;
+   the best 1,000 re-ranked by activation cosine, logit cosine and logit + tf-idf cosine
+   (`--rerank`), against tf-idf and float codes;
 4. ranking latency on 100k and 1M random codes: D=32 float (matmul + top-k) and 64-bit binary
    (XOR + popcount + histogram top-k), against numpy argpartition over the same float matrix;
 5. `docret query` as a whole process against `python -c "import numpy, sqlite_utils"`;
@@ -196,7 +197,14 @@ def answerable(index, text: str) -> bool:
 def binary_precision(float_db: Path, bin_db: Path, train: list[dict], test: list[dict]) -> None:
     from docret.index import Index
     from docret.metrics import precision_at_k
-    from docret.ranking import hamming_distances, normalize_rows, pack_bits, smallest_k, top_k
+    from docret.ranking import (
+        hamming_distances,
+        logits,
+        normalize_rows,
+        pack_bits,
+        smallest_k,
+        top_k,
+    )
 
     labels = np.array([d["labels"][0] for d in train])
     with Index.open(bin_db) as b, Index.open(float_db) as f:
@@ -215,14 +223,10 @@ def binary_precision(float_db: Path, bin_db: Path, train: list[dict], test: list
             ms = (time.perf_counter() - start) * 1000 / len(keep)
             return precision_at_k(labels[ranks] == query_labels[:, None], 100).mean(), ms
 
-        # Re-ranking alternatives: the logistic activations themselves (what `--rerank` does),
-        # their logits (the code layer's pre-sigmoid values, recovered from the stored
-        # activations), and those logits plus tf-idf cosine.
-        eps = 1e-6
-        doc_p = np.clip(b._raw_codes, eps, 1 - eps)
-        doc_logits = normalize_rows(np.log(doc_p) - np.log1p(-doc_p))
-        q_p = np.clip(bin_codes, eps, 1 - eps)
-        q_logits = normalize_rows(np.log(q_p) - np.log1p(-q_p))
+        # Re-ranking the Hamming candidates by the cosine of the logistic activations (what
+        # `--rerank` did before), of their logits (the code layer's values before the
+        # logistic), or of the logits plus tf-idf cosine (what `--rerank` does now).
+        q_logits = normalize_rows(logits(bin_codes))
         inverted = f.inverted
 
         def hamming(i, rerank=0, score="activations"):
@@ -233,7 +237,7 @@ def binary_precision(float_db: Path, bin_db: Path, train: list[dict], test: list
             if score == "activations":
                 s = b.codes[cand] @ normalize_rows(bin_codes[i : i + 1])[0]
             else:
-                s = doc_logits[cand] @ q_logits[i]
+                s = b.rerank_codes[cand] @ q_logits[i]
                 if score == "logits+tfidf":
                     v = vecs[keep[i]]
                     s = s + inverted.scores(v.indices, v.values)[cand]
@@ -249,7 +253,7 @@ def binary_precision(float_db: Path, bin_db: Path, train: list[dict], test: list
             ("binary, best 1,000 by Hamming re-ranked by cosine", lambda i: hamming(i, 1000)),
             ("  ... by cosine of the logits", lambda i: hamming(i, 1000, "logits")),
             (
-                "  ... by cosine of the logits + tf-idf cosine",
+                "  ... by cosine of the logits + tf-idf cosine (--rerank)",
                 lambda i: hamming(i, 1000, "logits+tfidf"),
             ),
         ]
