@@ -509,6 +509,12 @@ def _open(ctx: click.Context):
     help="Binary codes: take this many by Hamming distance, re-order them by the cosine of "
     "the code logits plus tf-idf cosine",
 )
+@click.option(
+    "--hybrid",
+    is_flag=True,
+    help="Rank by code cosine plus tf-idf cosine (float codes): the codes find the topic, "
+    "shared words order the documents in it",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table")
 @click.pass_context
 @friendly_errors
@@ -519,9 +525,14 @@ def query(
     compare: bool,
     explain_hits: bool,
     rerank: int | None,
+    hybrid: bool,
     as_json: bool,
 ) -> None:
     """Rank documents by cosine similarity of their codes to the code of TEXT."""
+    if hybrid and compare:
+        raise click.ClickException(
+            "--compare shows the learned codes beside tf-idf; use it without --hybrid"
+        )
     with _open(ctx) as idx:
         if compare:
             result = idx.compare(text, k, rerank)
@@ -544,7 +555,7 @@ def query(
             else:
                 _print_comparison(text, result)
             return
-        hits = idx.query(text, k, rerank)
+        hits = idx.query(text, k, rerank, hybrid)
         unknown = idx.vectorize(text).unknown
         shared = [idx.shared_words(text, h.id) for h in hits] if explain_hits else None
         query_words = [w for w, _ in idx.explain(text, 10)] if explain_hits else []
@@ -555,7 +566,7 @@ def query(
                 row["shared_words"] = [w for w, _ in words]
         click.echo(json.dumps(rows))
     else:
-        _print_hits(f"Learned codes: {text}", hits, shared)
+        _print_hits(f"Learned codes{' + tf-idf' if hybrid else ''}: {text}", hits, shared)
         if query_words:
             _stdout().print(f"The query's code stands for: {', '.join(query_words)}")
         if unknown:

@@ -28,14 +28,10 @@ import numpy as np
 from docret.corpus import Document, read_documents
 from docret.errors import CorpusError
 from docret.metrics import average_precision_at_k, ndcg_at_k, precision_at_k, top_rows
-from docret.ranking import normalize_rows
+from docret.ranking import HYBRID_WEIGHT, normalize_rows
 from docret.text import Analyzer, english_stop_words
 
 PLOT_DEPTH = 1000  # the paper's figure runs to 1,000 retrieved documents
-# Weight of tf-idf cosine added to code cosine. 1.0 was chosen on validation slices of 20
-# Newsgroups train (4 and 20 groups): better than 0.25 and 0.5 on P@10 and MAP@100 on both,
-# and best or within 0.001 of the best on P@100 (bench/RESULTS.md, third session).
-HYBRID_WEIGHT = 1.0
 
 
 @dataclass

@@ -18,6 +18,7 @@ from docret.corpus import Document, ReadResult, Skipped, body_of, read_documents
 from docret.errors import DocretError, QueryError, UnknownDocumentError
 from docret.inference import NumpyDecoder, NumpyEncoder
 from docret.ranking import (
+    HYBRID_WEIGHT,
     InvertedIndex,
     hamming_distances,
     logits,
@@ -428,25 +429,33 @@ class Index:
         """Codes (N, D) of arbitrary texts, encoded like the documents."""
         return self.encoder.encode([self.vectorize(t) for t in texts])
 
-    def query(self, text: str, k: int = 10, rerank: int | None = None) -> list[Hit]:
+    def query(
+        self, text: str, k: int = 10, rerank: int | None = None, hybrid: bool = False
+    ) -> list[Hit]:
         """The ``k`` documents whose codes are closest to the query's code.
 
-        Float codes rank by cosine. Binary codes (``docret index --binary``) rank by Hamming
-        distance, or with ``rerank`` take that many by Hamming and order them by the cosine of
-        the code layer's logits plus the tf-idf cosine.
+        Float codes rank by cosine, or with ``hybrid`` by cosine plus
+        :data:`~docret.ranking.HYBRID_WEIGHT` times the tf-idf cosine. Binary codes (``docret
+        index --binary``) rank by Hamming distance, or with ``rerank`` take that many by
+        Hamming and order them by the cosine of the code layer's logits plus the tf-idf cosine.
         """
-        return self.query_many([text], k, rerank)[0]
+        return self.query_many([text], k, rerank, hybrid)[0]
 
     def query_many(
-        self, texts: Sequence[str], k: int = 10, rerank: int | None = None
+        self, texts: Sequence[str], k: int = 10, rerank: int | None = None, hybrid: bool = False
     ) -> list[list[Hit]]:
         """:meth:`query` for several texts, encoded and scored as one batch."""
         if isinstance(texts, str):
             raise TypeError("query_many expects a list of texts; use query for one")
         vectors = [self.vectorize(t) for t in texts]  # loads the index on first use
+        if hybrid and self.bits is not None:
+            raise QueryError(
+                "The hybrid ranking needs float codes; a binary index adds tf-idf cosine when "
+                "it re-ranks (--rerank N)"
+            )
         codes = self.encoder.encode(vectors)  # (Q, D)
         return [
-            self._rank_code(code, k, rerank, vector=v)
+            self._rank_code(code, k, rerank, vector=v, hybrid=hybrid)
             for code, v in zip(codes, vectors, strict=True)
         ]
 
@@ -457,9 +466,12 @@ class Index:
         rerank: int | None = None,
         exclude: int | None = None,
         vector: SparseVector | None = None,
+        hybrid: bool = False,
     ) -> list[Hit]:
         if self.bits is None:
             scores = self.codes @ normalize_rows(code[None])[0]
+            if hybrid and vector is not None:
+                scores += HYBRID_WEIGHT * self.inverted.scores(vector.indices, vector.values)
             return self._hits(top_k(scores, k, exclude), scores)
         # Binary codes: Hamming distance; the score shown is the share of matching bits.
         distances = hamming_distances(self.bits, pack_bits(code[None])[0])

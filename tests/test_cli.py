@@ -82,6 +82,15 @@ def test_index_then_query_json_and_table(tmp_path):
     assert result.exit_code == 0
     assert "space/" in result.stdout and "score" in result.stdout
 
+    result = run("-d", db, "query", "orbit rocket launch", "-k", "3", "--hybrid", "--json")
+    hybrid = json.loads(result.stdout)
+    assert all(h["id"].startswith("space/") for h in hybrid)
+    # tf-idf cosine is added to the code cosine, so every score grows (these hits share words)
+    assert min(h["score"] for h in hybrid) > max(h["score"] for h in hits)
+    assert "Learned codes + tf-idf" in run("-d", db, "query", "orbit", "--hybrid").stdout
+    result = run("-d", db, "query", "orbit", "--hybrid", "--compare")
+    assert result.exit_code == 1 and "without --hybrid" in result.stderr
+
 
 def test_index_reports_skips_on_stderr(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", per_topic=3)
@@ -216,6 +225,9 @@ def test_binary_index_and_rerank(tmp_path, corpus_dir):
         run("-d", db, "query", "violin guitar chord", "--rerank", "20", "--json").stdout
     )
     assert len(hits) == 10 and sum(h["id"].startswith("music/") for h in hits) >= 7
+    result = run("-d", db, "query", "violin", "--hybrid")
+    assert result.exit_code == 1 and "needs float codes" in result.stderr
+    assert "Traceback" not in result.output
 
 
 def test_explain_words_and_query_explain(built_db):

@@ -142,6 +142,22 @@ def test_snippet_skips_title_and_cuts_at_a_word():
     assert snippet("Only a title") == "Only a title"
 
 
+def test_hybrid_adds_tfidf_cosine_to_code_cosine(index):
+    from docret.ranking import HYBRID_WEIGHT, normalize_rows
+
+    text = "guitar melody orbit"
+    hits = index.query(text, k=8, hybrid=True)
+    vec = index.vectorize(text)
+    code = normalize_rows(index.encode([text]))[0]
+    expected = index.codes @ code + HYBRID_WEIGHT * index.inverted.scores(vec.indices, vec.values)
+    best = np.lexsort((np.arange(len(expected)), -expected))[:8]
+    assert [h.id for h in hits] == [index.ids[i] for i in best]
+    assert [h.score for h in hits] == pytest.approx(expected[best].tolist(), abs=1e-5)
+    # the lexical part changes the order: without it the codes alone rank differently
+    assert [h.id for h in index.query(text, k=8)] != [h.id for h in hits]
+    assert index.query_many([text], k=8, hybrid=True) == [hits]
+
+
 @pytest.fixture(scope="module")
 def binary_index(tmp_path_factory, corpus_dir):
     db = tmp_path_factory.mktemp("bin") / "bin.db"
@@ -192,6 +208,8 @@ def test_binary_rerank_orders_hamming_candidates_by_logits_and_tfidf(binary_inde
     assert [h.score for h in reranked] == pytest.approx([expected[d] for d in best], abs=1e-5)
     hits = binary_index.similar("music/000.txt", k=5)
     assert "music/000.txt" not in [h.id for h in hits]
+    with pytest.raises(QueryError, match="--rerank"):
+        binary_index.query(text, hybrid=True)
 
 
 def test_explain_returns_vocabulary_words_of_the_topic_by_weight(index):
