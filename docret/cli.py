@@ -692,7 +692,8 @@ def info(ctx: click.Context, as_json: bool) -> None:
         ),
         (
             "Training",
-            f"{model['epochs_trained']} epochs, loss {model['first_loss']:.4f} -> "
+            {True: "pre-trained, then ", False: "not pre-trained, "}.get(model["pretrained"], "")
+            + f"{model['epochs_trained']} epochs, loss {model['first_loss']:.4f} -> "
             f"{model['final_loss']:.4f}"
             + (
                 f", best held-out loss {model['best_val_loss']:.4f} at epoch {model['best_epoch']}"

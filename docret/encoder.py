@@ -151,6 +151,7 @@ class Encoder:
             validation_fraction=self.validation_fraction,
             patience=self.patience,
             negatives=self.negatives,
+            pretrain=self.pretrain,
             seed=self.seed,
             device=self.device,
         )
@@ -166,7 +167,7 @@ class Encoder:
         self.model_.init_output_bias(np.asarray(targets.mean(axis=0)).ravel())
         self.pretrain_history_ = (
             train.pretrain(self.model_, inputs, targets, self.train_config_)
-            if self.pretrain
+            if self.train_config_.pretrain
             else []
         )
         self.history_ = train.fit(self.model_, inputs, targets, self.train_config_, self.callback)

@@ -620,6 +620,8 @@ class Index:
                     default={"epoch": None},
                 )["epoch"],
                 "seed": self.model_info["train_config"].get("seed"),
+                # None for indexes built before the flag was stored
+                "pretrained": self.model_info["train_config"].get("pretrain"),
             },
             "size_bytes": self.store.size_bytes(),
         }

@@ -32,6 +32,7 @@ class TrainConfig:
     validation_fraction: float = 0.1  # held out for early stopping
     patience: int = 5  # epochs without held-out improvement before stopping
     negatives: int = 500  # >0: softmax over the batch's words plus this many sampled words; 0: all
+    pretrain: bool = True  # layer-wise pre-training (:func:`pretrain`) before :func:`fit`
     seed: int = 0
     device: str = "auto"  # "auto" takes CUDA when present
 

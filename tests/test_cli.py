@@ -131,6 +131,16 @@ def test_similar_and_info(built_db):
     assert info["documents"] == 80 and set(info["labels"]) == set(TOPICS)
     text = run("-d", built_db, "info").stdout
     assert "Documents" in text and "80" in text and "Vocabulary" in text
+    assert "pre-trained, then" in text
+
+
+def test_no_pretrain_is_stored_and_shown(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus", per_topic=3)
+    db = tmp_path / "np.db"
+    args = ["-d", db, "index", corpus, *FAST_ARGS, "--epochs", "1", "--no-pretrain"]
+    assert run(*args).exit_code == 0
+    assert json.loads(run("-d", db, "info", "--json").stdout)["model"]["pretrained"] is False
+    assert "not pre-trained" in run("-d", db, "info").stdout
 
 
 def test_errors_are_one_clean_line(tmp_path, built_db):

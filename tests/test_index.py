@@ -88,6 +88,7 @@ def test_info(index):
     assert info["model"]["code_size"] == FAST["code_size"]
     assert info["model"]["layers"] == list(FAST["hidden"])
     assert info["model"]["epochs_trained"] >= 1
+    assert info["model"]["pretrained"] is True  # the default
     assert info["vocabulary"] > 50
 
 
