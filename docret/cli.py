@@ -9,19 +9,31 @@ from __future__ import annotations
 
 import functools
 import json
+import unicodedata
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 from click.core import ParameterSource
 
 from docret import __version__
-from docret.defaults import ACTIVATIONS, DATABASE, DEFAULTS, LIMIT, WORDS_LIMIT, Defaults
-from docret.errors import DocretError
+from docret.defaults import (
+    ACTIVATIONS,
+    DATABASE,
+    DEFAULTS,
+    LIMIT,
+    MAX_SEED,
+    WORDS_LIMIT,
+    Defaults,
+)
+from docret.errors import DocretError, listing
 from docret.progress import Progress
 
 DB_OPTION_HELP = "SQLite file of the index (env: DOCRET_DB)"
 MAX_SKIP_LINES = 20  # beyond this the summary line carries the count
+IMAGE_SUFFIXES = (".png", ".pdf", ".svg")  # what map and evaluate --plot can write
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention for Ctrl-C
 
 
 def _stderr():
@@ -37,7 +49,8 @@ def _stdout():
 
 
 def friendly_errors(f: Callable) -> Callable:
-    """Turn docret's expected errors into ``click.ClickException``: one line, exit code 1."""
+    """Turn docret's expected errors into ``click.ClickException`` (one line, exit code 1) and
+    Ctrl-C into one line and exit code 130."""
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -45,8 +58,26 @@ def friendly_errors(f: Callable) -> Callable:
             return f(*args, **kwargs)
         except DocretError as e:
             raise click.ClickException(str(e)) from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted: the database was left as it was", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper
+
+
+def shown(text: str) -> str:
+    """``text`` as a table cell: control and direction characters escaped (a newline or a
+    right-to-left override in an id would break the row) and rich markup taken literally."""
+    from rich.markup import escape
+
+    return escape(
+        "".join(
+            c.encode("unicode_escape").decode("ascii")
+            if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")
+            else c
+            for c in text
+        )
+    )
 
 
 def _number(value: str) -> int | float:
@@ -59,7 +90,7 @@ def _number(value: str) -> int | float:
 
 def _layer_sizes(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, ...]:
     try:
-        sizes = tuple(int(v) for v in value.split(",") if v.strip())
+        sizes = tuple(int(v) for v in value.split(","))
     except ValueError:
         raise click.BadParameter("give widths separated by commas, e.g. 500,250,125") from None
     if not sizes or any(s < 1 for s in sizes):
@@ -68,13 +99,43 @@ def _layer_sizes(ctx: click.Context, param: click.Parameter, value: str) -> tupl
 
 
 def _df(ctx: click.Context, param: click.Parameter, value: str) -> int | float:
+    expected = "a document count of at least 1 (e.g. 2) or a fraction from 0 to 1 (e.g. 0.5)"
     try:
         number = _number(value)
     except ValueError:
-        raise click.BadParameter("a document count (e.g. 2) or a fraction (e.g. 0.5)") from None
-    if number < 0 or (isinstance(number, float) and number > 1.0):
-        raise click.BadParameter("a document count (e.g. 2) or a fraction (e.g. 0.5)")
+        raise click.BadParameter(expected) from None
+    if number < (1 if isinstance(number, int) else 0.0) or number > (
+        1.0 if isinstance(number, float) else float("inf")
+    ):
+        raise click.BadParameter(expected)
     return number
+
+
+def _device(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if value == DEFAULTS.device:
+        return value
+    from docret.encoder import check_device
+
+    try:
+        return check_device(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _image(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A file name to draw into, checked before any work: matplotlib picks the format from
+    the suffix, and fails only after the drawing."""
+    if value is None:
+        return None
+    name = Path(value).name
+    if not name or name.startswith(".") and not Path(name).suffix:
+        raise click.BadParameter("give a file name, e.g. map.png")
+    if Path(name).suffix.lower() not in IMAGE_SUFFIXES:
+        raise click.BadParameter(
+            f"{value!r}: the name must end in " + ", ".join(IMAGE_SUFFIXES[:-1])
+            + f" or {IMAGE_SUFFIXES[-1]}"
+        )
+    return value
 
 
 def _setting(name: str, *decls: str, **kwargs: Any) -> Callable:
@@ -110,8 +171,8 @@ _MODEL_OPTIONS = [
     _setting("noise", type=click.FloatRange(0, 1, max_open=True)),
     _setting("code_l2", type=click.FloatRange(0)),
     _setting("pretrain", "--pretrain/--no-pretrain"),
-    _setting("seed", type=int),
-    _setting("device"),
+    _setting("seed", type=click.IntRange(0, MAX_SEED)),
+    _setting("device", callback=_device),
 ]
 
 
@@ -130,6 +191,23 @@ BINARY_OPTION = click.option(
     help="Semantic hashing: learn binary codes of this many bits (replaces --code-size; "
     "0: float codes)",
 )
+
+
+def _database_after(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.obj["database"] = value
+
+
+def database_option(f: Callable) -> Callable:
+    """``-d/--database`` after the command name too (``docret query foo -d x.db``)."""
+    return click.option(
+        "-d",
+        "--database",
+        expose_value=False,
+        type=click.Path(dir_okay=False),
+        callback=_database_after,
+        help=f"{DB_OPTION_HELP}, as before the command [default: {DATABASE}]",
+    )(f)
 
 
 def json_option(what: str = "JSON instead of a table") -> Callable:
@@ -206,6 +284,7 @@ def cli(ctx: click.Context, database: str) -> None:
     "settings and the options given)",
 )
 @json_option("a JSON report instead of text")
+@database_option
 @click.pass_context
 @friendly_errors
 def index(
@@ -232,6 +311,15 @@ def index(
     database = ctx.obj["database"]
     existing = Index.existing_for(database, path)
     if existing is not None and not retrain:
+        stored = existing.settings()
+        ignored = [name for name, value in settings.items() if stored.get(name) != value]
+        if ignored:
+            _stderr().print(
+                "[yellow]Ignored "
+                + ", ".join("--" + name.replace("_", "-") for name in ignored)
+                + f": {database} already indexes {shown(path)}, and updating it keeps the stored "
+                "model. Add --retrain to learn a new model with them.[/]"
+            )
         _update(existing, path, globs, as_json)
         return
     if existing is not None:
@@ -244,16 +332,13 @@ def index(
         nonlocal skipped_lines
         skipped_lines += 1
         if skipped_lines <= MAX_SKIP_LINES:
-            err.print(f"[yellow]Skipped[/] {item.source}: {item.reason}")
+            err.print(f"[yellow]Skipped[/] {shown(item.source)}: {item.reason}")
 
     bars = _ProgressBars(err, as_json)
     try:
         built = Index.build(
             path, database, globs=globs or None, on_skip=on_skip, progress=bars, **settings
         )
-    except KeyboardInterrupt:
-        bars.stop()
-        raise click.ClickException("Interrupted: the database was left as it was") from None
     finally:
         bars.stop()
     report = built.last_build
@@ -337,26 +422,39 @@ class _ProgressBars(Progress):
 @cli.command()
 @click.argument("path", type=click.Path())
 @click.option("--glob", "globs", multiple=True, help="File name pattern for folders (repeatable)")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Replace stored documents that have the same id but were read from another path",
+)
 @json_option("a JSON report instead of text")
+@database_option
 @click.pass_context
 @friendly_errors
-def add(ctx: click.Context, path: str, globs: tuple[str, ...], as_json: bool) -> None:
+def add(
+    ctx: click.Context, path: str, globs: tuple[str, ...], replace: bool, as_json: bool
+) -> None:
     """Add new or changed documents from PATH, encoded with the stored model (no retraining).
 
     Documents whose text is unchanged (same id, same content hash) are skipped. Read PATH as
-    for 'docret index'.
+    for 'docret index'. An id names one document: a document whose id is already stored from
+    another path is refused (nothing is added) unless --replace.
     """
     with _open(ctx) as idx:
-        _update(idx, path, globs, as_json, remove_missing=False)
+        _update(idx, path, globs, as_json, remove_missing=False, replace=replace)
 
 
 @cli.command()
 @click.argument("ids", nargs=-1, required=True)
 @json_option("a JSON report instead of text")
+@database_option
 @click.pass_context
 @friendly_errors
 def remove(ctx: click.Context, ids: tuple[str, ...], as_json: bool) -> None:
-    """Remove documents by id (all or none: an unknown id removes nothing)."""
+    """Remove documents by id (all or none: an unknown id removes nothing).
+
+    An id that starts with '-' goes after '--': docret remove -- -draft.txt
+    """
     with _open(ctx) as idx:
         n = idx.remove(list(ids))
     if as_json:
@@ -366,17 +464,27 @@ def remove(ctx: click.Context, ids: tuple[str, ...], as_json: bool) -> None:
 
 
 def _update(
-    idx, path: str, globs: tuple[str, ...], as_json: bool, remove_missing: bool = True
+    idx,
+    path: str,
+    globs: tuple[str, ...],
+    as_json: bool,
+    remove_missing: bool = True,
+    replace: bool = False,
 ) -> None:
     """Add new and changed documents (and drop vanished ones) with the stored model; report."""
     err = _stderr()
     bars = _ProgressBars(err, as_json)
+
+    def on_skip(item) -> None:
+        err.print(f"[yellow]Skipped[/] {shown(item.source)}: {item.reason}")
+
     try:
         report = idx.add(
             path,
             globs=globs or None,
-            on_skip=lambda item: err.print(f"[yellow]Skipped[/] {item.source}: {item.reason}"),
+            on_skip=on_skip,
             remove_missing=remove_missing,
+            replace=replace,
             progress=bars,
         )
     finally:
@@ -415,6 +523,7 @@ def _update(
 @model_options
 @BINARY_OPTION
 @json_option("a JSON report instead of text")
+@database_option
 @click.pass_context
 @friendly_errors
 def retrain(ctx: click.Context, as_json: bool, binary_bits: int | None, **options: Any) -> None:
@@ -478,6 +587,7 @@ def _open(ctx: click.Context):
     "shared words order the documents in it",
 )
 @json_option()
+@database_option
 @click.pass_context
 @friendly_errors
 def query(
@@ -528,28 +638,32 @@ def query(
                 row["shared_words"] = [w for w, _ in words]
         click.echo(json.dumps(rows))
     else:
-        _print_hits(f"Learned codes{' + tf-idf' if hybrid else ''}: {text}", hits, shared)
+        _print_hits(f"Learned codes{' + tf-idf' if hybrid else ''}: {shown(text)}", hits, shared)
         if query_words:
             _stdout().print(f"The query's code stands for: {', '.join(query_words)}")
         if unknown:
-            _stderr().print(f"[dim]Not in the vocabulary, ignored: {', '.join(unknown)}[/]")
+            _stderr().print(f"[dim]Not in the vocabulary, ignored: {shown(listing(unknown))}[/]")
 
 
 @cli.command()
 @click.argument("doc_id")
 @limit_option()
 @json_option()
+@database_option
 @click.pass_context
 @friendly_errors
 def similar(ctx: click.Context, doc_id: str, k: int, as_json: bool) -> None:
-    """Documents whose codes are closest to the stored document DOC_ID."""
+    """Documents whose codes are closest to the stored document DOC_ID.
+
+    An id that starts with '-' goes after '--': docret similar -- -draft.txt
+    """
     with _open(ctx) as idx:
         hits = idx.similar(doc_id, k)
         title = idx.document(doc_id).title
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits]))
     else:
-        _print_hits(f"Similar to {doc_id}: {title}", hits)
+        _print_hits(f"Similar to {shown(doc_id)}: {shown(title)}", hits)
 
 
 def _print_words(title: str, words, as_json: bool = False) -> None:
@@ -564,7 +678,7 @@ def _print_words(title: str, words, as_json: bool = False) -> None:
     table.add_column("word")
     table.add_column("weight", justify="right")
     for rank, (word, weight) in enumerate(words, start=1):
-        table.add_row(str(rank), word, f"{weight:.4f}")
+        table.add_row(str(rank), shown(word), f"{weight:.4f}")
     _stdout().print(table)
 
 
@@ -572,32 +686,44 @@ def _print_words(title: str, words, as_json: bool = False) -> None:
 @click.argument("text")
 @limit_option(WORDS_LIMIT)
 @json_option()
+@database_option
 @click.pass_context
 @friendly_errors
 def explain(ctx: click.Context, text: str, k: int, as_json: bool) -> None:
     """The words the code of TEXT stands for, decoded by the model, by weight."""
     with _open(ctx) as idx:
         words = idx.explain(text, k)
-    _print_words(f"What the code of {text!r} stands for", words, as_json)
+    _print_words(f"What the code of {shown(repr(text))} stands for", words, as_json)
 
 
 @cli.command()
 @click.argument("doc_id")
 @limit_option(WORDS_LIMIT)
 @json_option()
+@database_option
 @click.pass_context
 @friendly_errors
 def words(ctx: click.Context, doc_id: str, k: int, as_json: bool) -> None:
-    """The words the code of stored document DOC_ID stands for, by weight."""
+    """The words the code of stored document DOC_ID stands for, by weight.
+
+    An id that starts with '-' goes after '--': docret words -- -draft.txt
+    """
     with _open(ctx) as idx:
         found = idx.words(doc_id, k)
         title = idx.document(doc_id).title
-    _print_words(f"What the code of {doc_id} ({title}) stands for", found, as_json)
+    _print_words(f"What the code of {shown(doc_id)} ({shown(title)}) stands for", found, as_json)
 
 
 @cli.command(name="map")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG file to write")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    callback=_image,
+    help="Image to write: .png, .pdf or .svg",
+)
 @click.option("--compare-lsa", is_flag=True, help="Draw LSA's 2-D map beside it")
+@database_option
 @click.pass_context
 @friendly_errors
 def map_command(ctx: click.Context, out: str, compare_lsa: bool) -> None:
@@ -617,6 +743,7 @@ def map_command(ctx: click.Context, out: str, compare_lsa: bool) -> None:
 
 @cli.command()
 @json_option("JSON instead of text")
+@database_option
 @click.pass_context
 @friendly_errors
 def info(ctx: click.Context, as_json: bool) -> None:
@@ -632,10 +759,10 @@ def info(ctx: click.Context, as_json: bool) -> None:
     model = data["model"]
     rows = [
         ("Database", f"{data['database']} ({data['size_bytes'] / 1e6:.1f} MB)"),
-        ("Built", f"{data['built']} from {data['source']}"),
+        ("Built", f"{data['built']} from {shown(str(data['source']))}"),
         ("Documents", f"{data['documents']:,}"),
         ("Vocabulary", f"{data['vocabulary']:,} terms"),
-        ("Labels", ", ".join(f"{k} ({v})" for k, v in data["labels"].items()) or "none"),
+        ("Labels", shown(", ".join(f"{k} ({v})" for k, v in data["labels"].items())) or "none"),
         (
             "Model",
             f"{data['vocabulary']}-"
@@ -661,7 +788,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
             + (
                 f"; {data['added_unknown_share']:.0%} of the added words are outside the "
                 "vocabulary" + (": 'docret retrain' would help" if data["retrain_advised"] else "")
-                if data["updated"]
+                if data["added_unknown_share"]
                 else ""
             ),
         ),
@@ -680,7 +807,9 @@ def info(ctx: click.Context, as_json: bool) -> None:
     "--plot",
     "plot_file",
     type=click.Path(dir_okay=False),
-    help="Write precision against documents retrieved (log axis) to this PNG",
+    callback=_image,
+    help="Write precision against documents retrieved (log axis) to this image (.png, .pdf "
+    "or .svg)",
 )
 @click.option(
     "--lsa",
@@ -782,8 +911,10 @@ def _print_hits(title: str, hits, shared=None) -> None:
         table.add_column("shared meaning")
     table.add_column("snippet", ratio=2)
     for rank, h in enumerate(hits, start=1):
-        extra = [", ".join(w for w, _ in shared[rank - 1])] if shared is not None else []
-        table.add_row(str(rank), f"{h.score:.3f}", h.id, h.title, *extra, h.snippet)
+        extra = [shown(", ".join(w for w, _ in shared[rank - 1]))] if shared is not None else []
+        table.add_row(
+            str(rank), f"{h.score:.3f}", shown(h.id), shown(h.title), *extra, shown(h.snippet)
+        )
     _stdout().print(table)
 
 
@@ -791,7 +922,7 @@ def _print_comparison(text: str, result) -> None:
     from rich.table import Table
 
     both = result.both
-    table = Table(title=f"Learned codes vs tf-idf: {text}", title_justify="left")
+    table = Table(title=f"Learned codes vs tf-idf: {shown(text)}", title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("learned codes", ratio=1)
     table.add_column("score", justify="right")
@@ -800,7 +931,7 @@ def _print_comparison(text: str, result) -> None:
 
     def cell(hit) -> str:
         mark = "[bold green]● [/]" if hit.id in both else ""
-        return f"{mark}{hit.title}\n[dim]{hit.id}[/]"
+        return f"{mark}{shown(hit.title)}\n[dim]{shown(hit.id)}[/]"
 
     for rank in range(max(len(result.codes), len(result.tfidf))):
         c = result.codes[rank] if rank < len(result.codes) else None

@@ -60,6 +60,8 @@ class Defaults:
 
 DEFAULTS = Defaults()
 
+MAX_SEED = 2**32 - 1  # numpy's seeds are unsigned 32-bit
+
 # Command-line defaults that are not model settings.
 DATABASE = "docret.db"  # -d/--database, unless DOCRET_DB says otherwise
 LIMIT = 10  # results of query and similar

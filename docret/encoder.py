@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from docret.defaults import DEFAULTS
+from docret.defaults import DEFAULTS, MAX_SEED
 from docret.errors import TrainingError
 from docret.progress import Progress
 from docret.text import (
@@ -97,6 +97,11 @@ class Encoder:
     def fit_vocabulary(self, texts: Sequence[str]):
         """Learn vocabulary and idf; return the documents' count matrix (CSR) over it."""
         texts = _check_texts(texts)
+        try:  # before the slow part: settings that would only fail once training starts
+            check_seed(self.seed)
+            check_device(self.device)
+        except ValueError as e:
+            raise TrainingError(str(e)) from None
         if len(texts) < MIN_DOCUMENTS:
             raise TrainingError(
                 f"Need at least {MIN_DOCUMENTS} documents to learn a model, got {len(texts)}"
@@ -262,6 +267,40 @@ class Encoder:
             raise NotFittedError(
                 f"This {type(self).__name__} is not fitted yet; call fit before using it"
             )
+
+
+def check_seed(seed: int) -> int:
+    """``seed`` if numpy and torch accept it (0 to 2**32 - 1), else ValueError."""
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be between 0 and {MAX_SEED:,}, not {seed:,}")
+    return seed
+
+
+def check_device(name: str) -> str:
+    """``name`` if torch can train on that device here, else ValueError saying what to use."""
+    if name == "auto":
+        return name
+    import torch
+
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(
+                f"device {name!r}: this torch sees no CUDA GPU (a CPU-only build, or no "
+                "driver); use cpu or auto"
+            )
+        if device.index is not None and device.index >= count:
+            raise ValueError(f"device {name!r}: only {count} CUDA device(s) here")
+    elif device.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"device {name!r} is not available here; use cpu or auto")
+    elif device.type != "cpu":
+        raise ValueError(f"docret cannot train on device {name!r}; use auto, cpu or cuda")
+    return name
 
 
 class _Counting:

@@ -6,6 +6,16 @@ line; the CLI turns it into ``Error: ...`` with exit code 1 and no traceback.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+MAX_LISTED = 20  # items an error message names before it counts the rest
+
+
+def listing(items: Sequence[str], most: int = MAX_LISTED) -> str:
+    """``a, b, c`` for a message, the tail counted: ``a, b and 2,345 more``."""
+    shown = ", ".join(items[:most])
+    return shown + (f" and {len(items) - most:,} more" if len(items) > most else "")
+
 
 class DocretError(Exception):
     """Base class of every error docret expects and explains to the user."""

@@ -18,7 +18,7 @@ import numpy as np
 
 from docret import indexing
 from docret.corpus import Skipped, body_of
-from docret.errors import QueryError, UnknownDocumentError
+from docret.errors import QueryError, UnknownDocumentError, listing
 from docret.indexing import RETRAIN_UNKNOWN_SHARE, AddReport, BuildReport
 from docret.inference import NumpyEncoder
 from docret.progress import Progress
@@ -150,12 +150,15 @@ class Index:
         globs: Sequence[str] | None = None,
         on_skip: Callable[[Skipped], None] | None = None,
         remove_missing: bool = False,
+        replace: bool = False,
         progress: Progress | None = None,
     ) -> AddReport:
         """Encode new or changed documents under ``path`` with the stored model; skip the rest.
 
         Vocabulary and model stay as they are, so a document gets exactly the code it would
         have had in the build. Changed documents (same id, other text) are replaced in place.
+        A document whose id is stored from another path raises
+        :class:`~docret.errors.DocretError` and nothing is written, unless ``replace``.
         Everything is written in one transaction. With ``remove_missing``, documents read from
         ``path`` before that are no longer there are removed (what re-running ``docret index``
         on the same folder does).
@@ -168,6 +171,7 @@ class Index:
                 globs=globs,
                 on_skip=on_skip,
                 remove_missing=remove_missing,
+                replace=replace,
                 progress=progress,
             )
         finally:
@@ -232,14 +236,13 @@ class Index:
         if len(vec.indices) == 0:
             if vec.unknown:
                 raise QueryError(
-                    "No word of the query is in the index vocabulary (unknown: "
-                    + ", ".join(vec.unknown)
-                    + ")"
+                    f"No word of the query is in the index vocabulary (unknown: "
+                    f"{listing(vec.unknown)})"
                 )
             if vec.stop_words:
                 raise QueryError(
                     "The query has only stop words, which are not indexed: "
-                    + ", ".join(vec.stop_words)
+                    + listing(vec.stop_words)
                 )
             raise QueryError("The query has no words (only numbers or punctuation)")
         return vec
@@ -272,6 +275,11 @@ class Index:
             raise QueryError(
                 "The hybrid ranking needs float codes; a binary index adds tf-idf cosine when "
                 "it re-ranks (--rerank N)"
+            )
+        if rerank and snap.bits is None:
+            raise QueryError(
+                "Re-ranking (--rerank) applies to binary codes (an index built with --binary "
+                "N); this index has float codes, ranked by cosine already"
             )
         codes = snap.encoder.encode(vectors)  # (Q, D)
         return [

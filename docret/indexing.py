@@ -16,7 +16,7 @@ from typing import Any
 
 from docret.corpus import Document, ReadResult, Skipped, read_documents
 from docret.defaults import DEFAULTS
-from docret.errors import DocretError, UnknownDocumentError
+from docret.errors import DocretError, UnknownDocumentError, listing
 from docret.progress import SILENT, Progress
 from docret.ranking import pack_bits
 from docret.snapshot import Snapshot
@@ -195,6 +195,7 @@ def add(
     globs: Sequence[str] | None = None,
     on_skip: Callable[[Skipped], None] | None = None,
     remove_missing: bool = False,
+    replace: bool = False,
     progress: Progress | None = None,
 ) -> AddReport:
     """Encode new or changed documents under ``path`` with the model of ``snapshot``.
@@ -203,6 +204,8 @@ def add(
     """
     read = _read(path, globs, on_skip, progress or SILENT)
     source = str(Path(path).resolve())
+    if not replace:
+        _refuse_other_sources(store, read.documents, source)
     stored = store.document_hashes()
     gone = []
     if remove_missing:
@@ -236,13 +239,27 @@ def add(
     )
 
 
+def _refuse_other_sources(store: Store, documents: Sequence[Document], source: str) -> None:
+    """Raise if a document's id is already stored from another path: an id names one
+    document, and replacing it with an unrelated one must be asked for (``replace``)."""
+    stored = store.document_sources([d.id for d in documents])
+    clashes = [(i, src) for i, src in stored.items() if src is not None and src != source]
+    if clashes:
+        shown = listing([f"{i!r} (from {src})" for i, src in clashes], most=5)
+        raise DocretError(
+            f"{len(clashes):,} of the documents have ids already in the index from another "
+            f"path: {shown}. Add them from where they came, give them other ids (add "
+            "their parent folder), or replace the stored ones with --replace"
+        )
+
+
 def remove(store: Store, ids: Sequence[str]) -> int:
     """Remove documents by id; all or nothing: any unknown id raises and removes none."""
     stored = store.document_hashes()
     missing = [i for i in ids if i not in stored]
     if missing:
         raise UnknownDocumentError(
-            "No document with id " + ", ".join(repr(i) for i in missing) + " in the index"
+            "No document with id " + listing([repr(i) for i in missing]) + " in the index"
         )
     unique = list(dict.fromkeys(ids))
     if len(stored) - len(unique) < 1:

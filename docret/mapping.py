@@ -24,7 +24,10 @@ def pca_2d(codes: np.ndarray) -> np.ndarray:
     x = np.asarray(codes, dtype=np.float64)
     x = x - x.mean(axis=0)
     _, _, vt = np.linalg.svd(x, full_matrices=False)
-    return (x @ vt[:2].T).astype(np.float32)
+    xy = x @ vt[:2].T
+    if xy.shape[1] < 2:  # 1-dimensional codes: a line, drawn along x
+        xy = np.hstack([xy, np.zeros((len(xy), 2 - xy.shape[1]))])
+    return xy.astype(np.float32)
 
 
 def lsa_2d(

@@ -369,6 +369,7 @@ class Store:
             for marks, chunk in _id_chunks(ids):
                 for table in ("codes", "vectors", "documents"):
                     self.db.execute(f"delete from [{table}] where id in ({marks})", chunk)
+            self._set_meta(updated=_now())
 
     # -- reading ---------------------------------------------------------------------------
     def document_hashes(self, source: str | None = None) -> dict[str, str]:
@@ -377,6 +378,15 @@ class Store:
             return dict(self.db.execute("select id, hash from documents").fetchall())
         rows = self.db.execute("select id, hash from documents where source = ?", [source])
         return dict(rows.fetchall())
+
+    def document_sources(self, ids: Sequence[str]) -> dict[str, str | None]:
+        """The path each stored one of ``ids`` was read from (None if not recorded), by id."""
+        out: dict[str, str | None] = {}
+        for marks, chunk in _id_chunks(ids):
+            out.update(
+                self.db.execute(f"select id, source from documents where id in ({marks})", chunk)
+            )
+        return out
 
     def all_documents(self) -> list[tuple[str, Any]]:
         """Every stored document as (source, :class:`~docret.corpus.Document`), in order."""

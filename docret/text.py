@@ -133,11 +133,13 @@ def tfidf_matrix(counts, idf: np.ndarray):
     x = counts.tocsr().astype(np.float32, copy=True)
     x.sort_indices()
     x.data = (1.0 + np.log(x.data)) * idf[x.indices]
-    norms = np.sqrt(np.add.reduceat(x.data**2, x.indptr[:-1])) if x.nnz else np.zeros(0)
     row_len = np.diff(x.indptr)
     if x.nnz:
-        # reduceat gives garbage for empty rows; those rows have no data to scale anyway.
-        norms = np.where(row_len > 0, norms, 1.0)
+        # Summed over the rows that have words only: reduceat gives garbage for an empty row
+        # and rejects one that starts at the end of the data; empty rows have nothing to scale.
+        filled = row_len > 0
+        norms = np.ones(len(row_len), dtype=np.float32)
+        norms[filled] = np.sqrt(np.add.reduceat(x.data**2, x.indptr[:-1][filled]))
         x.data /= np.repeat(norms, row_len).astype(np.float32)
     return x
 

@@ -1,0 +1,209 @@
+"""Every bad option or input is a clean error with the right exit code (issue 12): validated
+before any document is read, nothing lost, and the conventions of the README's "Errors"."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from docret.cli import cli
+from docret.index import Index
+from docret.mapping import pca_2d
+from docret.text import tfidf_matrix
+
+from .conftest import TOPICS, cli_args, write_corpus
+
+TINY = cli_args({"hidden": (8,), "epochs": 1, "pretrain": False, "device": "cpu"})
+
+
+def run(*args, env=None):
+    return CliRunner().invoke(cli, [str(a) for a in args], env=env, catch_exceptions=False)
+
+
+def usage_error(result, text):
+    """Exit code 2, click's usage message naming ``text``, no traceback."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and text in result.output
+
+
+def clean_error(result, text):
+    """Exit code 1 and one line ``Error: ...`` that says ``text``."""
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert result.output.strip().splitlines()[-1].startswith("Error: ")
+    assert text in result.output
+
+
+@pytest.fixture()
+def db_copy(tmp_path, built_db):
+    target = tmp_path / "copy.db"
+    shutil.copy(built_db, target)
+    return target
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--hidden", "10,,5", "widths separated by commas"),
+        ("--hidden", "10,5,", "widths separated by commas"),
+        ("--seed", "-1", "0<=x<=4294967295"),
+        ("--seed", "4294967296", "0<=x<=4294967295"),
+        ("--device", "bogus", "unknown device 'bogus'"),
+        ("--device", "meta", "cannot train on device 'meta'"),
+        ("--min-df", "0", "a document count of at least 1"),
+        ("--max-df", "0", "a document count of at least 1"),
+        ("--max-df", "1.5", "a fraction from 0 to 1"),
+    ],
+)
+def test_bad_model_options_are_refused_before_reading(tmp_path, option, value, says):
+    # PATH does not exist: a usage error (2), not "does not exist" (1), shows the option was
+    # checked first; and no database file appears.
+    db = tmp_path / "x.db"
+    usage_error(run("-d", db, "index", tmp_path / "missing", option, value), says)
+    usage_error(run("-d", db, "retrain", option, value), says)
+    assert not db.exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this torch has a CUDA GPU")
+def test_cuda_on_a_cpu_only_torch_is_refused(tmp_path):
+    result = run("-d", tmp_path / "x.db", "index", tmp_path / "missing", "--device", "cuda")
+    usage_error(result, "sees no CUDA GPU")
+
+
+def test_image_names_are_checked_before_drawing(db_copy, tmp_path):
+    for name, says in [("m.txt", "must end in .png, .pdf or .svg"), ("", "give a file name")]:
+        usage_error(run("-d", db_copy, "map", "--out", tmp_path / name if name else ""), says)
+        usage_error(run("evaluate", tmp_path / "missing", "--plot", name), says)
+    assert not list(tmp_path.glob("*.txt")) and not list(tmp_path.glob(".png"))
+
+
+def test_tiny_vocabularies_and_one_dimensional_codes(tmp_path):
+    corpus = write_corpus(tmp_path / "c", per_topic=5)
+    for vocab in (1, 2):
+        db = tmp_path / f"v{vocab}.db"
+        args = ["--vocab-size", vocab, "--code-size", 1, "--json"]
+        result = run("-d", db, "index", corpus, *TINY, *args)
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["vocabulary"] == vocab
+    out = tmp_path / "line.png"
+    result = run("-d", db, "map", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size > 0
+
+
+def test_tfidf_of_documents_without_words_at_the_end():
+    import scipy.sparse as sp
+
+    counts = sp.csr_matrix(np.array([[2.0, 0.0], [0.0, 0.0], [1.0, 1.0], [0.0, 0.0]]))
+    x = tfidf_matrix(counts, np.array([1.0, 2.0], np.float32)).toarray()
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), [1, 0, 1, 0], atol=1e-6)
+
+
+def test_one_dimensional_codes_map_to_a_line():
+    xy = pca_2d(np.array([[1.0], [2.0], [4.0]]))
+    assert xy.shape == (3, 2) and np.all(xy[:, 1] == 0)
+    np.testing.assert_allclose(np.abs(xy[:, 0]), np.abs([1, 2, 4] - np.mean([1, 2, 4])))
+
+
+def test_rerank_on_float_codes_says_so(built_db):
+    clean_error(run("-d", built_db, "query", "orbit", "--rerank", "50"), "applies to binary")
+
+
+def test_model_options_on_an_update_are_named_not_silently_dropped(db_copy, corpus_dir):
+    model = json.loads(run("-d", db_copy, "info", "--json").stdout)["model"]
+    result = run("-d", db_copy, "index", corpus_dir, "--code-size", "5", "--binary", "16")
+    assert result.exit_code == 0, result.output
+    assert "Ignored --code-size, --binary" in result.stderr and "--retrain" in result.stderr
+    assert json.loads(run("-d", db_copy, "info", "--json").stdout)["model"] == model
+    # options equal to the stored settings are no news
+    result = run("-d", db_copy, "index", corpus_dir, "--code-size", str(model["code_size"]))
+    assert result.exit_code == 0 and "Ignored" not in result.stderr
+
+
+def test_database_option_after_the_command(built_db, tmp_path):
+    hits = json.loads(run("query", "orbit", "-d", built_db, "--json").stdout)
+    assert hits and hits[0]["id"].startswith("space/")
+    # after the command wins over before it and over the environment
+    env = {"DOCRET_DB": str(tmp_path / "missing.db")}
+    result = run("-d", tmp_path / "missing.db", "info", "--database", built_db, "--json", env=env)
+    assert json.loads(result.stdout)["documents"] == 80
+    clean_error(run("info", env=env), "not found")
+    assert "-d, --database" in run("similar", "--help").stdout
+
+
+def test_ids_that_start_with_a_dash(db_copy):
+    for command in ("remove", "similar", "words"):
+        assert "goes after '--'" in run(command, "--help").stdout
+    usage_error(run("-d", db_copy, "remove", "-x.txt"), "No such option")
+    clean_error(run("-d", db_copy, "remove", "--", "-draft.txt"), "No document with id '-draft")
+
+
+def test_unknown_words_are_capped_in_the_message(built_db):
+    words = " ".join(f"zzq{chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(45))
+    result = run("-d", built_db, "query", words)
+    clean_error(result, "and 25 more)")
+    assert result.output.count("zzq") == 20
+
+
+def test_usage_errors_exit_2_and_ctrl_c_exits_130(built_db, monkeypatch):
+    usage_error(run("-d", built_db, "query", "orbit", "--no-such-option"), "No such option")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Index, "query", interrupted)
+    result = run("-d", built_db, "query", "orbit")
+    assert result.exit_code == 130
+    assert "Interrupted" in result.stderr and "Traceback" not in result.output
+
+
+def test_info_says_updated_after_a_remove(db_copy):
+    assert json.loads(run("-d", db_copy, "info", "--json").stdout)["updated"] is None
+    assert run("-d", db_copy, "remove", "space/001.txt").exit_code == 0
+    info = json.loads(run("-d", db_copy, "info", "--json").stdout)
+    assert info["updated"] is not None and info["documents"] == 79
+    assert "never since built" not in run("-d", db_copy, "info").stdout
+
+
+def test_ids_with_control_characters_are_escaped_in_tables_and_exact_in_json(db_copy, tmp_path):
+    words = TOPICS["music"]
+    odd = ["evil\nid", "rtl\u202eid", "[bold]markup[/]"]
+    lines = [json.dumps({"id": i, "text": f"Odd {n}\n\n{words}"}) for n, i in enumerate(odd)]
+    (tmp_path / "odd.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert run("-d", db_copy, "add", tmp_path / "odd.jsonl").exit_code == 0
+    query = ["-d", db_copy, "query", words, "-k", "80"]
+    assert {h["id"] for h in json.loads(run(*query, "--json").stdout)} >= set(odd)
+    table = run(*query).stdout
+    assert "evil\\nid" in table and "rtl\\u202eid" in table and "[bold]markup[/]" in table
+    assert "\u202e" not in table and "evil\nid" not in table
+    assert "evil\\nid" in run("-d", db_copy, "similar", "evil\nid").stdout
+
+
+def test_an_id_stored_from_another_path_is_not_replaced(db_copy, corpus_dir, tmp_path):
+    other = write_corpus(tmp_path / "other", per_topic=1, seed=7)  # space/000.txt, ...
+    before = run("-d", db_copy, "similar", "space/000.txt", "--json").stdout
+    result = run("-d", db_copy, "add", other)
+    clean_error(result, "already in the index from another path")
+    assert "'space/000.txt' (from " in result.output and "--replace" in result.output
+    assert run("-d", db_copy, "similar", "space/000.txt", "--json").stdout == before
+    with Index.open(db_copy) as idx:
+        assert idx.document("space/000.txt").text == (corpus_dir / "space/000.txt").read_text()
+    # the same path again is an update, and --replace is the way out
+    assert run("-d", db_copy, "add", corpus_dir).exit_code == 0
+    data = json.loads(run("-d", db_copy, "add", other, "--replace", "--json").stdout)
+    assert len(data["updated"]) == 4
+    with Index.open(db_copy) as idx:
+        assert idx.document("space/000.txt").text == (other / "space/000.txt").read_text()
+
+
+def test_two_single_files_with_one_name(db_copy, tmp_path):
+    for project in ("proj1", "proj2"):
+        (tmp_path / project).mkdir()
+        (tmp_path / project / "README.md").write_text(f"{project}\n\norbit rocket {project}")
+    assert run("-d", db_copy, "add", tmp_path / "proj1" / "README.md").exit_code == 0
+    clean_error(run("-d", db_copy, "add", tmp_path / "proj2" / "README.md"), "'README.md'")
+    with Index.open(db_copy) as idx:
+        assert idx.document("README.md").title == "proj1"
