@@ -104,9 +104,9 @@ def _df(ctx: click.Context, param: click.Parameter, value: str) -> int | float:
         number = _number(value)
     except ValueError:
         raise click.BadParameter(expected) from None
-    if number < (1 if isinstance(number, int) else 0.0) or number > (
-        1.0 if isinstance(number, float) else float("inf")
-    ):
+    count_ok = isinstance(number, int) and number >= 1
+    fraction_ok = isinstance(number, float) and 0.0 <= number <= 1.0
+    if not (count_ok or fraction_ok):
         raise click.BadParameter(expected)
     return number
 
@@ -317,8 +317,8 @@ def index(
             _stderr().print(
                 "[yellow]Ignored "
                 + ", ".join("--" + name.replace("_", "-") for name in ignored)
-                + f": {database} already indexes {shown(path)}, and updating it keeps the stored "
-                "model. Add --retrain to learn a new model with them.[/]"
+                + f": {shown(database)} already indexes {shown(path)}; updating it keeps the "
+                "stored model. Add --retrain to learn a new model with them.[/]"
             )
         _update(existing, path, globs, as_json)
         return
@@ -400,7 +400,7 @@ class _ProgressBars(Progress):
 
     def stage(self, message: str) -> None:
         if not self.quiet:
-            self.bars.console.print(f"[dim]{message}…[/]")
+            self.bars.console.print(f"[dim]{shown(message)}…[/]")
 
     def step(self, stage: str, done: int, total: int | None) -> None:
         if stage not in self.tasks:

@@ -236,7 +236,7 @@ class Index:
         if len(vec.indices) == 0:
             if vec.unknown:
                 raise QueryError(
-                    f"No word of the query is in the index vocabulary (unknown: "
+                    "No word of the query is in the index vocabulary (unknown: "
                     f"{listing(vec.unknown)})"
                 )
             if vec.stop_words:

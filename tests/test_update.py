@@ -62,7 +62,7 @@ def test_add_skips_unchanged_and_replaces_changed(db_copy, corpus_dir, tmp_path)
         assert (report.added, report.updated, report.unchanged) == ([], [], 80)
         changed = write_corpus(tmp_path / "changed", per_topic=1, seed=99)
         position = idx.ids.index("music/000.txt")
-        report = idx.add(changed)
+        report = idx.add(changed, replace=True)  # same ids from another folder: asked for
         assert sorted(report.updated) == sorted(
             f"{t}/000.txt" for t in ("space", "cooking", "sailing", "music")
         )
@@ -95,7 +95,7 @@ def test_remove_is_all_or_nothing(db_copy):
 def test_cli_add_and_remove(db_copy, tmp_path):
     extra = write_corpus(tmp_path / "extra", per_topic=1, seed=5)
     (extra / "space" / "000.txt").rename(extra / "space" / "new.txt")
-    data = as_json("-d", db_copy, "add", extra, "--json")
+    data = as_json("-d", db_copy, "add", extra, "--replace", "--json")
     assert data["added"] == ["space/new.txt"] and len(data["updated"]) == 3
     assert as_json("-d", db_copy, "remove", "space/new.txt", "--json") == {"removed": 1}
     result = invoke("-d", db_copy, "remove", "ghost", code=1)
@@ -219,3 +219,16 @@ def test_retrain_without_options_keeps_the_stored_settings(db_copy):
     assert info["model"]["binary"] is False and info["model"]["code_size"] == 16
     with Index.open(db_copy) as idx:
         assert idx.bits is None
+
+
+def test_writes_replace_the_snapshot_whole_and_readers_reload(db_copy):
+    with Index.open(db_copy) as writer, Index.open(db_copy) as reader:
+        old = reader.snapshot
+        assert writer.snapshot is not old  # each Index holds its own
+        writer.remove(["space/001.txt"])
+        assert len(writer.ids) == 79 and "space/001.txt" not in writer.snapshot.row_of
+        # the reader keeps answering from its snapshot, unchanged, until it reloads
+        assert reader.snapshot is old and len(old.ids) == 80 and old.codes.shape[0] == 80
+        with pytest.raises(AttributeError):
+            old.ids = []
+        assert reader.reload() is reader.snapshot and len(reader.ids) == 79
