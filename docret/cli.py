@@ -867,6 +867,46 @@ def _print_comparison(text: str, result) -> None:
     )
 
 
+# -- serve (issue 14) -----------------------------------------------------------------------
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in a web browser")
+@click.option(
+    "--allow-writes",
+    is_flag=True,
+    help="Add POST /api/documents and DELETE /api/documents/{id} (read-only without it)",
+)
+@click.pass_context
+@friendly_errors
+def serve(ctx: click.Context, host: str, port: int, open_browser: bool, allow_writes: bool) -> None:
+    """A local web page and JSON API: search, compare, explain, documents, map, info.
+
+    The index is reopened when another process rebuilds or adds to the database. The JSON
+    API is described at /openapi.json. Needs the web extra: pip install 'docret[serve]'.
+    """
+    from docret import serve as web
+
+    err = _stderr()
+    if not web.is_loopback(host):
+        err.print(
+            f"[yellow]Warning: listening on {host}, reachable from other machines; docret "
+            "serve has no authentication[/]"
+        )
+
+    def ready(url: str) -> None:
+        err.print(f"[green]docret serve[/] {ctx.obj['database']} at [bold]{url}[/] (Ctrl+C stops)")
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    try:
+        web.serve(ctx.obj["database"], host, port, allow_writes=allow_writes, on_ready=ready)
+    except ImportError as e:
+        raise click.ClickException(str(e)) from None
+
+
 def main() -> None:
     """Entry point for ``python -m docret`` and the console script."""
     cli(prog_name="docret")
