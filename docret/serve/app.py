@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from docret import __version__
 from docret.errors import DocretError, QueryError, UnknownDocumentError
@@ -221,14 +222,22 @@ def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
     async def invalid(request: Request, e: RequestValidationError):
         return error_response(request, 400, validation_message(e))
 
-    @app.exception_handler(404)
-    async def not_found(request: Request, e: Exception):
-        return error_response(request, 404, getattr(e, "detail", None) or "Not found")
-
-    @app.exception_handler(405)
-    async def not_allowed(request: Request, e: Exception):
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, e: StarletteHTTPException):
+        if e.status_code != 405:
+            return error_response(request, e.status_code, str(e.detail or "Error"))
         message = "Method not allowed" + ("" if allow_writes else " (read-only: --allow-writes)")
-        return error_response(request, 405, message)
+        response = error_response(request, 405, message)
+        # Allow: every method of every route at this path (Starlette names only the first's)
+        path = request.scope["path"]
+        allowed = {
+            m
+            for route in app.routes
+            if getattr(route, "methods", None) and route.path_regex.match(path)
+            for m in route.methods
+        }
+        response.headers["Allow"] = ", ".join(sorted(allowed))
+        return response
 
     api = APIRouter(prefix="/api", responses=ERRORS)
 
