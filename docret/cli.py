@@ -895,7 +895,10 @@ def serve(ctx: click.Context, host: str, port: int, open_browser: bool, allow_wr
         )
 
     def ready(url: str) -> None:
-        err.print(f"[green]docret serve[/] {ctx.obj['database']} at [bold]{url}[/] (Ctrl+C stops)")
+        from rich.markup import escape
+
+        database = escape(ctx.obj["database"])
+        err.print(f"[green]docret serve[/] {database} at [bold]{escape(url)}[/] (Ctrl+C stops)")
         if open_browser:
             import webbrowser
 

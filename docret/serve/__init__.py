@@ -77,15 +77,14 @@ def serve(
     )
     server = uvicorn.Server(config)
     if on_ready is not None:
-        shown = f"[{host}]" if ":" in host else host
-        url = f"http://{shown}:{server.config.port}/"
-
         original_startup = server.startup
 
         async def startup(sockets=None) -> None:
             await original_startup(sockets)
             if server.started:
-                on_ready(url)
+                bound = server.servers[0].sockets[0].getsockname()[1]  # --port 0: the one given
+                shown = f"[{host}]" if ":" in host else host
+                on_ready(f"http://{shown}:{bound}/")
 
         server.startup = startup  # type: ignore[method-assign]
     server.run()
