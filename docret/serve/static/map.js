@@ -193,7 +193,7 @@
     data.legend.forEach(function (item, i) {
       var li = el("li"), sw = el("span", "sw");
       sw.style.background = colour(i);
-      li.appendChild(sw); li.appendChild(el("span", "", item.label)); li.appendChild(el("span", "n", String(item.count)));
+      li.appendChild(sw); li.appendChild(el("span", "name", item.label)); li.appendChild(el("span", "n", String(item.count)));
       li.title = "Click to hide or show";
       li.addEventListener("click", function () { hidden[i] = !hidden[i]; li.classList.toggle("off", !!hidden[i]); schedule(); });
       ul.appendChild(li);
