@@ -127,7 +127,13 @@ def test_search_compare_document_and_map(server, browser, shots):
     assert len(b.find_elements(By.CSS_SELECTOR, "#legend ul li")) == 8  # the sample's labels
     b.save_screenshot(str(shots / "map.png"))
 
+    before = b.execute_script("return window.docretMap.firstPoint()")
+    canvas.send_keys("+")  # keyboard zoom about the centre moves every point outwards...
+    zoomed = b.execute_script("return window.docretMap.firstPoint()")
+    assert zoomed["id"] == before["id"] and (zoomed["x"], zoomed["y"]) != (before["x"], before["y"])
+    canvas.send_keys("0")  # ...and 0 puts it back
     point = b.execute_script("return window.docretMap.firstPoint()")
+    assert (point["x"], point["y"]) == (before["x"], before["y"])
     size = canvas.size
     ActionChains(b).move_to_element_with_offset(
         canvas, int(point["x"] - size["width"] / 2), int(point["y"] - size["height"] / 2)
