@@ -31,6 +31,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import numpy as np
+from speed import answerable  # bench/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpora" / "20newsgroups" / "docs.jsonl.gz"
@@ -215,7 +216,7 @@ def main() -> None:
         with Index.open(db) as index:
             ids = list(index.ids)
             before = len(ids)
-            queries = [q for q in queries if _answerable(index, q)]
+            queries = [q for q in queries if answerable(index, q)]
         server = Server(db)
         try:
             lat = latency(db, server, queries, args.k)
@@ -276,16 +277,6 @@ def main() -> None:
         f"{stored:,} = {before:,} + {args.add:,} - {lost} lost; the server then reported "
         f"{served_docs:,} documents (reopened without restart)"
     )
-
-
-def _answerable(index, q: str) -> bool:
-    from docret.errors import QueryError
-
-    try:
-        index.vectorize(q)
-    except QueryError:
-        return False
-    return True
 
 
 if __name__ == "__main__":
