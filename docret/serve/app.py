@@ -33,6 +33,7 @@ PAGE = 10  # hits per "more"
 MAP_MAX_POINTS = 20_000  # beyond this the map gets a seeded sample plus a density grid
 DENSITY_BINS = 160
 STATIC = Path(__file__).parent / "static"
+READ_ONLY = "This server is read-only: start it with 'docret serve --allow-writes' to add or remove"
 
 ERRORS = {
     400: {"model": models.Error, "description": "Bad query or parameter"},
@@ -185,7 +186,7 @@ def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
         title="docret",
         version=__version__,
         description="Semantic search over your own documents: the JSON API of `docret serve`.",
-        docs_url=None,  # the interactive docs pages load scripts from a CDN; nothing may
+        docs_url=None,  # FastAPI's interactive docs pages load their scripts from a CDN
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -208,6 +209,10 @@ def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
             return JSONResponse({"error": message}, status_code=status)
         return render("error.html", status, status=status, message=message, q="")
 
+    async def read_only(doc_id: str = ""):
+        """Without --allow-writes: a 405 that says why, rather than a bare 404."""
+        raise StarletteHTTPException(405, READ_ONLY)
+
     @app.exception_handler(DocretError)
     async def docret_error(request: Request, e: DocretError):
         return error_response(request, status_of(e), str(e))
@@ -226,14 +231,14 @@ def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
     async def http_error(request: Request, e: StarletteHTTPException):
         if e.status_code != 405:
             return error_response(request, e.status_code, str(e.detail or "Error"))
-        message = "Method not allowed" + ("" if allow_writes else " (read-only: --allow-writes)")
-        response = error_response(request, 405, message)
+        response = error_response(request, 405, str(e.detail))
         # Allow: every method of every route at this path (Starlette names only the first's)
         path = request.scope["path"]
         allowed = {
             m
-            for route in app.routes
+            for route in _flat(app.routes)
             if getattr(route, "methods", None) and route.path_regex.match(path)
+            if getattr(route, "endpoint", None) is not read_only
             for m in route.methods
         }
         response.headers["Allow"] = ", ".join(sorted(allowed))
@@ -318,6 +323,9 @@ def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
             """Remove a document, as ``docret remove``."""
             return {"removed": await served.run(Index.remove, [doc_id], writes=True)}
 
+    else:
+        api.post("/documents", include_in_schema=False)(read_only)
+        api.delete("/documents/{doc_id:path}", include_in_schema=False)(read_only)
     app.include_router(api)
 
     # -- pages --------------------------------------------------------------------------------
@@ -385,6 +393,15 @@ def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
         return render("info.html", q="", info=info, chart=loss_chart(info["history"]))
 
     return app
+
+
+def _flat(routes: list) -> list:
+    """Routes with included routers opened up (newer FastAPI keeps them wrapped)."""
+    out = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        out.extend(_flat(inner.routes) if inner is not None else [route])
+    return out
 
 
 def validation_message(e: RequestValidationError) -> str:

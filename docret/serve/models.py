@@ -55,6 +55,7 @@ class CompareOut(BaseModel):
     codes: list[HitOut]
     tfidf: list[HitOut]
     both: list[str]
+    unknown_words: list[str]
 
 
 class SimilarOut(BaseModel):

@@ -16,14 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from docret.errors import DatabaseError
+from docret.errors import DatabaseError, DocretError
 from docret.index import Index
 from docret.serve import adapter
 
 T = TypeVar("T")
 
 
-class Unavailable(Exception):
+class Unavailable(DocretError):
     """The database cannot be read right now (being rebuilt, replaced or locked)."""
 
 
