@@ -165,8 +165,22 @@ def test_map_of_a_large_index_is_a_sample_with_density(db, monkeypatch):
     monkeypatch.setattr(app_module, "MAP_MAX_POINTS", 20)
     with TestClient(create_app(db)) as c:
         body = c.get("/api/map").json()
+        placed = c.get("/api/map", params={"q": SPACE_QUERY, "k": 30}).json()["hits"]
     assert body["shown"] == 20 and body["count"] == 49 and len(body["x"]) == 20
     assert sum(body["density"]["counts"]) == 49
+    assert len(placed) == 30 and len({h["id"] for h in placed} - set(body["ids"])) >= 10
+    assert [h["rank"] for h in placed] == list(range(1, 31))
+
+
+def test_map_places_a_querys_hits(client):
+    body = client.get("/api/map", params={"q": SPACE_QUERY, "k": 5}).json()
+    hits = client.get("/api/query", params={"q": SPACE_QUERY, "k": 5}).json()["hits"]
+    assert [h["id"] for h in body["hits"]] == [h["id"] for h in hits]
+    for h in body["hits"]:
+        i = body["ids"].index(h["id"])
+        assert (h["x"], h["y"], h["label"]) == (body["x"][i], body["y"][i], body["label"][i])
+    assert client.get("/api/map").json()["hits"] is None
+    assert client.get("/api/map", params={"q": "zzyzxq"}).status_code == 400
 
 
 def test_info_has_the_training_curve(client):

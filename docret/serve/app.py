@@ -54,12 +54,13 @@ def status_of(error: Exception) -> int:
     return 400
 
 
-def hit_rows(hits: list[Hit], start: int = 1, **extra: Any) -> list[dict[str, Any]]:
+def hit_rows(hits: list[Hit]) -> list[dict[str, Any]]:
     """Hits as the CLI's ``--json`` prints them, with their rank."""
-    return [{"rank": r, **h.to_dict(), **extra} for r, h in enumerate(hits, start=start)]
+    return [{"rank": r, **h.to_dict()} for r, h in enumerate(hits, start=1)]
 
 
 def words_rows(words: list[tuple[str, float]]) -> list[dict[str, Any]]:
+    """Word weights as the CLI's ``--json`` prints them."""
     return [{"word": w, "weight": round(x, 6)} for w, x in words]
 
 
@@ -111,9 +112,8 @@ def run_document(index: Index, doc_id: str) -> dict[str, Any]:
     }
 
 
-def map_payload(index: Index) -> dict[str, Any]:
+def map_payload(points: adapter.MapPoints) -> dict[str, Any]:
     """All documents for the map; past :data:`MAP_MAX_POINTS`, a sample and a density grid."""
-    points = adapter.map_points(index)
     n = len(points.ids)
     counts: dict[str, int] = {}
     for label in points.labels:
@@ -147,7 +147,28 @@ def map_payload(index: Index) -> dict[str, Any]:
         "label": [position.get(points.labels[i], -1) for i in rows],
         "legend": [{"label": label, "count": counts[label]} for label in legend],
         "density": density,
+        "hits": None,
     }
+
+
+def map_hits(
+    index: Index, points: adapter.MapPoints, legend: list[dict], text: str, k: int
+) -> list[dict[str, Any]]:
+    """The query's hits with their places on the map (sampled out or not)."""
+    row = {doc_id: i for i, doc_id in enumerate(points.ids)}
+    position = {item["label"]: i for i, item in enumerate(legend)}
+    return [
+        {
+            "rank": r,
+            "id": h.id,
+            "title": h.title,
+            "x": round(float(points.xy[row[h.id], 0]), 5),
+            "y": round(float(points.xy[row[h.id], 1]), 5),
+            "label": position.get(points.labels[row[h.id]], -1),
+        }
+        for r, h in enumerate(adapter.query(index, text, k, None), start=1)
+        if h.id in row
+    ]
 
 
 def run_info(index: Index) -> dict[str, Any]:
@@ -301,9 +322,20 @@ def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
         return {"id": doc_id, "words": words_rows(await served.run(Index.words, doc_id, k))}
 
     @api.get("/map", response_model=models.MapOut)
-    async def api_map():
+    async def api_map(
+        q: str | None = Query(None, description="Also place this query's hits"),
+        k: int = Query(50, ge=1, le=MAX_K, description="How many hits to place"),
+    ):
         """Every document in 2-D: the codes on their first two principal components."""
-        return await served.run(lambda index: served.cached("map", map_payload, index))
+
+        def compute(index: Index) -> dict[str, Any]:
+            points = served.cached("points", adapter.map_points, index)
+            payload = served.cached("map", lambda _: map_payload(points), index)
+            if q is None:
+                return payload
+            return {**payload, "hits": map_hits(index, points, payload["legend"], q, k)}
+
+        return await served.run(compute)
 
     @api.get("/info")
     async def api_info() -> dict[str, Any]:

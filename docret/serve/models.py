@@ -95,6 +95,15 @@ class Density(BaseModel):
     counts: list[int]
 
 
+class MapHit(BaseModel):
+    rank: int
+    id: str
+    title: str
+    x: float
+    y: float
+    label: int
+
+
 class MapOut(BaseModel):
     count: int  # documents in the index
     shown: int  # points sent (a seeded sample when the index is larger than the limit)
@@ -109,6 +118,7 @@ class MapOut(BaseModel):
     label: list[int]  # index into legend, -1 for none
     legend: list[dict[str, Any]]  # {"label", "count"}, most frequent first
     density: Density | None = None
+    hits: list[MapHit] | None = None  # with q: the query's hits, placed whether sampled or not
 
 
 class NewDocument(BaseModel):

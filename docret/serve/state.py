@@ -37,14 +37,14 @@ class ServedIndex:
         self._cache: dict[str, Any] = {}
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docret-index")
 
-    def check(self) -> dict[str, Any]:
-        """Open the index now (raises :class:`DatabaseError` as the CLI shows it); its info."""
+    def check(self) -> None:
+        """Open the index now; raises :class:`DatabaseError` with the CLI's message."""
 
-        def first() -> dict[str, Any]:
+        def first() -> None:
             Index.open(self.db).close()  # the CLI's own message for a missing or foreign file
-            return self._current().info()
+            self._current().load()
 
-        return self._worker.submit(first).result()
+        self._worker.submit(first).result()
 
     async def run(self, fn: Callable[..., T], *args: Any, writes: bool = False) -> T:
         """``fn(index, *args)`` in the index's thread, on an index that is up to date."""
@@ -74,9 +74,8 @@ class ServedIndex:
             result = fn(index, *args)
         except sqlite3.OperationalError as e:  # locked or busy beyond SQLite's own wait
             raise Unavailable(f"The database is busy ({e}); try again") from None
-        if writes:
+        if writes:  # own commits leave data_version as it is: drop what was derived here
             self._cache.clear()
-            self._stamp = adapter.change_stamp(self.db, self._index)
         return result
 
     def _current(self) -> Index:

@@ -12,7 +12,7 @@
   var statusBox = document.getElementById("map-status");
   var legendBox = document.getElementById("legend");
   var query = legendBox.dataset.q || "";
-  var data = null, hits = [], hitRank = {}, hidden = {};
+  var data = null, hits = [], hidden = {};
   var view = { s: 1, tx: 0, ty: 0 }; // screen = base(data) * s + t
   var base = { s: 1, ox: 0, oy: 0 };
   var hover = -1, drag = null, moved = false, frame = 0;
@@ -41,8 +41,10 @@
     base.ox = m + ((r.width - 2 * m) - w * base.s) / 2;
     base.oy = m + ((r.height - 2 * m) - h * base.s) / 2;
   }
-  function sx(i) { return (base.ox + (data.x[i] - data.x0) * base.s) * view.s + view.tx; }
-  function sy(i) { return (base.oy + (data.y1 - data.y[i]) * base.s) * view.s + view.ty; }
+  function X(x) { return (base.ox + (x - data.x0) * base.s) * view.s + view.tx; }
+  function Y(y) { return (base.oy + (data.y1 - y) * base.s) * view.s + view.ty; }
+  function sx(i) { return X(data.x[i]); }
+  function sy(i) { return Y(data.y[i]); }
 
   function radius() {
     var n = data.shown;
@@ -66,18 +68,16 @@
     }
     ctx.globalAlpha = 1;
     for (var k = hits.length - 1; k >= 0; k--) {
-      var j = hits[k].index;
-      if (j < 0) continue;
-      var hx = sx(j), hy = sy(j), big = k < 10;
-      ctx.fillStyle = colour(data.label[j]);
+      var hit = hits[k], hx = X(hit.x), hy = Y(hit.y), big = k < 10;
+      ctx.fillStyle = colour(hit.label);
       ctx.strokeStyle = "#111";
       ctx.lineWidth = big ? 2 : 1.2;
       ctx.beginPath(); ctx.arc(hx, hy, big ? 6 : 4, 0, 6.2832); ctx.fill(); ctx.stroke();
       if (big) {
         ctx.font = "600 11px system-ui, sans-serif";
         ctx.lineWidth = 3; ctx.strokeStyle = "#fff";
-        ctx.strokeText(String(k + 1), hx + 8, hy - 6);
-        ctx.fillStyle = "#111"; ctx.fillText(String(k + 1), hx + 8, hy - 6);
+        ctx.strokeText(String(hit.rank), hx + 8, hy - 6);
+        ctx.fillStyle = "#111"; ctx.fillText(String(hit.rank), hx + 8, hy - 6);
       }
     }
     if (hover >= 0) {
@@ -202,24 +202,24 @@
   }
   function say(text) { statusBox.textContent = text; }
 
-  fetch("/api/map").then(function (r) {
-    return r.json().then(function (body) { if (!r.ok) throw new Error(body.error || r.statusText); return body; });
-  }).then(function (body) {
+  function getMap(q) {
+    var url = "/api/map" + (q ? "?k=50&q=" + encodeURIComponent(q) : "");
+    return fetch(url).then(function (r) {
+      return r.json().then(function (body) { if (!r.ok) { var e = new Error(body.error || r.statusText); e.status = r.status; throw e; } return body; });
+    });
+  }
+  function show(body, note) {
     data = body;
-    var where = {};
-    data.ids.forEach(function (id, i) { where[id] = i; });
+    hits = body.hits || [];
     var line = data.count.toLocaleString() + " documents" +
       (data.shown < data.count ? " (" + data.shown.toLocaleString() + " sampled, density of all)" : "");
-    say(line);
-    var ready = Promise.resolve();
-    if (query) {
-      ready = fetch("/api/query?k=50&q=" + encodeURIComponent(query)).then(function (r) { return r.json(); }).then(function (body) {
-        if (!body.hits) { say(line + " · " + (body.error || "query failed")); return; }
-        hits = body.hits.map(function (h) { return { id: h.id, title: h.title, index: h.id in where ? where[h.id] : -1 }; });
-        say(line + " · the query's " + hits.length + " best hits ringed, top 10 numbered");
-      });
-    }
-    return ready.then(function () { resize(); legend(); canvas.focus(); });
+    if (hits.length) line += " · the query's " + hits.length + " best hits ringed, top 10 numbered";
+    say(line + (note ? " · " + note : ""));
+    resize(); legend(); canvas.focus();
+  }
+  getMap(query).then(function (body) { show(body); }).catch(function (e) {
+    if (!query || e.status !== 400) throw e;
+    return getMap("").then(function (body) { show(body, e.message); }); // the query failed, not the map
   }).catch(function (e) { say("The map could not be loaded: " + e.message); });
 
   window.addEventListener("resize", resize);
