@@ -434,3 +434,16 @@ def test_serving_queries_imports_neither_torch_nor_sklearn(db):
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
+
+
+def test_a_binary_index_offers_reranking(tmp_path):
+    corpus = write_jsonl(tmp_path / "docs.jsonl", per_topic=6)
+    db = tmp_path / "binary.db"
+    Index.build(corpus, db, hidden=(32,), code_size=16, binary=True, epochs=3).close()
+    with TestClient(create_app(db)) as c:
+        plain = c.get("/api/query", params={"q": SPACE_QUERY, "k": 5}).json()
+        assert plain["methods"] == ["codes", "rerank", "tfidf"] or "default" in plain["methods"]
+        reranked = c.get("/api/query", params={"q": SPACE_QUERY, "k": 5, "method": "rerank"})
+        assert reranked.status_code == 200 and len(reranked.json()["hits"]) == 5
+        assert c.get("/api/map").json()["count"] == 25
+        assert c.get("/", params={"q": SPACE_QUERY, "method": "rerank"}).status_code == 200
