@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from docret.corpus import Document, read_documents
+from docret.defaults import DEFAULTS
 from docret.errors import CorpusError
 from docret.metrics import average_precision_at_k, ndcg_at_k, precision_at_k, top_rows
 from docret.ranking import HYBRID_WEIGHT, normalize_rows
@@ -260,7 +261,7 @@ def evaluate(
     texts = [d.text for d in collection.documents]
     queries = [d.text for d in collection.queries]
     analyzer = Analyzer(stop_words=english_stop_words())
-    code_size = int(encoder_options.get("code_size", 32))
+    code_size = int(encoder_options.get("code_size", DEFAULTS.code_size))
     tfidf = Tfidf(analyzer)
     codes = Codes(**encoder_options)
     methods: list[Method] = [

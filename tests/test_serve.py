@@ -150,7 +150,7 @@ def test_map_projects_the_stored_codes(client, db):
     with Index.open(db) as index:
         from docret.mapping import pca_2d
 
-        expected = pca_2d(index.raw_codes)
+        expected = pca_2d(index.snapshot.codes)
         ids = index.ids
     assert body["count"] == body["shown"] == len(ids) and body["ids"] == ids
     assert np.allclose(np.c_[body["x"], body["y"]], expected, atol=1e-4)
@@ -400,8 +400,8 @@ def test_serve_without_the_extra_says_what_to_install(tmp_path):
         "        if name.split('.')[0] in ('fastapi', 'uvicorn'):\n"
         "            raise ImportError(name=name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "from docret.cli import main\n"
-        "main()\n"
+        "from docret.cli import cli\n"
+        "cli(prog_name='docret')\n"
     )
     r = subprocess.run(
         [sys.executable, "-c", block, "-d", str(tmp_path / "x.db"), "serve"],

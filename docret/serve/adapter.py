@@ -2,8 +2,9 @@
 
 Kept in this one module so that a change to the index's internals touches the server here
 only. What it reaches into: the index's ``store`` (its SQLite connection, for the change stamp
-and the titles of the map), ``ids`` and ``raw_codes`` (the map), ``model_info`` (the training
-curve), ``vectorize`` (the query's unknown words) and ``docret.ranking.METHODS`` when present.
+and the titles of the map), its ``snapshot`` (``ids`` and ``codes`` for the map, ``model`` for
+the training curve), ``vectorize`` (the query's unknown words) and ``docret.ranking.METHODS``
+when present.
 """
 
 from __future__ import annotations
@@ -81,10 +82,9 @@ def unknown_words(index: Index, text: str) -> list[str]:
 
 def history(index: Index) -> list[dict[str, Any]]:
     """Loss and held-out loss per training epoch."""
-    index.load()
     return [
         {"epoch": h.get("epoch"), "loss": h.get("loss"), "val_loss": h.get("val_loss")}
-        for h in index.model_info["history"]
+        for h in index.snapshot.model["history"]
     ]
 
 
@@ -102,8 +102,9 @@ def map_points(index: Index) -> MapPoints:
     """The stored codes on their two principal components, as ``docret map`` draws them."""
     from docret.mapping import pca_2d
 
-    ids = index.ids
-    xy = pca_2d(index.raw_codes) if len(ids) > 1 else np.zeros((len(ids), 2), np.float32)
+    snap = index.snapshot
+    ids = snap.ids
+    xy = pca_2d(snap.codes) if len(ids) > 1 else np.zeros((len(ids), 2), np.float32)
     rows = {
         doc_id: (title or "", json.loads(labels or "[]"))
         for doc_id, title, labels in index.store.db.execute(

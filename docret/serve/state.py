@@ -42,7 +42,7 @@ class ServedIndex:
 
         def first() -> None:
             Index.open(self.db).close()  # the CLI's own message for a missing or foreign file
-            self._current().load()
+            self._current().snapshot  # noqa: B018 (reads model and codes now)
 
         self._worker.submit(first).result()
 
