@@ -16,12 +16,16 @@ import numpy as np
 
 from docret.corpus import Document, ReadResult, Skipped, body_of, read_documents
 from docret.errors import DocretError, QueryError, UnknownDocumentError
+from docret.fusion import FusionChoice, choose_for_index
 from docret.inference import NumpyDecoder, NumpyEncoder
+from docret.lexicon import LexicalIndex, count_terms
 from docret.ranking import (
     HYBRID_WEIGHT,
     InvertedIndex,
+    fuse,
     hamming_distances,
     logits,
+    method_name,
     normalize_rows,
     pack_bits,
     smallest_k,
@@ -58,15 +62,30 @@ class Hit:
 
 @dataclass
 class Comparison:
-    """Learned-code ranking and tf-idf ranking of the same query."""
+    """Two rankings of the same query: ``method``'s (``hits``) beside ``baseline``'s."""
 
-    codes: list[Hit]
-    tfidf: list[Hit]
+    method: str
+    hits: list[Hit]
+    baseline: str
+    baseline_hits: list[Hit]
 
     @property
     def both(self) -> set[str]:
         """Ids that both rankings found."""
-        return {h.id for h in self.codes} & {h.id for h in self.tfidf}
+        return {h.id for h in self.hits} & {h.id for h in self.baseline_hits}
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"methods": [method, baseline], method: hits, baseline: hits, "both": ids}``, each
+        hit with ``in_both``."""
+        both = self.both
+        return {
+            "methods": [self.method, self.baseline],
+            **{
+                name: [h.to_dict() | {"in_both": h.id in both} for h in hits]
+                for name, hits in ((self.method, self.hits), (self.baseline, self.baseline_hits))
+            },
+            "both": sorted(both),
+        }
 
 
 @dataclass
@@ -209,30 +228,40 @@ class Index:
         codes = encoder.encode_counts(counts)
         tfidf = encoder.tfidf(counts)
         state = encoder.export()
+        # >>> rank: BM25's lexicon and the default ranking's fusion weight, chosen from the
+        # corpus' pseudo-queries (docret.fusion), commit together with the index.
+        stage("Choosing the default ranking")
+        lexical, choice = choose_for_index(texts, encoder, codes, encoder.seed)
         stage(f"Writing {self.store.path}")
-        self.store.replace_index(
-            IndexData(
-                documents=documents,
-                vectors=[
-                    (tfidf.indices[a:b], tfidf.data[a:b])
-                    for a, b in zip(tfidf.indptr[:-1], tfidf.indptr[1:], strict=True)
-                ],
-                codes=codes,
-                bits=pack_bits(codes) if encoder.binary else None,
-                vocabulary=state["vocabulary"],
-                surface_forms=state["surface_forms"],
-                df=state["df"],
-                idf=state["idf"],
-                analyzer=state["analyzer"],
-                config=state["config"],
-                train_config=state["train_config"],
-                history=state["history"],
-                weights=state["weights"],
-                source=source,
-                document_sources=sources,
-            ),
-            on_progress=encoder_options.get("progress"),
-        )
+        with self.store.transaction():
+            model_id = self.store.replace_index(
+                IndexData(
+                    documents=documents,
+                    vectors=[
+                        (tfidf.indices[a:b], tfidf.data[a:b])
+                        for a, b in zip(tfidf.indptr[:-1], tfidf.indptr[1:], strict=True)
+                    ],
+                    codes=codes,
+                    bits=pack_bits(codes) if encoder.binary else None,
+                    vocabulary=state["vocabulary"],
+                    surface_forms=state["surface_forms"],
+                    df=state["df"],
+                    idf=state["idf"],
+                    analyzer=state["analyzer"],
+                    config=state["config"],
+                    train_config=state["train_config"],
+                    history=state["history"],
+                    weights=state["weights"],
+                    source=source,
+                    document_sources=sources,
+                ),
+                on_progress=encoder_options.get("progress"),
+            )
+            self.store.write_term_counts(
+                lexical.terms, 0, lexical.rows([d.id for d in documents]), replace=True
+            )
+            self.store.set_ranking(model_id, choice.to_dict())
+        # <<< rank
         history = encoder.history_
         return BuildReport(
             documents=len(documents),
@@ -285,8 +314,10 @@ class Index:
                     unknown_tokens=sum(v.n_unknown for v in vectors),
                     known_tokens=sum(v.n_known for v in vectors),
                 )
+                self._write_term_counts(fresh)  # rank
             if gone:
                 self.store.delete_documents(gone)
+                self.store.delete_term_counts(gone)  # rank
         if fresh or gone:
             self._loaded = False  # reload codes on next use
         unknown = sum(v.n_unknown for v in vectors)
@@ -311,7 +342,9 @@ class Index:
         unique = list(dict.fromkeys(ids))
         if len(stored) - len(unique) < 1:
             raise DocretError("Refusing to remove every document; build a new index instead")
-        self.store.delete_documents(unique)
+        with self.store.transaction():
+            self.store.delete_documents(unique)
+            self.store.delete_term_counts(unique)  # rank
         self._loaded = False
         return len(unique)
 
@@ -346,6 +379,8 @@ class Index:
         self._inverted: InvertedIndex | None = None
         self._decoder: NumpyDecoder | None = None
         self._display: dict[str, str] | None = None
+        self._lexical: LexicalIndex | None = None
+        self._fusion: FusionChoice | None = None
         self._loaded = True
 
     @property
@@ -403,6 +438,71 @@ class Index:
             self._inverted = InvertedIndex(indptr, indices, weights, len(self.vectorizer.idf))
         return self._inverted
 
+    # >>> rank: BM25 and the default ranking
+    @property
+    def lexical(self) -> LexicalIndex:
+        """BM25 over every stem of the documents (loaded on first use). An index built before
+        docret stored it gets it counted from the stored texts, in memory only."""
+        self.load()
+        if self._lexical is None:
+            terms = self.store.load_lexicon()
+            ids, indptr, indices, counts = self.store.load_term_counts()
+            if ids == self.ids:
+                self._lexical = LexicalIndex(terms, indptr, indices, counts)
+            else:
+                docs = self.store.documents(self.ids)
+                analyzer = self.vectorizer.analyzer
+                self._lexical = LexicalIndex.from_tokens(analyzer(docs[i].text) for i in self.ids)
+        return self._lexical
+
+    @property
+    def fusion(self) -> FusionChoice:
+        """The default ranking's weight of the codes against BM25, chosen at build time; 0
+        (BM25 alone) for an index built before docret chose one."""
+        self.load()
+        if self._fusion is None:
+            stored = self.store.load_ranking()
+            self._fusion = FusionChoice.from_dict(stored) if stored else FusionChoice(0.0)
+        return self._fusion
+
+    def _write_term_counts(self, documents: Sequence[Document]) -> None:
+        """Store the term counts of added documents, growing the lexicon by their new terms."""
+        lexicon = dict(self.lexical.lexicon)
+        first = len(lexicon)
+        analyzer = self.vectorizer.analyzer
+        indptr, indices, counts = count_terms((analyzer(d.text) for d in documents), lexicon)
+        rows = (
+            (d.id, indices[a:b], counts[a:b])
+            for d, a, b in zip(documents, indptr[:-1], indptr[1:], strict=True)
+        )
+        self.store.write_term_counts(list(lexicon)[first:], first, rows)
+
+    def _rank_lexical(self, text: str, k: int, weight: float) -> list[Hit]:
+        """BM25, fused with the code cosine at ``weight`` when the query has a word the
+        model knows (a query of only rarer words ranks by BM25 alone)."""
+        if not text or not text.strip():
+            raise QueryError("Query is empty")
+        scores = self.lexical.scores(self.vectorizer.analyzer, text)
+        if scores is None:
+            self.vectorize(text)  # raises the precise error: unknown words, stop words, ...
+            raise QueryError("No word of the query is in the index")
+        vector = self.vectorizer.transform_one(text)
+        if weight > 0 and len(vector.indices):
+            code = self.encoder.encode([vector])[0]
+            scores = fuse(scores, self.codes @ normalize_rows(code[None])[0], weight)
+        return self._hits(top_k(scores, k), scores)
+
+    def unknown_words(self, text: str) -> list[str]:
+        """The query's words that no indexed document has (ignored by every ranking)."""
+        analyzer = self.vectorizer.analyzer
+        return [
+            w
+            for w in dict.fromkeys(analyzer.tokens(text))
+            if w not in analyzer.stop_words and analyzer.stem(w) not in self.lexical.lexicon
+        ]
+
+    # <<< rank
+
     # -- queries -----------------------------------------------------------------------------
     def vectorize(self, text: str) -> SparseVector:
         """The query's tf-idf vector; raises :class:`QueryError` if it has no known word."""
@@ -430,23 +530,51 @@ class Index:
         return self.encoder.encode([self.vectorize(t) for t in texts])
 
     def query(
-        self, text: str, k: int = 10, rerank: int | None = None, hybrid: bool = False
+        self,
+        text: str,
+        k: int = 10,
+        rerank: int | None = None,
+        hybrid: bool = False,
+        *,
+        method: str | None = None,
     ) -> list[Hit]:
-        """The ``k`` documents whose codes are closest to the query's code.
+        """The ``k`` best documents for ``text`` by ``method`` (:data:`~docret.ranking.METHODS`).
 
-        Float codes rank by cosine, or with ``hybrid`` by cosine plus
-        :data:`~docret.ranking.HYBRID_WEIGHT` times the tf-idf cosine. Binary codes (``docret
-        index --binary``) rank by Hamming distance, or with ``rerank`` take that many by
-        Hamming and order them by the cosine of the code layer's logits plus the tf-idf cosine.
+        ``None`` or "default": BM25 fused with the code cosine at the weight chosen when the
+        index was built (:attr:`fusion`). "codes": float codes rank by cosine; binary codes
+        (``docret index --binary``) by Hamming distance, or with ``rerank`` take that many by
+        Hamming and order them by the cosine of the code layer's logits plus the tf-idf cosine
+        (a binary index's default). "hybrid" (or ``hybrid=True``): code cosine plus
+        :data:`~docret.ranking.HYBRID_WEIGHT` times the tf-idf cosine. "bm25", "tfidf": the
+        lexical rankings alone.
         """
-        return self.query_many([text], k, rerank, hybrid)[0]
+        return self.query_many([text], k, rerank, hybrid, method=method)[0]
 
     def query_many(
-        self, texts: Sequence[str], k: int = 10, rerank: int | None = None, hybrid: bool = False
+        self,
+        texts: Sequence[str],
+        k: int = 10,
+        rerank: int | None = None,
+        hybrid: bool = False,
+        *,
+        method: str | None = None,
     ) -> list[list[Hit]]:
         """:meth:`query` for several texts, encoded and scored as one batch."""
         if isinstance(texts, str):
             raise TypeError("query_many expects a list of texts; use query for one")
+        # >>> rank
+        try:
+            name = method_name(method, hybrid)
+        except ValueError as e:
+            raise QueryError(str(e)) from None
+        if name == "default" and self.bits is None:
+            return [self._rank_lexical(t, k, self.fusion.weight) for t in texts]
+        if name == "bm25":
+            return [self._rank_lexical(t, k, 0.0) for t in texts]
+        if name == "tfidf":
+            return [self.tfidf_query(t, k) for t in texts]
+        hybrid = name == "hybrid"
+        # <<< rank
         vectors = [self.vectorize(t) for t in texts]  # loads the index on first use
         if hybrid and self.bits is not None:
             raise QueryError(
@@ -497,9 +625,25 @@ class Index:
         scores = self.inverted.scores(vec.indices, vec.values)
         return self._hits(top_k(scores, k), scores)
 
-    def compare(self, text: str, k: int = 10, rerank: int | None = None) -> Comparison:
-        """Learned-code and tf-idf rankings of the same query, side by side."""
-        return Comparison(self.query(text, k, rerank), self.tfidf_query(text, k))
+    def compare(
+        self,
+        text: str,
+        k: int = 10,
+        rerank: int | None = None,
+        *,
+        method: str | None = None,
+        baseline: str | None = None,
+    ) -> Comparison:
+        """``method``'s ranking (the default unless told) beside ``baseline``'s (BM25, or
+        tf-idf when the method is BM25)."""
+        name = method or "default"
+        other = baseline or ("tfidf" if name == "bm25" else "bm25")
+        return Comparison(
+            name,
+            self.query(text, k, rerank, method=name),
+            other,
+            self.query(text, k, rerank, method=other),
+        )
 
     def similar(self, doc_id: str, k: int = 10) -> list[Hit]:
         """Documents whose codes are closest to the stored document ``doc_id`` (itself left out)."""
@@ -623,6 +767,7 @@ class Index:
                 # None for indexes built before the flag was stored
                 "pretrained": self.model_info["train_config"].get("pretrain"),
             },
+            "ranking": {"default": "bm25+codes", **self.fusion.to_dict()},  # rank
             "size_bytes": self.store.size_bytes(),
         }
 
