@@ -320,6 +320,7 @@ def evaluate(
     extra_lsa: Sequence[int] = (),
     extra_methods: Sequence[Method] = (),
     on_method: Callable[[str], None] | None = None,
+    codes: Codes | None = None,
     **encoder_options: Any,
 ) -> list[MethodResult]:
     """Fit every method on the collection's documents, run its queries, score the rankings.
@@ -327,14 +328,15 @@ def evaluate(
     Rows, in order: docret's default ranking (the headline), its codes alone, the hybrid with
     tf-idf, then the baselines tf-idf, BM25 and LSA with as many dimensions as the code (and
     each size in ``extra_lsa``); ``extra_methods`` (say, a pretrained embedding model in a
-    benchmark) run last.
+    benchmark) run last. ``codes`` replaces the learned-code method (a benchmark may pass one
+    that reuses a trained encoder); by default it is ``Codes(**encoder_options)``.
     """
     texts = [d.text for d in collection.documents]
     queries = [d.text for d in collection.queries]
     analyzer = Analyzer(stop_words=english_stop_words())
     code_size = int(encoder_options.get("code_size", 32))
     tfidf = Tfidf(analyzer)
-    codes = Codes(**encoder_options)
+    codes = codes or Codes(**encoder_options)
     lexical = Lexical(analyzer)
     methods: list[Method] = [
         Default(codes, lexical, seed=int(encoder_options.get("seed", 0))),

@@ -169,7 +169,12 @@ def choose_for_index(
     lexical = LexicalIndex.from_tokens(map(analyzer, texts))
     if encoder.binary:
         return lexical, FusionChoice(0.0)
-    choice = calibrate(
-        texts, analyzer, lexical.lexicon, lexical.bm25, codes, encoder.transform, seed
-    )
+    # Encoding pseudo-queries is no progress stage of its own: keep it off the "Encoding" bar.
+    progress, encoder.progress = encoder.progress, None
+    try:
+        choice = calibrate(
+            texts, analyzer, lexical.lexicon, lexical.bm25, codes, encoder.transform, seed
+        )
+    finally:
+        encoder.progress = progress
     return lexical, choice
