@@ -700,6 +700,15 @@ def info(ctx: click.Context, as_json: bool) -> None:
                 else ""
             ),
         ),
+        (
+            "Ranking",
+            f"BM25 + learned codes, weight {data['ranking']['weight']} "
+            + (
+                f"(chosen on {data['ranking']['queries']:,} pseudo-queries)"
+                if data["ranking"]["queries"]
+                else "(BM25 alone: rebuild to choose a weight)"
+            ),
+        ),
         ("Schema", str(data["schema_version"])),
     ]
     for key, value in rows:
