@@ -380,6 +380,7 @@ class Index:
         self._decoder: NumpyDecoder | None = None
         self._display: dict[str, str] | None = None
         self._lexical: LexicalIndex | None = None
+        self._lexical_stored = False
         self._fusion: FusionChoice | None = None
         self._loaded = True
 
@@ -447,7 +448,8 @@ class Index:
         if self._lexical is None:
             terms = self.store.load_lexicon()
             ids, indptr, indices, counts = self.store.load_term_counts()
-            if ids == self.ids:
+            self._lexical_stored = ids == self.ids
+            if self._lexical_stored:
                 self._lexical = LexicalIndex(terms, indptr, indices, counts)
             else:
                 docs = self.store.documents(self.ids)
@@ -467,6 +469,10 @@ class Index:
 
     def _write_term_counts(self, documents: Sequence[Document]) -> None:
         """Store the term counts of added documents, growing the lexicon by their new terms."""
+        if not self._lexical_stored:  # an older index: store what was counted from its texts
+            self.store.write_term_counts(
+                self.lexical.terms, 0, self.lexical.rows(self.ids), replace=True
+            )
         lexicon = dict(self.lexical.lexicon)
         first = len(lexicon)
         analyzer = self.vectorizer.analyzer

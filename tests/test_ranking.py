@@ -342,3 +342,12 @@ def test_an_index_from_before_bm25_was_stored_ranks_by_bm25_counted_from_its_tex
         assert idx.fusion.weight == 0.0
         assert idx.query("anchor hull", k=10, method="bm25") == stored
         assert idx.query("anchor hull", k=10) == stored  # default = BM25 alone
+        # the first add stores what was counted, then its own documents' counts
+        folder = tmp_path / "more" / "sailing"
+        folder.mkdir(parents=True)
+        (folder / "x.txt").write_text("Quasar\n\n" + "quasar anchor " * 10)
+        idx.add(tmp_path / "more")
+    with Index.open(db) as idx:
+        assert idx.store.db.execute("select count(*) from term_counts").fetchone()[0] == 81
+        hits = idx.query("quasar", k=1, method="bm25")
+        assert hits[0].id == "sailing/x.txt" and idx._lexical_stored
