@@ -34,7 +34,7 @@ from docret.errors import CorpusError
 from docret.fusion import calibrate
 from docret.lexicon import count_terms, query_terms
 from docret.metrics import average_precision, judged, ndcg_at_k, precision_at_k, top_rows
-from docret.ranking import HYBRID_WEIGHT, fuse, normalize_rows
+from docret.ranking import HYBRID_WEIGHT, fuse, normalize_rows, query_weight
 from docret.ranking import Bm25 as RankingBm25
 from docret.text import Analyzer, english_stop_words
 
@@ -222,6 +222,10 @@ class Lexical(Method):
             [self.bm25.scores(*query_terms(self.analyzer, t, self.lexicon)) for t in texts]
         )
 
+    def lengths(self, texts: Sequence[str]) -> list[float]:
+        """How many of each text's terms are in the lexicon."""
+        return [float(query_terms(self.analyzer, t, self.lexicon)[1].sum()) for t in texts]
+
 
 class Codes(Method):
     """docret: cosine of the autoencoder's codes."""
@@ -266,7 +270,16 @@ class Default(Method):
         return self
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
-        return fuse(self.lexical.scores(texts), self.codes.scores(texts), self.choice.weight)
+        lexical, semantic = self.lexical.scores(texts), self.codes.scores(texts)
+        if self.choice.weight <= 0:
+            return lexical
+        length = float(np.median(self.lexical.bm25.lengths))
+        return np.stack(
+            [
+                fuse(lexical[i], semantic[i], query_weight(self.choice.weight, n, length))
+                for i, n in enumerate(self.lexical.lengths(texts))
+            ]
+        )
 
 
 class Hybrid(Method):

@@ -28,6 +28,7 @@ from docret.ranking import (
     method_name,
     normalize_rows,
     pack_bits,
+    query_weight,
     smallest_k,
     top_k,
 )
@@ -488,11 +489,13 @@ class Index:
         model knows (a query of only rarer words ranks by BM25 alone)."""
         if not text or not text.strip():
             raise QueryError("Query is empty")
-        scores = self.lexical.scores(self.vectorizer.analyzer, text)
-        if scores is None:
+        found = self.lexical.scores(self.vectorizer.analyzer, text)
+        if found is None:
             self.vectorize(text)  # raises the precise error: unknown words, stop words, ...
             raise QueryError("No word of the query is in the index")
+        scores, n_terms = found
         vector = self.vectorizer.transform_one(text)
+        weight = query_weight(weight, n_terms, self.lexical.median_length)
         if weight > 0 and len(vector.indices):
             code = self.encoder.encode([vector])[0]
             scores = fuse(scores, self.codes @ normalize_rows(code[None])[0], weight)

@@ -64,6 +64,8 @@ class LexicalIndex:
         self.terms = list(terms)
         self.lexicon = {t: j for j, t in enumerate(self.terms)}
         self.bm25 = Bm25(indptr, indices, counts, len(self.terms))
+        # a query this long is a document (ranking.query_weight)
+        self.median_length = float(np.median(self.bm25.lengths)) if len(indptr) > 1 else 0.0
 
     @classmethod
     def from_tokens(cls, token_lists: Iterable[Sequence[str]]) -> LexicalIndex:
@@ -79,7 +81,10 @@ class LexicalIndex:
             a, b = postings[0][i], postings[0][i + 1]
             yield doc_id, postings[1][a:b], postings[2][a:b]
 
-    def scores(self, analyze: Callable[[str], list[str]], text: str) -> np.ndarray | None:
-        """BM25 of ``text`` against every document; None if no word of it is in the lexicon."""
+    def scores(
+        self, analyze: Callable[[str], list[str]], text: str
+    ) -> tuple[np.ndarray, float] | None:
+        """BM25 of ``text`` against every document and its number of terms in the lexicon;
+        None if no word of it is in the lexicon."""
         ids, counts = query_terms(analyze, text, self.lexicon)
-        return self.bm25.scores(ids, counts) if len(ids) else None
+        return (self.bm25.scores(ids, counts), float(counts.sum())) if len(ids) else None

@@ -205,6 +205,18 @@ def test_cli_offers_exactly_the_ranking_methods():
     assert tuple(option.type.choices) == METHODS
 
 
+def test_query_weight_rises_with_the_query_length_to_the_long_query_weight():
+    from docret.ranking import LONG_QUERY_WEIGHT, SHORT_QUERY_TERMS, query_weight
+
+    assert query_weight(0.2, 5, 100) == query_weight(0.2, SHORT_QUERY_TERMS, 100) == 0.2
+    assert query_weight(0.2, 100, 100) == query_weight(0.2, 900, 100) == LONG_QUERY_WEIGHT
+    middle = query_weight(0.2, np.sqrt(SHORT_QUERY_TERMS * 100), 100)  # half way, log scale
+    assert middle == pytest.approx(0.2 + (LONG_QUERY_WEIGHT - 0.2) / 2)
+    assert query_weight(0.9, 500, 100) == 0.9  # never lowers a corpus' own weight
+    assert query_weight(0.0, 500, 100) == 0.0  # BM25 alone stays BM25 alone
+    assert query_weight(0.3, 500, 10) == 0.3  # documents as short as questions
+
+
 # -- fusion weight from pseudo-queries --------------------------------------------------------
 def test_pseudo_queries_cut_a_span_out_of_long_documents_seeded():
     from docret.fusion import pseudo_queries
@@ -292,7 +304,8 @@ def test_default_ranking_fuses_bm25_and_codes_at_the_stored_weight(index):
     text = "anchor hull breeze"
     vec = index.vectorize(text)
     code = normalize_rows(index.encoder.encode([vec]))[0]
-    bm25 = index.lexical.scores(index.vectorizer.analyzer, text)
+    bm25, n_terms = index.lexical.scores(index.vectorizer.analyzer, text)
+    assert n_terms == 3  # a typed question: the corpus' weight as chosen
     expected = fuse(bm25, index.codes @ code, choice.weight)
     hits = index.query(text, k=8)
     assert [h.id for h in hits] == [index.ids[i] for i in top_k(expected, 8)]
