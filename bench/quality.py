@@ -115,6 +115,7 @@ def main() -> None:
         runs = [r for r in runs if Path(r[0]).parts[0] in args.only]
     flags = "".join(f" --{f}" for f in ("quick", "minilm") if getattr(args, f))
     flags += f" --only {' '.join(args.only)}" if args.only else ""
+    flags += f" --cache {args.cache}" if args.cache else ""
     print(f"python bench/quality.py{flags}")
     print(
         f"{date.today()} on {platform.machine()}, {platform.processor() or 'cpu'}, "
