@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from docret.corpus import Document, read_documents
+from docret.defaults import DEFAULTS
 from docret.errors import CorpusError
 from docret.fusion import calibrate
 from docret.lexicon import count_terms, query_terms
@@ -347,7 +348,7 @@ def evaluate(
     texts = [d.text for d in collection.documents]
     queries = [d.text for d in collection.queries]
     analyzer = Analyzer(stop_words=english_stop_words())
-    code_size = int(encoder_options.get("code_size", 32))
+    code_size = int(encoder_options.get("code_size", DEFAULTS.code_size))
     tfidf = Tfidf(analyzer)
     codes = codes or Codes(**encoder_options)
     lexical = Lexical(analyzer)

@@ -8,6 +8,7 @@ Term ids only grow: a word first seen in an added document gets the next id.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -64,6 +65,7 @@ class LexicalIndex:
         self.terms = list(terms)
         self.lexicon = {t: j for j, t in enumerate(self.terms)}
         self.bm25 = Bm25(indptr, indices, counts, len(self.terms))
+        self.stored = True  # False: counted from the texts, not yet in the database
         # a query this long is a document (ranking.query_weight)
         self.median_length = float(np.median(self.bm25.lengths)) if len(indptr) > 1 else 0.0
 
@@ -88,3 +90,38 @@ class LexicalIndex:
         None if no word of it is in the lexicon."""
         ids, counts = query_terms(analyze, text, self.lexicon)
         return (self.bm25.scores(ids, counts), float(counts.sum())) if len(ids) else None
+
+
+def load_lexical(store: Any, ids: list[str], analyze: Callable[[str], list[str]]) -> LexicalIndex:
+    """The stored lexicon and term counts of the documents ``ids`` (storage order). An index
+    written before docret stored them gets them counted from its stored texts, in memory only
+    (:attr:`LexicalIndex.stored` is then False, and the next write stores them)."""
+    terms = store.load_lexicon()
+    found, indptr, indices, counts = store.load_term_counts()
+    if found == ids:
+        return LexicalIndex(terms, indptr, indices, counts)
+    docs = store.documents(ids)
+    lexical = LexicalIndex.from_tokens(analyze(docs[i].text) for i in ids)
+    lexical.stored = False
+    return lexical
+
+
+def store_added(
+    store: Any,
+    lexical: LexicalIndex,
+    ids: Sequence[str],
+    documents: Sequence[Any],
+    analyze: Callable[[str], list[str]],
+) -> None:
+    """Store the term counts of added ``documents``, growing the lexicon by their new terms;
+    first, for an index from before they were stored, everything counted for ``ids``."""
+    if not lexical.stored:
+        store.write_term_counts(lexical.terms, 0, lexical.rows(ids), replace=True)
+    lexicon = dict(lexical.lexicon)
+    first = len(lexicon)
+    indptr, indices, counts = count_terms((analyze(d.text) for d in documents), lexicon)
+    rows = (
+        (d.id, indices[a:b], counts[a:b])
+        for d, a, b in zip(documents, indptr[:-1], indptr[1:], strict=True)
+    )
+    store.write_term_counts(list(lexicon)[first:], first, rows)

@@ -7,19 +7,9 @@ from click.testing import CliRunner
 
 from docret.cli import cli
 
-from .conftest import FAST, TOPICS, write_corpus
+from .conftest import FAST, TOPICS, cli_args, write_corpus
 
-FAST_ARGS = [
-    "--hidden", ",".join(map(str, FAST["hidden"])),
-    "--code-size", str(FAST["code_size"]),
-    "--epochs", str(FAST["epochs"]),
-    "--batch-size", str(FAST["batch_size"]),
-    "--lr", str(FAST["lr"]),
-    "--noise", str(FAST["noise"]),
-    "--patience", str(FAST["patience"]),
-    "--vocab-size", str(FAST["vocab_size"]),
-    "--device", "cpu",
-]  # fmt: skip
+FAST_ARGS = cli_args(FAST)
 
 
 def run(*args, env=None):
@@ -245,6 +235,15 @@ def test_binary_index_and_rerank(tmp_path, corpus_dir):
         run("-d", db, "query", "violin guitar chord", "--rerank", "20", "--json").stdout
     )
     assert len(hits) == 10 and sum(h["id"].startswith("music/") for h in hits) >= 7
+    # --compare with --rerank shows the re-ranked codes (a binary index's default) beside BM25
+    args = ["-d", db, "query", "violin guitar chord", "--compare"]
+    compared = json.loads(run(*args, "--rerank", "20", "--json").stdout)
+    assert [h["id"] for h in compared["default"]] == [h["id"] for h in hits]
+    assert [h["score"] for h in compared["default"]] == [h["score"] for h in hits]
+    hamming = json.loads(run(*args, "--json").stdout)
+    assert [h["score"] for h in hamming["default"]] != [h["score"] for h in hits]
+    assert [h["id"] for h in hamming["bm25"]] == [h["id"] for h in compared["bm25"]]
+    assert info["ranking"]["default"] == "codes"
     result = run("-d", db, "query", "violin", "--hybrid")
     assert result.exit_code == 1 and "needs float codes" in result.stderr
     assert "Traceback" not in result.output

@@ -304,9 +304,9 @@ def test_default_ranking_fuses_bm25_and_codes_at_the_stored_weight(index):
     text = "anchor hull breeze"
     vec = index.vectorize(text)
     code = normalize_rows(index.encoder.encode([vec]))[0]
-    bm25, n_terms = index.lexical.scores(index.vectorizer.analyzer, text)
+    bm25, n_terms = index.snapshot.lexical.scores(index.vectorizer.analyzer, text)
     assert n_terms == 3  # a typed question: the corpus' weight as chosen
-    expected = fuse(bm25, index.codes @ code, choice.weight)
+    expected = fuse(bm25, index.snapshot.unit_codes @ code, choice.weight)
     hits = index.query(text, k=8)
     assert [h.id for h in hits] == [index.ids[i] for i in top_k(expected, 8)]
     assert index.query_many([text], k=8, method="default") == [hits]
@@ -363,4 +363,4 @@ def test_an_index_from_before_bm25_was_stored_ranks_by_bm25_counted_from_its_tex
     with Index.open(db) as idx:
         assert idx.store.db.execute("select count(*) from term_counts").fetchone()[0] == 81
         hits = idx.query("quasar", k=1, method="bm25")
-        assert hits[0].id == "sailing/x.txt" and idx._lexical_stored
+        assert hits[0].id == "sailing/x.txt" and idx.snapshot.lexical.stored
