@@ -33,10 +33,9 @@ from docret.corpus import Document, read_documents
 from docret.defaults import DEFAULTS
 from docret.errors import CorpusError
 from docret.fusion import calibrate
-from docret.lexicon import count_terms, query_terms
+from docret.lexicon import LexicalIndex, query_terms
 from docret.metrics import average_precision, judged, ndcg_at_k, precision_at_k, top_rows
 from docret.ranking import HYBRID_WEIGHT, fuse, normalize_rows, query_weight
-from docret.ranking import Bm25 as RankingBm25
 from docret.text import Analyzer, english_stop_words
 
 PLOT_DEPTH = 1000  # the paper's figure runs to 1,000 retrieved documents
@@ -213,9 +212,8 @@ class Lexical(Method):
         self.analyzer = analyzer
 
     def fit(self, texts: Sequence[str]) -> Lexical:
-        self.lexicon: dict[str, int] = {}
-        indptr, indices, counts = count_terms(map(self.analyzer, texts), self.lexicon)
-        self.bm25 = RankingBm25(indptr, indices, counts, len(self.lexicon))
+        self.index = LexicalIndex.from_tokens(map(self.analyzer, texts))
+        self.lexicon, self.bm25 = self.index.lexicon, self.index.bm25
         return self
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
@@ -274,7 +272,7 @@ class Default(Method):
         lexical, semantic = self.lexical.scores(texts), self.codes.scores(texts)
         if self.choice.weight <= 0:
             return lexical
-        length = float(np.median(self.lexical.bm25.lengths))
+        length = self.lexical.index.median_length
         return np.stack(
             [
                 fuse(lexical[i], semantic[i], query_weight(self.choice.weight, n, length))

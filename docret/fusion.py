@@ -5,10 +5,10 @@ few words cut out of a document is a pseudo-query whose answer is that document.
 held out (the answer is scored as the document *without* it), so the pseudo-query does not
 share its exact words with its answer by construction, as a typed question does not; what
 still ties them is the rest of the document's words and topic. Each weight on
-:data:`FUSION_WEIGHTS` ranks every pseudo-query, and the weight with the best mean reciprocal
-rank of the answers is measured, and :func:`choose_weight` takes the smallest weight that
-reaches half of the best gain over weight 0 (BM25 alone), so a corpus where the codes do not
-help gets plain BM25.
+:data:`FUSION_WEIGHTS` ranks every pseudo-query, the mean reciprocal rank of the answers is
+measured, and :func:`choose_weight` takes the smallest weight that reaches half of the best
+gain over weight 0 (BM25 alone), so a corpus where the codes do not help gets plain BM25.
+Queries longer than a typed question weigh the codes more (:func:`docret.ranking.query_weight`).
 """
 
 from __future__ import annotations
