@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from docret.corpus import Document, ReadResult, Skipped, body_of, read_documents
+from docret.corpus import Document, ReadOptions, ReadResult, Skipped, body_of, read_documents
 from docret.errors import DocretError, QueryError, UnknownDocumentError
 from docret.inference import NumpyDecoder, NumpyEncoder
 from docret.ranking import (
@@ -44,6 +44,7 @@ class Hit:
     title: str
     snippet: str
     labels: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)  # path, type, author, date, ...
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -53,6 +54,7 @@ class Hit:
             "title": self.title,
             "snippet": self.snippet,
             "labels": list(self.labels),
+            "metadata": dict(self.metadata),
         }
 
 
@@ -136,6 +138,7 @@ class Index:
         on_skip: Callable[[Skipped], None] | None = None,
         on_stage: Callable[[str], None] | None = None,
         on_progress: Callable[[str, int, int | None], None] | None = None,
+        read_options: ReadOptions | None = None,
         **encoder_options: Any,
     ) -> Index:
         """Read ``path``, learn vocabulary and autoencoder, and write everything to ``db``.
@@ -148,7 +151,7 @@ class Index:
         start = time.perf_counter()
         stage = on_stage or (lambda _msg: None)
         stage(f"Reading {path}")
-        read = _read(path, globs, on_skip, on_progress)
+        read = _read(path, globs, on_skip, on_progress, read_options)
         store = Store.create(db)  # refuses a foreign database before the slow part
         if on_progress is not None:
             encoder_options = {**encoder_options, "progress": on_progress}
@@ -253,6 +256,7 @@ class Index:
         on_skip: Callable[[Skipped], None] | None = None,
         remove_missing: bool = False,
         on_progress: Callable[[str, int, int | None], None] | None = None,
+        read_options: ReadOptions | None = None,
     ) -> AddReport:
         """Encode new or changed documents under ``path`` with the stored model; skip the rest.
 
@@ -262,7 +266,7 @@ class Index:
         ``path`` before that are no longer there are removed (what re-running ``docret index``
         on the same folder does).
         """
-        read = _read(path, globs, on_skip, on_progress)
+        read = _read(path, globs, on_skip, on_progress, read_options)
         source = str(Path(path).resolve())
         self.load()
         stored = self.store.document_hashes()
@@ -605,6 +609,7 @@ class Index:
             "documents": len(self.ids),
             "vocabulary": len(self.vectorizer.idf),
             "labels": self.store.label_counts(),
+            "types": self.store.type_counts(),
             "model": {
                 "id": self.model_info["id"],
                 "layers": self.encoder.config.get("hidden"),
@@ -637,12 +642,13 @@ class Index:
                 title=docs[doc_id].title,
                 snippet=snippet(docs[doc_id].text),
                 labels=tuple(docs[doc_id].labels),
+                metadata=_metadata(docs[doc_id]),
             )
             for doc_id, i in zip(ids, order, strict=True)
         ]
 
 
-def _read(path, globs, on_skip, on_progress) -> ReadResult:
+def _read(path, globs, on_skip, on_progress, options=None) -> ReadResult:
     """:func:`~docret.corpus.read_documents`, reporting its progress as the "Reading" stage."""
     return read_documents(
         path,
@@ -651,7 +657,13 @@ def _read(path, globs, on_skip, on_progress) -> ReadResult:
         on_progress=(lambda done, total: on_progress("Reading", done, total))
         if on_progress
         else None,
+        options=options,
     )
+
+
+def _metadata(doc: StoredDocument) -> dict[str, Any]:
+    """A hit's metadata: the file it was read from, then what its format says."""
+    return ({"path": doc.path} if doc.path else {}) | doc.metadata
 
 
 def snippet(text: str, length: int = SNIPPET_CHARS) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from sqlite_utils import Migrations
 from docret.errors import DatabaseError
 
 APPLICATION = "docret"
-SCHEMA_VERSION = 3  # bump together with a new migration
+SCHEMA_VERSION = 4  # bump together with a new migration
 
 migrations = Migrations("docret")
 
@@ -83,6 +83,12 @@ def m003_document_source(db: sqlite_utils.Database) -> None:
     db["documents"].add_column("source", str)
 
 
+@migrations()
+def m004_document_metadata(db: sqlite_utils.Database) -> None:
+    """What the format says about each document (type, author, date, ...) as a JSON object."""
+    db["documents"].add_column("metadata", str)
+
+
 def to_blob(array: np.ndarray, dtype: str = "<f4") -> bytes:
     """Little-endian bytes of ``array`` (float32 unless told)."""
     return np.ascontiguousarray(array, dtype=dtype).tobytes()
@@ -103,6 +109,7 @@ class StoredDocument:
     labels: list[str]
     path: str | None
     split: str | None
+    metadata: dict[str, Any] = field(default_factory=dict)  # type, author, date, ... (schema 4)
 
 
 @dataclass
@@ -395,6 +402,7 @@ class Store:
                     labels=tuple(json.loads(r["labels"] or "[]")),
                     path=r["path"],
                     split=r["split"],
+                    metadata=json.loads(r["metadata"] or "{}"),
                 ),
             )
             for r in self.db.query("select * from documents order by rowid")
@@ -496,12 +504,19 @@ class Store:
             marks = ",".join("?" * len(chunk))
             # Plain cursor rows: sqlite-utils' dict per row cost about a tenth of a query.
             rows = self.db.execute(
-                f"select id, title, text, labels, path, split from documents where id in ({marks})",
+                "select id, title, text, labels, path, split, metadata from documents "
+                f"where id in ({marks})",
                 chunk,
             )
-            for doc_id, title, text, labels, path, split in rows:
+            for doc_id, title, text, labels, path, split, metadata in rows:
                 out[doc_id] = StoredDocument(
-                    doc_id, title or "", text or "", json.loads(labels or "[]"), path, split
+                    doc_id,
+                    title or "",
+                    text or "",
+                    json.loads(labels or "[]"),
+                    path,
+                    split,
+                    json.loads(metadata or "{}"),
                 )
         return out
 
@@ -520,6 +535,14 @@ class Store:
         for (labels,) in self.db.execute("select labels from documents"):
             for label in json.loads(labels or "[]"):
                 counts[label] = counts.get(label, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def type_counts(self) -> dict[str, int]:
+        """How many documents of each type (pdf, html, ...; "unknown" before schema 4)."""
+        counts: dict[str, int] = {}
+        for (metadata,) in self.db.execute("select metadata from documents"):
+            kind = json.loads(metadata or "{}").get("type", "unknown")
+            counts[kind] = counts.get(kind, 0) + 1
         return dict(sorted(counts.items()))
 
     def size_bytes(self) -> int:
@@ -547,4 +570,5 @@ def _document_row(d: Any, source: str) -> dict[str, Any]:
         "labels": json.dumps(list(d.labels)),
         "split": d.split,
         "hash": d.content_hash,
+        "metadata": json.dumps(dict(d.metadata)) if getattr(d, "metadata", None) else None,
     }
