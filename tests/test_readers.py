@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import mailbox
 import zipfile
 from email.message import EmailMessage
@@ -12,6 +13,8 @@ import pytest
 from docret.corpus import read_documents
 from docret.readers.base import ReadOptions, decode, detect_encoding
 from docret.readers.registry import READERS, missing_modules, reader_for
+
+from .conftest import write_corpus
 
 pypdf = pytest.importorskip("pypdf", reason="needs docret[formats]")
 fpdf = pytest.importorskip("fpdf", reason="needs fpdf2 (docret[test])")
@@ -438,3 +441,178 @@ def test_reader_for_prefers_the_extension(tmp_path):
     assert reader_for(tmp_path / "x.unknown", b"%PDF-1.4").name == "pdf"
     assert reader_for(tmp_path / "x.unknown", b"plain") is None
     assert reader_for(tmp_path / "x.unknown", b"plain", as_text=True).name == "text"
+
+
+# -- through the command line -----------------------------------------------------------------
+TINY = ["--hidden", "32", "--code-size", "8", "--vocab-size", "400", "--epochs", "2",
+        "--batch-size", "32", "--device", "cpu", "--no-pretrain"]  # fmt: skip
+
+
+def cli(*args):
+    from click.testing import CliRunner
+
+    from docret.cli import cli as command
+
+    return CliRunner().invoke(command, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    """A folder of every type (240 documents) indexed with a tiny model, and one PDF about
+    airships that no other document mentions."""
+    pytest.importorskip("docx")
+    from bench.formats import write_mixed
+
+    root = tmp_path_factory.mktemp("mixed") / "docs"
+    counts = write_mixed(root, per_type=20, seed=1)
+    write_pdf(
+        root / "pdf" / "airships.pdf",
+        ["Zeppelin airships float on hydrogen.\nThe dirigible gondola hangs below the envelope."]
+        * 2,
+        title="Airships",
+        author="F. Zeppelin",
+    )
+    db = root.parent / "mixed.db"
+    # --min-df 1: the airship words occur in one document only
+    result = cli("-d", db, "index", root, *TINY, "--min-df", "1", "--json")
+    assert result.exit_code == 0, result.output
+    return root, db, counts, json.loads(result.stdout)
+
+
+def test_a_mixed_folder_indexes_every_type(mixed):
+    root, db, counts, report = mixed
+    assert report["skipped"] == 0
+    assert report["documents"] == sum(counts.values()) + 1
+    info = json.loads(cli("-d", db, "info", "--json").stdout)
+    assert info["types"] == {
+        "csv": 20, "docx": 20, "email": 40, "epub": 20, "html": 20, "jsonl": 20,
+        "markdown": 20, "odt": 20, "pdf": 21, "rtf": 20, "text": 20,
+    }  # fmt: skip
+    table = cli("-d", db, "info").stdout
+    assert "pdf (21)" in table and "email (40)" in table
+
+
+def test_a_query_finds_the_pdf_with_its_metadata(mixed):
+    root, db, _, _ = mixed
+    result = cli("-d", db, "query", "zeppelin dirigible hydrogen", "--hybrid", "--json")
+    best = json.loads(result.stdout)[0]
+    assert best["id"] == "pdf/airships.pdf"
+    assert best["title"] == "Airships"
+    assert best["metadata"] == {
+        "path": str((root / "pdf" / "airships.pdf").resolve()),
+        "type": "pdf",
+        "pages": 2,
+        "author": "F. Zeppelin",
+        "date": "2024-03-05T10:30:00",
+    }
+    # a message of the mailbox carries its sender and date
+    hits = json.loads(cli("-d", db, "query", "orbit rocket", "-k", "240", "--json").stdout)
+    mail = next(h for h in hits if h["id"].startswith("mbox/archive.mbox#"))
+    assert mail["metadata"]["type"] == "email" and "@example.org" in mail["metadata"]["from"]
+
+
+def test_add_and_incremental_index_work_for_every_format(mixed, tmp_path):
+    root, db, _, _ = mixed
+    copy = tmp_path / "db.db"
+    copy.write_bytes(db.read_bytes())
+    # nothing changed: nothing re-encoded
+    again = json.loads(cli("-d", copy, "index", root, "--json").stdout)
+    assert (again["added"], again["updated"], again["removed"]) == ([], [], [])
+    assert again["unchanged"] == 241
+    # a changed PDF, a new message in the mailbox, a removed HTML page (put back afterwards:
+    # the folder is shared with the other tests of this module)
+    pdf_file, mbox_file = root / "pdf" / "airships.pdf", root / "mbox" / "archive.mbox"
+    saved = {p: p.read_bytes() for p in (pdf_file, mbox_file)}
+    write_pdf(pdf_file, ["Airships are slow."], title="Airships")
+    box = mailbox.mbox(mbox_file)
+    box.add(html_only_message())
+    box.close()
+    (root / "html" / "space-000.html").rename(tmp_path / "space-000.html")
+    try:
+        report = json.loads(cli("-d", copy, "index", root, "--json").stdout)
+    finally:
+        (tmp_path / "space-000.html").rename(root / "html" / "space-000.html")
+        for p, data in saved.items():
+            p.write_bytes(data)
+    assert report["added"] == ["mbox/archive.mbox#21"]
+    assert report["updated"] == ["pdf/airships.pdf"]
+    assert report["removed"] == ["html/space-000.html"]
+    # add: a single file of a new format
+    (tmp_path / "note.rtf").write_text(r"{\rtf1\ansi Orbit notes\par rocket launch}")
+    added = json.loads(cli("-d", copy, "add", tmp_path / "note.rtf", "--json").stdout)
+    assert added["added"] == ["note.rtf"]
+
+
+def test_bad_jsonl_labels_are_a_clean_error_in_index_and_add(built_db, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "x", "text": "orbit rocket launch", "labels": True}) + "\n")
+    result = cli("-d", tmp_path / "new.db", "index", bad, *TINY)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "Skipped bad.jsonl:1: bad labels (labels must be a string" in result.stderr
+    assert result.output.strip().splitlines()[-1].startswith("Error: No readable documents")
+    db = tmp_path / "copy.db"
+    db.write_bytes(built_db.read_bytes())
+    mixed_lines = [
+        {"id": "good", "text": "orbit rocket launch", "labels": 5},
+        {"id": "nulls", "text": "orbit rocket", "labels": [None, {"a": 1}]},
+    ]
+    bad.write_text("\n".join(json.dumps(x) for x in mixed_lines))
+    result = cli("-d", db, "add", bad, "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["added"] == ["good"]
+    assert "Skipped bad.jsonl:2: bad labels" in result.stderr
+    strict = cli("-d", db, "add", bad, "--strict")
+    assert strict.exit_code == 1 and "--strict" in strict.output
+    from docret.store import Store
+
+    store = Store.open(db)
+    assert store.documents(["good"])["good"].labels == ["5"]
+    assert "nulls" not in store.document_hashes()
+    store.close()
+
+
+def test_empty_jsonl_and_truncated_gzip_through_the_cli(tmp_path):
+    import gzip
+
+    (tmp_path / "empty.jsonl").write_text("")
+    result = cli("-d", tmp_path / "x.db", "index", tmp_path / "empty.jsonl", *TINY)
+    assert result.exit_code == 1
+    assert "the file is empty" in result.output and "*.txt" not in result.output
+    lines = [json.dumps({"id": i, "text": f"orbit rocket launch {i} " * 30}) for i in range(300)]
+    data = gzip.compress("\n".join(lines).encode())
+    (tmp_path / "cut.jsonl.gz").write_bytes(data[: len(data) * 2 // 3])
+    strict = cli("-d", tmp_path / "y.db", "index", tmp_path / "cut.jsonl.gz", *TINY, "--strict")
+    assert strict.exit_code == 1 and "truncated or damaged file" in strict.output
+    assert not (tmp_path / "y.db").exists() or "documents" not in cli(
+        "-d", tmp_path / "y.db", "info"
+    ).output
+
+
+def test_follow_links_option(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("orbit rocket launch secret")
+    root = write_corpus(tmp_path / "root", per_topic=3)
+    (root / "link.txt").symlink_to(outside / "secret.txt")
+    result = cli("-d", tmp_path / "a.db", "index", root, *TINY, "--json")
+    assert json.loads(result.stdout)["documents"] == 12
+    assert "Skipped link.txt: link leads outside the folder (--follow-links reads it)" in (
+        result.stderr
+    )
+    result = cli("-d", tmp_path / "b.db", "index", root, *TINY, "--follow-links", "--json")
+    assert json.loads(result.stdout)["documents"] == 13
+
+
+def test_an_index_from_before_metadata_is_upgraded_and_answers(built_db, tmp_path):
+    import sqlite3
+
+    db = tmp_path / "old.db"
+    db.write_bytes(built_db.read_bytes())
+    with sqlite3.connect(db) as conn:  # make it a schema-3 index, as docret wrote it before
+        conn.execute("alter table documents drop column metadata")
+        conn.execute("delete from _sqlite_migrations where name = 'm004_document_metadata'")
+        conn.execute("update meta set value = '3' where key = 'schema_version'")
+    hits = json.loads(cli("-d", db, "query", "orbit rocket", "-k", "2", "--json").stdout)
+    assert [set(h["metadata"]) for h in hits] == [{"path"}, {"path"}]
+    info = json.loads(cli("-d", db, "info", "--json").stdout)
+    assert info["types"] == {"unknown": 80}

@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,11 @@ class Source:
     id: str
     labels: tuple[str, ...] = ()
     in_folder: bool = False  # read as part of a folder (ids of its records get the file's id)
+
+    @cached_property
+    def resolved(self) -> str:
+        """The file's absolute path, links resolved (stored as each document's path)."""
+        return str(self.path.resolve())
 
     def sub_id(self, key: object) -> str:
         """The id of one record inside the file: ``file#key``."""
@@ -259,7 +265,7 @@ def make_document(
         text=text,
         title=clean_title(title) or title_of(text),
         labels=source.labels if labels is None else labels,
-        path=str(source.path.resolve()),
+        path=source.resolved,
         split=split,
         metadata=meta,
     )

@@ -95,8 +95,8 @@ def _date(value: object) -> str | None:
 
 
 def sniff(path, head: bytes) -> bool:
-    """A PDF starts with ``%PDF-`` (some writers put a little junk before it)."""
-    return b"%PDF-" in head[:1024]
+    """A PDF starts with ``%PDF-`` (a text that merely mentions it further on is no PDF)."""
+    return head.lstrip(b" \t\r\n\x00").startswith(b"%PDF-")
 
 
 READER = Reader(

@@ -23,6 +23,7 @@ from docret.readers.base import (
     ReadOptions,
     Skipped,
     Source,
+    decode,
     detect_encoding,
     make_document,
 )
@@ -119,8 +120,11 @@ def read_jsonl(source: Source, options: ReadOptions) -> Iterator[Document | Skip
 def _json_line(source: Source, raw: bytes, lineno: int, options: ReadOptions):
     where = f"{source.id}:{lineno}"
     try:
-        obj = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        try:
+            obj = json.loads(raw)
+        except UnicodeDecodeError:  # a line in a legacy encoding
+            obj = json.loads(decode(raw))
+    except json.JSONDecodeError:
         return Skipped(where, "not valid JSON")
     if not isinstance(obj, dict):
         return Skipped(where, "not a JSON object")
