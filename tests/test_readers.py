@@ -406,7 +406,9 @@ def test_missing_library_skips_its_files_with_the_extra_to_install(tmp_path, mon
     from docret.readers import registry
 
     pdf_reader = registry.by_name("pdf")
-    monkeypatch.setattr(registry, "missing_modules", lambda r: ("pypdf",) if r is pdf_reader else ())
+    monkeypatch.setattr(
+        registry, "missing_modules", lambda r: ("pypdf",) if r is pdf_reader else ()
+    )
     write_pdf(tmp_path / "a.pdf", ["text"])
     (tmp_path / "b.txt").write_text("plain")
     result = read_documents(tmp_path)
@@ -583,9 +585,10 @@ def test_empty_jsonl_and_truncated_gzip_through_the_cli(tmp_path):
     (tmp_path / "cut.jsonl.gz").write_bytes(data[: len(data) * 2 // 3])
     strict = cli("-d", tmp_path / "y.db", "index", tmp_path / "cut.jsonl.gz", *TINY, "--strict")
     assert strict.exit_code == 1 and "truncated or damaged file" in strict.output
-    assert not (tmp_path / "y.db").exists() or "documents" not in cli(
-        "-d", tmp_path / "y.db", "info"
-    ).output
+    assert (
+        not (tmp_path / "y.db").exists()
+        or "documents" not in cli("-d", tmp_path / "y.db", "info").output
+    )
 
 
 def test_follow_links_option(tmp_path):
