@@ -2,14 +2,16 @@
 
 Usage (from a checkout, with docret[formats] and fpdf2 installed):
 
-    python bench/formats.py                 # about a minute on 2 cores
-    python bench/formats.py --scale 0.2     # a quick look
+    python bench/formats.py                 # a few minutes on 2 cores
+    python bench/formats.py --scale 0.2 --mbox-mb 5 --pdf-pages 50   # a quick look
 
 For each format it writes a folder of realistic files (topic words from four subjects in
 sentences, titles, authors, dates; PDFs of several pages; an mbox of many messages; a CSV of
 many rows) and times :func:`docret.corpus.read_documents` over it, best of ``--repeat`` runs:
 MB of input per second, documents per second and, for PDFs, pages per second. Plain UTF-8 text
 is the baseline each format is compared with (the "x text" column: how many times slower per MB).
+Then a large mailbox and a long PDF are read as a stream, with the peak memory Python allocated
+while reading them (tracemalloc; the documents are dropped as they come).
 
 :func:`write_mixed` also serves ``tests/test_readers.py``: a mixed folder of every type.
 """
@@ -29,15 +31,20 @@ import zipfile
 from email.message import EmailMessage
 from pathlib import Path
 
+# Six subjects, each with its own words, so that a model can tell them apart.
 TOPICS = {
-    "space": "orbit rocket launch satellite astronaut planet comet galaxy telescope lunar "
-    "shuttle booster payload nebula asteroid cosmos gravity module capsule thruster",
-    "cooking": "recipe oven flour butter garlic simmer onion pepper saucepan roast "
-    "dough bake knead spice skillet broth whisk batter vinegar marinade",
-    "sailing": "harbor sail anchor hull mast keel tide breeze rudder dinghy "
-    "mooring regatta jib starboard port ashore buoy helm voyage schooner",
-    "music": "guitar melody chord rhythm drummer concert orchestra violin album tempo "
-    "harmony piano singer chorus lyric bass jazz symphony rehearsal composer",
+    "spaceflight": "orbit rocket launch satellite astronaut booster payload capsule docking "
+    "reentry thruster module lunar crew mission trajectory apogee",
+    "baking": "flour dough oven yeast knead crust loaf sourdough butter sugar pastry "
+    "proof crumb bake whisk batter",
+    "finance": "stock bond dividend portfolio market equity interest inflation yield "
+    "broker hedge asset liquidity earnings ledger",
+    "medicine": "patient symptom diagnosis therapy clinic nurse dose fever vaccine "
+    "surgery infection chronic cardiac prescription allergy",
+    "gardening": "soil compost seedling prune mulch perennial bulb greenhouse weed "
+    "harvest tomato hedge irrigation fertilizer blossom",
+    "aviation": "runway pilot cockpit altitude turbulence airliner takeoff landing "
+    "hangar propeller fuselage glider navigation airspeed",
 }
 FILLER = "the a of and to in we our this that with for on was were is it at by from as"
 AUTHORS = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov"]
@@ -230,11 +237,60 @@ def measure(folder: Path, repeat: int) -> tuple[float, int, int]:
     return best, len(docs), pages
 
 
+def streaming(root: Path, mbox_mb: int, pdf_pages: int) -> list[tuple[str, float, float, float]]:
+    """Large files: (what, input MB, seconds, peak MB allocated by Python while reading).
+
+    The documents are iterated and dropped (``iter_documents``), so the peak shows what the
+    reader itself holds: a reader that loaded the whole file would peak at its size or more.
+    """
+    import tracemalloc
+
+    from docret.corpus import iter_documents
+
+    rng = random.Random(1)
+    box_path = root / "big.mbox"
+    # Written as text rather than through mailbox: building 25,000 message objects would take
+    # longer than reading them.
+    i = 0
+    with box_path.open("w", encoding="utf-8") as f:
+        while f.tell() < mbox_mb * 1e6:
+            topic = list(TOPICS)[i % len(TOPICS)]
+            body = "\n\n".join(paragraph(rng, topic, 3) for _ in range(2))
+            f.write(
+                f"From user{i}@example.org Mon Apr  1 09:00:00 2024\n"
+                f"From: {AUTHORS[i % len(AUTHORS)]} <user{i}@example.org>\n"
+                f"To: team@example.org\nSubject: Message {i}\n"
+                f"Date: Mon, 01 Apr 2024 09:{i % 60:02d}:00 +0000\n"
+                f"Content-Type: text/plain; charset=utf-8\n\n{body}\n\n"
+            )
+            i += 1
+    pdf_path = root / "long.pdf"
+    _pdf(
+        pdf_path, "Long", "A. Writer", [paragraph(rng, "spaceflight", 12) for _ in range(pdf_pages)]
+    )
+    rows = []
+    for what, path, kwargs in (
+        (f"mbox, {i:,} messages", box_path, {}),
+        (f"PDF, {pdf_pages} pages", pdf_path, {}),
+    ):
+        tracemalloc.start()
+        start = time.perf_counter()
+        for _ in iter_documents(path, **kwargs):
+            pass
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+        rows.append((what, path.stat().st_size / 1e6, seconds, peak))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="Multiply every file count")
     parser.add_argument("--repeat", type=int, default=3, help="Best of this many reads")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mbox-mb", type=int, default=50, help="Size of the large mailbox")
+    parser.add_argument("--pdf-pages", type=int, default=500, help="Pages of the long PDF")
     args = parser.parse_args()
     per_type = max(4, int(100 * args.scale))
     with tempfile.TemporaryDirectory() as tmp:
@@ -266,6 +322,10 @@ def main() -> None:
                 f"| {kind} | {mb:.2f} | {docs} | {rate:.2f} | {docs / seconds:.0f} | "
                 f"{f'{pages / seconds:.0f}' if pages else '-'} | {text_rate / rate:.1f} |"
             )
+        print("\n| large file | MB | seconds | MB/s | peak MB held while reading |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for what, mb, seconds, peak in streaming(root, args.mbox_mb, args.pdf_pages):
+            print(f"| {what} | {mb:.1f} | {seconds:.1f} | {mb / seconds:.2f} | {peak:.1f} |")
 
 
 if __name__ == "__main__":

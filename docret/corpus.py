@@ -209,7 +209,12 @@ def walk(
     files: list[Path] = []
     real_root = root.resolve()
     visited: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=follow_links):
+    unreadable: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(
+        root, followlinks=follow_links, onerror=unreadable.append
+    ):
+        while unreadable:  # a folder os.walk could not list (permissions)
+            yield _unreadable(unreadable.pop(), root)
         here = Path(dirpath)
         real = os.path.realpath(dirpath)
         if real in visited:  # a link loop, or a second link to the same folder
@@ -244,7 +249,13 @@ def walk(
                     continue
             if p.is_file():
                 files.append(p)
+    yield from (_unreadable(e, root) for e in unreadable)
     yield from sorted(files)
+
+
+def _unreadable(e: OSError, root: Path) -> Skipped:
+    where = os.path.relpath(e.filename, root) if e.filename else "."
+    return Skipped(Path(where).as_posix() + "/", "unreadable folder", e.strerror or str(e))
 
 
 def _inside(link: Path, real_root: Path) -> bool:

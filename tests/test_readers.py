@@ -266,6 +266,22 @@ def test_eml_with_html_only_body(tmp_path):
     }
 
 
+def test_encoded_subjects_unknown_charsets_and_attachments(tmp_path):
+    raw = (
+        b"From: =?utf-8?q?Jos=C3=A9?= <jose@example.org>\n"
+        b"Subject: =?iso-8859-1?q?Caf=E9_menu?=\n"
+        b"MIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="b"\n\n'
+        b"--b\nContent-Type: text/plain; charset=x-made-up\n\nCaf\xe9 au lait today\n"
+        b"--b\nContent-Type: text/plain\nContent-Disposition: attachment; filename=a.txt\n\n"
+        b"attached, not the body\n--b--\n"
+    )
+    (tmp_path / "m.eml").write_bytes(raw)
+    doc = one(tmp_path / "m.eml")
+    assert (doc.title, doc.text) == ("Café menu", "Café au lait today")
+    assert doc.metadata["from"] == "José <jose@example.org>"
+
+
 def test_mbox_one_document_per_message(tmp_path):
     box = mailbox.mbox(tmp_path / "inbox.mbox")
     for i, subject in enumerate(["Oven repair", "Garden party", "Flight delayed"], start=1):

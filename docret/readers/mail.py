@@ -3,9 +3,12 @@ message.
 
 The subject is the title; the text is the plain-text part, or the HTML part converted to text
 when there is no plain one (attachments are left out); headers stay out of the text, but sender,
-recipients, date and Message-ID are metadata. ``mailbox.mbox`` indexes the message boundaries in
-one pass over the file and then reads one message at a time, so a large mailbox is never in
-memory whole. A mailbox's messages get ids ``inbox.mbox#1``, ``#2``, ... in file order.
+recipients, date and Message-ID are metadata. Messages are parsed with the ``compat32`` policy
+and their parts decoded here: the modern policy's header objects cost far more per message
+(bench/RESULTS.md), which matters in a mailbox of 100,000 messages. ``mailbox.mbox`` indexes
+the message boundaries in one pass over the file and then reads one message at a time, so a
+large mailbox is never in memory whole. Its messages get ids ``inbox.mbox#1``, ``#2``, ... in
+file order.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import email
 import mailbox
 import re
 from collections.abc import Iterator
-from email import policy
-from email.message import EmailMessage
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
+from email.message import Message
 from email.utils import parsedate_to_datetime
 
 from docret.readers.base import (
@@ -25,6 +29,7 @@ from docret.readers.base import (
     ReadOptions,
     Skipped,
     Source,
+    decode,
     make_document,
     tidy,
 )
@@ -33,15 +38,19 @@ from docret.readers.base import (
 _FROM_QUOTED = re.compile(rb"^>(>*From )", re.MULTILINE)
 
 
-def _header(msg: EmailMessage, name: str) -> str | None:
+def _header(msg: Message, name: str) -> str | None:
+    """A header's value with RFC 2047 encoded words decoded and whitespace folded."""
+    value = msg.get(name)
+    if value is None:
+        return None
     try:
-        value = msg.get(name)
-    except (ValueError, IndexError, TypeError):  # malformed header the parser chokes on
-        value = msg.get_all(name, [None])[0] if hasattr(msg, "get_all") else None
-    return " ".join(str(value).split()) if value is not None else None
+        value = str(make_header(decode_header(str(value))))
+    except (LookupError, ValueError, UnicodeError, HeaderParseError):
+        value = str(value)  # undecodable encoded words: keep them as written
+    return " ".join(value.split()) or None
 
 
-def _date(msg: EmailMessage) -> str | None:
+def _date(msg: Message) -> str | None:
     value = _header(msg, "Date")
     if not value:
         return None
@@ -51,25 +60,40 @@ def _date(msg: EmailMessage) -> str | None:
         return value
 
 
-def _content(part) -> str:
-    try:
-        return part.get_content()
-    except (LookupError, ValueError, AssertionError):  # unknown or lying charset
-        payload = part.get_payload(decode=True) or b""
-        return payload.decode("latin-1")
+def _decoded(part: Message) -> str:
+    payload = part.get_payload(decode=True) or b""
+    charset = part.get_content_charset()
+    if charset:
+        try:
+            return payload.decode(charset, errors="replace")
+        except LookupError:  # a charset Python does not know
+            pass
+    return decode(payload)
 
 
-def message_text(msg: EmailMessage) -> str:
+def _body_part(msg: Message) -> Message | None:
+    """The first inline text/plain part, else the first inline text/html part."""
+    html = None
+    for part in msg.walk():
+        if part.is_multipart() or part.get_content_disposition() == "attachment":
+            continue
+        kind = part.get_content_type()
+        if kind == "text/plain":
+            return part
+        if kind == "text/html" and html is None:
+            html = part
+    return html
+
+
+def message_text(msg: Message) -> str:
     """The readable body: the plain part, else the HTML part converted, else ""."""
-    body = msg.get_body(preferencelist=("plain", "html"))
+    body = _body_part(msg)
     if body is None:
         return ""
-    text = _content(body)
+    text = _decoded(body)
     if body.get_content_subtype() == "html":
-        try:
-            from docret.readers.html import html_text, parse
-        except ImportError:  # pragma: no cover - html.py itself imports lxml lazily
-            raise MissingLibrary("lxml") from None
+        from docret.readers.html import html_text, parse
+
         try:
             return html_text(parse(text))
         except ImportError:
@@ -77,7 +101,7 @@ def message_text(msg: EmailMessage) -> str:
     return tidy(text)
 
 
-def message_document(source: Source, msg: EmailMessage, doc_id: str) -> Document | Skipped:
+def message_document(source: Source, msg: Message, doc_id: str) -> Document | Skipped:
     """One message as a document (or a skip when it has no readable text)."""
     try:
         text = message_text(msg)
@@ -101,7 +125,7 @@ def message_document(source: Source, msg: EmailMessage, doc_id: str) -> Document
 def read_eml(source: Source, options: ReadOptions) -> Iterator[Document | Skipped]:
     """One document: the message in the file."""
     with source.path.open("rb") as f:
-        msg = email.message_from_binary_file(f, policy=policy.default)
+        msg = email.message_from_binary_file(f)
     yield message_document(source, msg, source.id)
 
 
@@ -113,7 +137,7 @@ def read_mbox(source: Source, options: ReadOptions) -> Iterator[Document | Skipp
             doc_id = source.sub_id(number)
             try:
                 raw = _FROM_QUOTED.sub(rb"\1", box.get_bytes(key))
-                msg = email.message_from_bytes(raw, policy=policy.default)
+                msg = email.message_from_bytes(raw)
                 yield message_document(source, msg, doc_id)
             except (ValueError, LookupError, TypeError, IndexError) as e:
                 yield Skipped(doc_id, "damaged message", str(e)[:100])

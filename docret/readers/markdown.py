@@ -37,7 +37,9 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     import yaml
 
     try:
-        data = yaml.safe_load("\n".join(lines[1:end]))
+        # libyaml's loader where PyYAML was built with it: the pure-Python one is slow
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load("\n".join(lines[1:end]), Loader=loader)
     except yaml.YAMLError:
         return {}, text
     if not isinstance(data, dict):
