@@ -63,7 +63,10 @@ def record_document(
     texts = [record.get(f) for f in text_fields]
     if any(t is not None and not isinstance(t, (str, int, float)) for t in texts):
         return Skipped(where, "no text", "a text field is not a string")
-    text = "\n\n".join(str(t).strip() for t in texts if t is not None and str(t).strip())
+    present = [str(t) for t in texts if t is not None and str(t).strip()]
+    # one field is kept as it is (its hash stays what earlier versions stored); several are
+    # trimmed and joined by a blank line
+    text = present[0] if len(present) == 1 else "\n\n".join(t.strip() for t in present)
     if not text:
         return Skipped(where, "no text")
     id_field = options.id_field or ("id" if kind == "jsonl" else None)
