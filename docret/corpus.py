@@ -41,9 +41,7 @@ __all__ = [
     "Skipped",
     "body_of",
     "decode",
-    "is_jsonl",
     "iter_documents",
-    "list_files",
     "read_documents",
     "title_of",
 ]
@@ -70,12 +68,6 @@ def body_of(text: str) -> str:
             return rest.strip()
     first, _, rest = stripped.partition("\n")
     return rest.strip() or first
-
-
-def is_jsonl(path: Path) -> bool:
-    """Whether ``path`` names a JSON-lines file docret reads as a collection."""
-    name = path.name.lower()
-    return name.endswith((".jsonl", ".jsonl.gz", ".ndjson"))
 
 
 def iter_documents(
@@ -186,14 +178,6 @@ def _source(root: Path, p: Path) -> Source:
     rel = p.relative_to(root)
     labels = (rel.parts[0],) if len(rel.parts) == 2 else ()
     return Source(p, rel.as_posix(), labels, in_folder=True)
-
-
-def list_files(
-    root: Path, globs: Sequence[str] | None = None, follow_links: bool = False
-) -> list[Path]:
-    """The files under folder ``root`` that :func:`walk` yields (matching ``globs`` if given),
-    sorted; links it would skip are left out."""
-    return [p for p in walk(root, globs, follow_links) if isinstance(p, Path)]
 
 
 def walk(

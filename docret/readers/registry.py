@@ -60,11 +60,6 @@ def extension_of(path: Path) -> str:
     return path.suffix.lower()
 
 
-def known_extension(path: Path) -> bool:
-    """Whether a reader claims ``path`` by its extension."""
-    return extension_of(path) in _BY_EXTENSION
-
-
 def reader_for(path: Path, head: bytes, as_text: bool = False) -> Reader | None:
     """The reader for ``path``: by extension, else by the first bytes ``head``; a file that
     no sniffer recognises is plain text when it has no extension or ``as_text`` is set (the
@@ -83,7 +78,14 @@ def reader_for(path: Path, head: bytes, as_text: bool = False) -> Reader | None:
 @cache
 def missing_modules(reader: Reader) -> tuple[str, ...]:
     """The modules ``reader`` needs that are not installed."""
-    return tuple(m for m in reader.requires if importlib.util.find_spec(m) is None)
+    return tuple(m for m in reader.requires if not _importable(m))
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # ValueError: a module blocked in sys.modules
+        return False
 
 
 def read_source(
