@@ -658,3 +658,24 @@ def test_an_index_from_before_metadata_is_upgraded_and_answers(built_db, tmp_pat
     assert [set(h["metadata"]) for h in hits] == [{"path"}, {"path"}]
     info = json.loads(cli("-d", db, "info", "--json").stdout)
     assert info["types"] == {"unknown": 80}
+
+
+@needs_pdf
+def test_add_with_reading_options(built_db, tmp_path):
+    db = tmp_path / "copy.db"
+    db.write_bytes(built_db.read_bytes())
+    write_pdf(tmp_path / "paper.pdf", ["Rocket launch page", "Orbit comet page"], title="Paper")
+    pages = json.loads(
+        cli("-d", db, "add", tmp_path / "paper.pdf", "--split", "pages", "--json").stdout
+    )
+    assert pages["added"] == ["paper.pdf#p1", "paper.pdf#p2"]
+    (tmp_path / "t.csv").write_text("key,body,extra\nk1,orbit rocket,launch today\n")
+    options = ["--text-field", "body", "--text-field", "extra", "--id-field", "key"]
+    added = json.loads(cli("-d", db, "add", tmp_path / "t.csv", *options, "--json").stdout)
+    assert added["added"] == ["k1"]
+    from docret.index import Index
+
+    with Index.open(db) as index:
+        assert index.document("k1").text == "orbit rocket\n\nlaunch today"
+        assert index.document("paper.pdf#p2").title == "Paper (page 2)"
+        assert index.document("paper.pdf#p2").metadata["page"] == 2
