@@ -17,10 +17,9 @@ from docret.readers.base import (
     ReadOptions,
     Skipped,
     Source,
-    decode,
-    looks_binary,
     make_document,
 )
+from docret.readers.text import file_text
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
@@ -67,11 +66,10 @@ def _scalar(value: Any) -> str | None:
 
 def read_markdown(source: Source, options: ReadOptions) -> Iterator[Document | Skipped]:
     """One document per file; front matter out of the text and into title, labels, metadata."""
-    data = source.path.read_bytes()
-    if looks_binary(data[:8192]):
+    text = file_text(source)
+    if text is None:
         yield Skipped(source.id, "binary file")
         return
-    text = decode(data)
     front, body = split_front_matter(text)
     tags = tuple(t for t in _tags(front.get("tags")) if t not in source.labels)
     yield make_document(

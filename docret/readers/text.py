@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from docret.readers.base import (
+    SNIFF_BYTES,
     Document,
     Reader,
     ReadOptions,
@@ -16,13 +17,16 @@ from docret.readers.base import (
 )
 
 
+def file_text(source: Source) -> str | None:
+    """The whole file decoded, or None when it looks binary (a NUL byte and no BOM)."""
+    data = source.path.read_bytes()
+    return None if looks_binary(data[:SNIFF_BYTES]) else decode(data)
+
+
 def read_text(source: Source, options: ReadOptions) -> Iterator[Document | Skipped]:
     """One document: the whole file, decoded; its first line (or Subject: header) is the title."""
-    data = source.path.read_bytes()
-    if looks_binary(data[:8192]):
-        yield Skipped(source.id, "binary file")
-        return
-    yield make_document(source, decode(data), "text")
+    text = file_text(source)
+    yield Skipped(source.id, "binary file") if text is None else make_document(source, text, "text")
 
 
 READER = Reader(
