@@ -59,14 +59,20 @@ class ReadResult:
         return dict(Counter(s.reason for s in self.skipped).most_common())
 
 
-def body_of(text: str) -> str:
-    """The text without its title line, or without the header block of a mail or news message."""
+def body_of(text: str, title: str | None = None) -> str:
+    """The text without its title line, or without the header block of a mail or news message.
+
+    With ``title`` given, the first line is only left out when it is that title: a PDF, page
+    or message whose title came from its metadata keeps its first line.
+    """
     stripped = text.strip()
     if _HEADER.match(stripped):
         head, sep, rest = stripped.partition("\n\n")
         if sep and rest.strip():
             return rest.strip()
     first, _, rest = stripped.partition("\n")
+    if title is not None and first.strip()[:TITLE_MAX_CHARS] != title:
+        return stripped
     return rest.strip() or first
 
 

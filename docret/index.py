@@ -640,7 +640,7 @@ class Index:
                 id=doc_id,
                 score=float(scores[i]),
                 title=docs[doc_id].title,
-                snippet=snippet(docs[doc_id].text),
+                snippet=snippet(docs[doc_id].text, title=docs[doc_id].title),
                 labels=tuple(docs[doc_id].labels),
                 metadata=_metadata(docs[doc_id]),
             )
@@ -666,12 +666,12 @@ def _metadata(doc: StoredDocument) -> dict[str, Any]:
     return ({"path": doc.path} if doc.path else {}) | doc.metadata
 
 
-def snippet(text: str, length: int = SNIPPET_CHARS) -> str:
+def snippet(text: str, length: int = SNIPPET_CHARS, title: str | None = None) -> str:
     """The start of the text after its title, whitespace collapsed, cut at a word boundary."""
     # Only the start is shown: collapsing whitespace in a whole long document would cost more
     # than the rest of a query.
     # str.split() folds whitespace runs as re.sub(r"\s+", " ") would, about 4x faster
-    body = " ".join(body_of(text)[: length * 4].split())
+    body = " ".join(body_of(text, title)[: length * 4].split())
     if len(body) <= length:
         return body
     cut = body.rfind(" ", 0, length)

@@ -237,6 +237,9 @@ def test_titles_and_bodies_of_messages():
     assert body_of(msg) == "The body."
     assert title_of("Plain title\nrest") == "Plain title"
     assert body_of("Plain title\nrest") == "rest"
+    assert body_of("Plain title\nrest", title="Plain title") == "rest"
+    # a title from metadata (a PDF's, a message's subject) leaves the first line in the body
+    assert body_of("First line\nrest", title="Report") == "First line\nrest"
     assert title_of("x" * 500) == "x" * 200
 
 

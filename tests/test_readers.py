@@ -538,6 +538,8 @@ def test_a_query_finds_the_pdf_with_its_metadata(mixed):
     best = json.loads(result.stdout)[0]
     assert best["id"] == "pdf/airships.pdf"
     assert best["title"] == "Airships"
+    # the title came from the PDF's metadata, so the snippet starts at the first line
+    assert best["snippet"].startswith("Zeppelin airships float on hydrogen. The dirigible")
     assert best["metadata"] == {
         "path": str((root / "pdf" / "airships.pdf").resolve()),
         "type": "pdf",
