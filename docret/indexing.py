@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from docret.corpus import Document, ReadResult, Skipped, read_documents
+from docret.corpus import Document, ReadOptions, ReadResult, Skipped, read_documents
 from docret.defaults import DEFAULTS
 from docret.errors import DocretError, UnknownDocumentError
 from docret.fusion import choose_for_index
@@ -65,6 +65,7 @@ def build(
     globs: Sequence[str] | None = None,
     on_skip: Callable[[Skipped], None] | None = None,
     progress: Progress | None = None,
+    read_options: ReadOptions | None = None,
     **settings: Any,
 ) -> tuple[Store, BuildReport]:
     """Read ``path``, learn vocabulary and model with ``settings``, and replace the index in
@@ -76,7 +77,7 @@ def build(
     start = time.perf_counter()
     progress = progress or SILENT
     progress.stage(f"Reading {path}")
-    read = _read(path, globs, on_skip, progress)
+    read = _read(path, globs, on_skip, progress, read_options)
     store = Store.create(db)
     source = str(Path(path).resolve())
     try:
@@ -208,12 +209,13 @@ def add(
     on_skip: Callable[[Skipped], None] | None = None,
     remove_missing: bool = False,
     progress: Progress | None = None,
+    read_options: ReadOptions | None = None,
 ) -> AddReport:
     """Encode new or changed documents under ``path`` with the model of ``snapshot``.
 
     See :meth:`docret.index.Index.add`.
     """
-    read = _read(path, globs, on_skip, progress or SILENT)
+    read = _read(path, globs, on_skip, progress or SILENT, read_options)
     source = str(Path(path).resolve())
     stored = store.document_hashes()
     gone = []
@@ -268,11 +270,12 @@ def remove(store: Store, ids: Sequence[str]) -> int:
     return len(unique)
 
 
-def _read(path, globs, on_skip, progress: Progress) -> ReadResult:
+def _read(path, globs, on_skip, progress: Progress, options: ReadOptions | None) -> ReadResult:
     """:func:`~docret.corpus.read_documents`, reporting its progress as the "Reading" step."""
     return read_documents(
         path,
         globs,
         on_skip=on_skip,
         on_progress=lambda done, total: progress.step("Reading", done, total),
+        options=options,
     )
