@@ -458,7 +458,15 @@ def _open(ctx: click.Context):
 @cli.command()
 @click.argument("text")
 @limit_option()
-@click.option("--compare", is_flag=True, help="Show tf-idf cosine ranking beside the learned codes")
+@click.option(
+    "--method",
+    # docret.ranking.METHODS, spelled out so that --help does not import numpy (a test checks)
+    type=click.Choice(("default", "codes", "hybrid", "bm25", "tfidf")),
+    help="Ranking: default = BM25 fused with the learned codes at the weight chosen when the "
+    "index was built; codes = the codes alone; hybrid = code cosine + tf-idf cosine; bm25, "
+    "tfidf = words alone",
+)
+@click.option("--compare", is_flag=True, help="Show the ranking beside BM25's")
 @click.option(
     "--explain",
     "explain_hits",
@@ -471,12 +479,7 @@ def _open(ctx: click.Context):
     help="Binary codes: take this many by Hamming distance, re-order them by the cosine of "
     "the code logits plus tf-idf cosine",
 )
-@click.option(
-    "--hybrid",
-    is_flag=True,
-    help="Rank by code cosine plus tf-idf cosine (float codes): the codes find the topic, "
-    "shared words order the documents in it",
-)
+@click.option("--hybrid", is_flag=True, help="Same as --method hybrid")
 @json_option()
 @click.pass_context
 @friendly_errors
@@ -486,39 +489,25 @@ def query(
     k: int,
     compare: bool,
     explain_hits: bool,
+    method: str | None,
     rerank: int | None,
     hybrid: bool,
     as_json: bool,
 ) -> None:
-    """Rank documents by cosine similarity of their codes to the code of TEXT."""
-    if hybrid and compare:
-        raise click.ClickException(
-            "--compare shows the learned codes beside tf-idf; use it without --hybrid"
-        )
+    """Rank documents for TEXT: by default BM25 fused with the learned codes (see --method)."""
+    if hybrid and method not in (None, "hybrid"):
+        raise click.ClickException(f"--hybrid contradicts --method {method}")
+    method = "hybrid" if hybrid else method
     with _open(ctx) as idx:
         if compare:
-            result = idx.compare(text, k, rerank)
-            both = result.both
+            result = idx.compare(text, k, rerank, method=method)
             if as_json:
-                click.echo(
-                    json.dumps(
-                        {
-                            "query": text,
-                            "codes": [
-                                h.to_dict() | {"in_both": h.id in both} for h in result.codes
-                            ],
-                            "tfidf": [
-                                h.to_dict() | {"in_both": h.id in both} for h in result.tfidf
-                            ],
-                            "both": sorted(both),
-                        }
-                    )
-                )
+                click.echo(json.dumps({"query": text, **result.to_dict()}))
             else:
                 _print_comparison(text, result)
             return
-        hits = idx.query(text, k, rerank, hybrid)
-        unknown = idx.vectorize(text).unknown
+        hits = idx.query(text, k, rerank, method=method)
+        unknown = idx.unknown_words(text)
         shared = [idx.shared_words(text, h.id) for h in hits] if explain_hits else None
         query_words = [w for w, _ in idx.explain(text, 10)] if explain_hits else []
     if as_json:
@@ -528,11 +517,11 @@ def query(
                 row["shared_words"] = [w for w, _ in words]
         click.echo(json.dumps(rows))
     else:
-        _print_hits(f"Learned codes{' + tf-idf' if hybrid else ''}: {text}", hits, shared)
+        _print_hits(f"{_METHOD_TITLES[method or 'default']}: {text}", hits, shared)
         if query_words:
             _stdout().print(f"The query's code stands for: {', '.join(query_words)}")
         if unknown:
-            _stderr().print(f"[dim]Not in the vocabulary, ignored: {', '.join(unknown)}[/]")
+            _stderr().print(f"[dim]In no indexed document, ignored: {', '.join(unknown)}[/]")
 
 
 @cli.command()
@@ -665,6 +654,17 @@ def info(ctx: click.Context, as_json: bool) -> None:
                 else ""
             ),
         ),
+        (
+            "Ranking",
+            "Hamming distance of the binary codes"
+            if data["ranking"]["default"] == "codes"
+            else f"BM25 + learned codes, weight {data['ranking']['weight']} "
+            + (
+                f"(chosen on {data['ranking']['queries']:,} pseudo-queries)"
+                if data["ranking"]["queries"]
+                else "(BM25 alone: rebuild to choose a weight)"
+            ),
+        ),
         ("Schema", str(data["schema_version"])),
     ]
     for key, value in rows:
@@ -701,8 +701,9 @@ def evaluate(
     - a folder with train/ and test/ in <label>/<file> layout (as 20 Newsgroups ships);
     - a folder with docs.jsonl[.gz], queries.jsonl and qrels.tsv (query, doc, relevance).
     Labelled corpora: every test document queries the train documents, relevant = a shared
-    label (P@1, P@10, P@100, MAP@100). Test collections: MAP, nDCG@10, P@10. Nothing is written
-    to the database.
+    label (P@1, P@10, P@100, MAP@100). Test collections: MAP, nDCG@10, P@10. Metrics follow
+    trec_eval (MAP@100 is map_cut_100, nDCG@10 has linear gains). The first row is docret's
+    default ranking. Nothing is written to the database.
     """
     from docret.evaluate import evaluate as run_evaluation
     from docret.evaluate import load_collection, plot
@@ -712,7 +713,13 @@ def evaluate(
     if not as_json:
         err.print(
             f"[dim]{collection.name}: {len(collection.documents):,} documents, "
-            f"{len(collection.queries):,} queries ({collection.protocol})[/]"
+            f"{len(collection.queries):,} queries ({collection.protocol})"
+            + (
+                f"; {collection.left_out:,} without a relevant document left out, as trec_eval does"
+                if collection.left_out
+                else ""
+            )
+            + "[/]"
         )
     bars = _ProgressBars(err, as_json)
     try:
@@ -744,6 +751,7 @@ def evaluate(
                     "protocol": protocol,
                     "documents": len(collection.documents),
                     "queries": len(collection.queries),
+                    "queries_left_out": collection.left_out,
                     "methods": [r.to_dict() for r in results],
                 }
             )
@@ -787,24 +795,34 @@ def _print_hits(title: str, hits, shared=None) -> None:
     _stdout().print(table)
 
 
+_METHOD_TITLES = {
+    "default": "BM25 + learned codes",
+    "codes": "Learned codes",
+    "hybrid": "Learned codes + tf-idf",
+    "bm25": "BM25",
+    "tfidf": "tf-idf cosine",
+}
+
+
 def _print_comparison(text: str, result) -> None:
     from rich.table import Table
 
     both = result.both
-    table = Table(title=f"Learned codes vs tf-idf: {text}", title_justify="left")
+    left, right = _METHOD_TITLES[result.method], _METHOD_TITLES[result.baseline]
+    table = Table(title=f"{left} vs {right}: {text}", title_justify="left")
     table.add_column("#", justify="right")
-    table.add_column("learned codes", ratio=1)
+    table.add_column(left, ratio=1)
     table.add_column("score", justify="right")
-    table.add_column("tf-idf cosine", ratio=1)
+    table.add_column(right, ratio=1)
     table.add_column("score", justify="right")
 
     def cell(hit) -> str:
         mark = "[bold green]● [/]" if hit.id in both else ""
         return f"{mark}{hit.title}\n[dim]{hit.id}[/]"
 
-    for rank in range(max(len(result.codes), len(result.tfidf))):
-        c = result.codes[rank] if rank < len(result.codes) else None
-        t = result.tfidf[rank] if rank < len(result.tfidf) else None
+    for rank in range(max(len(result.hits), len(result.baseline_hits))):
+        c = result.hits[rank] if rank < len(result.hits) else None
+        t = result.baseline_hits[rank] if rank < len(result.baseline_hits) else None
         table.add_row(
             str(rank + 1),
             cell(c) if c else "",
@@ -814,10 +832,8 @@ def _print_comparison(text: str, result) -> None:
         )
     console = _stdout()
     console.print(table)
-    only_codes = len([h for h in result.codes if h.id not in both])
-    console.print(
-        f"[bold green]●[/] found by both: {len(both)}; only by the learned codes: {only_codes}"
-    )
+    only = len([h for h in result.hits if h.id not in both])
+    console.print(f"[bold green]●[/] found by both: {len(both)}; only by {left}: {only}")
 
 
 # -- serve (issue 14) -----------------------------------------------------------------------

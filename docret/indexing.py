@@ -17,6 +17,8 @@ from typing import Any
 from docret.corpus import Document, ReadResult, Skipped, read_documents
 from docret.defaults import DEFAULTS
 from docret.errors import DocretError, UnknownDocumentError
+from docret.fusion import choose_for_index
+from docret.lexicon import store_added
 from docret.progress import SILENT, Progress
 from docret.ranking import pack_bits
 from docret.snapshot import Snapshot
@@ -150,31 +152,41 @@ def _fit_and_write(
     codes = encoder.encode_counts(counts)
     tfidf = encoder.tfidf(counts)
     state = encoder.export()
+    # >>> rank: BM25's lexicon and the default ranking's fusion weight, chosen from the
+    # corpus' pseudo-queries (docret.fusion), commit together with the index.
+    progress.stage("Choosing the default ranking")
+    lexical, choice = choose_for_index(texts, encoder, codes, encoder.seed)
     progress.stage(f"Writing {store.path}")
-    store.replace_index(
-        IndexData(
-            documents=documents,
-            vectors=[
-                (tfidf.indices[a:b], tfidf.data[a:b])
-                for a, b in zip(tfidf.indptr[:-1], tfidf.indptr[1:], strict=True)
-            ],
-            codes=codes,
-            bits=pack_bits(codes) if encoder.binary else None,
-            vocabulary=state["vocabulary"],
-            surface_forms=state["surface_forms"],
-            df=state["df"],
-            idf=state["idf"],
-            analyzer=state["analyzer"],
-            config=state["config"],
-            train_config=state["train_config"],
-            history=state["history"],
-            weights=state["weights"],
-            source=source,
-            document_sources=sources,
-            settings=state["settings"],
-        ),
-        progress=progress,
-    )
+    with store.transaction():
+        model_id = store.replace_index(
+            IndexData(
+                documents=documents,
+                vectors=[
+                    (tfidf.indices[a:b], tfidf.data[a:b])
+                    for a, b in zip(tfidf.indptr[:-1], tfidf.indptr[1:], strict=True)
+                ],
+                codes=codes,
+                bits=pack_bits(codes) if encoder.binary else None,
+                vocabulary=state["vocabulary"],
+                surface_forms=state["surface_forms"],
+                df=state["df"],
+                idf=state["idf"],
+                analyzer=state["analyzer"],
+                config=state["config"],
+                train_config=state["train_config"],
+                history=state["history"],
+                weights=state["weights"],
+                source=source,
+                document_sources=sources,
+                settings=state["settings"],
+            ),
+            progress=progress,
+        )
+        store.write_term_counts(
+            lexical.terms, 0, lexical.rows([d.id for d in documents]), replace=True
+        )
+        store.set_ranking(model_id, choice.to_dict())
+    # <<< rank
     history = encoder.history_
     return BuildReport(
         documents=len(documents),
@@ -224,8 +236,11 @@ def add(
                 unknown_tokens=unknown,
                 known_tokens=known,
             )
+            analyze = snapshot.vectorizer.analyzer
+            store_added(store, snapshot.lexical, snapshot.ids, fresh, analyze)  # rank
         if gone:
             store.delete_documents(gone)
+            store.delete_term_counts(gone)  # rank
     return AddReport(
         added=[d.id for d in fresh if d.id not in stored],
         updated=[d.id for d in fresh if d.id in stored],
@@ -247,7 +262,9 @@ def remove(store: Store, ids: Sequence[str]) -> int:
     unique = list(dict.fromkeys(ids))
     if len(stored) - len(unique) < 1:
         raise DocretError("Refusing to remove every document; build a new index instead")
-    store.delete_documents(unique)
+    with store.transaction():
+        store.delete_documents(unique)
+        store.delete_term_counts(unique)  # rank
     return len(unique)
 
 
