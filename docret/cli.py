@@ -184,6 +184,75 @@ def model_options(f: Callable) -> Callable:
     return f
 
 
+# -- reading options (formats helper, issue 15): one block, applied to index and add ---------
+_READER_OPTIONS = [
+    click.option(
+        "--text-field",
+        "text_fields",
+        multiple=True,
+        help="JSON lines/CSV: field holding the text (repeatable: joined; default text)",
+    ),
+    click.option("--title-field", help="JSON lines/CSV: field holding the title (default title)"),
+    click.option(
+        "--id-field", help="JSON lines/CSV: field holding the id (default id; CSV: row number)"
+    ),
+    click.option(
+        "--label-field", help="JSON lines/CSV: field holding the labels (default labels or label)"
+    ),
+    click.option(
+        "--split",
+        "split_by",
+        type=click.Choice(["none", "pages"]),
+        default="none",
+        show_default=True,
+        help="PDFs: one document per page, ids like paper.pdf#p3",
+    ),
+    click.option(
+        "--follow-links",
+        is_flag=True,
+        help="Follow symbolic links that lead out of the folder (not followed by default)",
+    ),
+    click.option(
+        "--strict",
+        is_flag=True,
+        help="Fail, writing nothing, if any file, message or line is skipped",
+    ),
+]
+
+
+def reader_options(f: Callable) -> Callable:
+    """The options of how files are read, passed to ``f`` as one ``read_options`` argument."""
+
+    @functools.wraps(f)
+    def wrapper(
+        *args: Any,
+        text_fields: tuple[str, ...],
+        title_field: str | None,
+        id_field: str | None,
+        label_field: str | None,
+        split_by: str,
+        follow_links: bool,
+        strict: bool,
+        **kwargs: Any,
+    ) -> Any:
+        from docret.readers.base import ReadOptions
+
+        options = ReadOptions(
+            text_fields=tuple(text_fields),
+            title_field=title_field,
+            id_field=id_field,
+            label_field=label_field,
+            split_pages=split_by == "pages",
+            follow_links=follow_links,
+            strict=strict,
+        )
+        return f(*args, read_options=options, **kwargs)
+
+    for option in reversed(_READER_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper
+
+
 BINARY_OPTION = click.option(
     "--binary",
     "binary_bits",
@@ -273,8 +342,9 @@ def cli(ctx: click.Context, database: str) -> None:
     "--glob",
     "globs",
     multiple=True,
-    help="File name pattern for folders (repeatable; default *.txt and *.md)",
+    help="File name pattern for folders (repeatable; default: every file docret reads)",
 )
+@reader_options
 @model_options
 @BINARY_OPTION
 @click.option(
@@ -294,12 +364,14 @@ def index(
     as_json: bool,
     binary_bits: int | None,
     retrain: bool,
+    read_options: Any,
     **options: Any,
 ) -> None:
     """Read PATH, learn the autoencoder, and store documents and codes in the database.
 
     PATH is a folder (searched recursively; files one folder deep get that folder's name as
-    their label), a single text file, or a .jsonl/.jsonl.gz file of {"id", "text", "labels"}.
+    their label) or a single file: text, Markdown, PDF, HTML, Word, OpenDocument, EPUB, RTF,
+    e-mail (.eml, mbox), or a collection (.jsonl/.jsonl.gz of {"id", "text", "labels"}, CSV).
     The previous index in the database is replaced only once the new one is complete.
     Run again on the same PATH, it only encodes new and changed documents and drops those
     gone, with the stored model; --retrain learns a new one, starting from the stored
@@ -320,7 +392,7 @@ def index(
                 + f": {shown(database)} already indexes {shown(path)}; updating it keeps the "
                 "stored model. Add --retrain to learn a new model with them.[/]"
             )
-        _update(existing, path, globs, as_json)
+        _update(existing, path, globs, as_json, read_options=read_options)
         return
     if existing is not None:
         settings = {**existing.settings(), **settings}
@@ -332,12 +404,18 @@ def index(
         nonlocal skipped_lines
         skipped_lines += 1
         if skipped_lines <= MAX_SKIP_LINES:
-            err.print(f"[yellow]Skipped[/] {shown(item.source)}: {item.reason}")
+            err.print(f"[yellow]Skipped[/] {shown(item.source)}: {item.message}")
 
     bars = _ProgressBars(err, as_json)
     try:
         built = Index.build(
-            path, database, globs=globs or None, on_skip=on_skip, progress=bars, **settings
+            path,
+            database,
+            globs=globs or None,
+            on_skip=on_skip,
+            progress=bars,
+            read_options=read_options,
+            **settings,
         )
     finally:
         bars.stop()
@@ -427,12 +505,18 @@ class _ProgressBars(Progress):
     is_flag=True,
     help="Replace stored documents that have the same id but were read from another path",
 )
+@reader_options
 @json_option("a JSON report instead of text")
 @database_option
 @click.pass_context
 @friendly_errors
 def add(
-    ctx: click.Context, path: str, globs: tuple[str, ...], replace: bool, as_json: bool
+    ctx: click.Context,
+    path: str,
+    globs: tuple[str, ...],
+    replace: bool,
+    as_json: bool,
+    read_options: Any,
 ) -> None:
     """Add new or changed documents from PATH, encoded with the stored model (no retraining).
 
@@ -441,7 +525,15 @@ def add(
     another path is refused (nothing is added) unless --replace.
     """
     with _open(ctx) as idx:
-        _update(idx, path, globs, as_json, remove_missing=False, replace=replace)
+        _update(
+            idx,
+            path,
+            globs,
+            as_json,
+            remove_missing=False,
+            replace=replace,
+            read_options=read_options,
+        )
 
 
 @cli.command()
@@ -470,13 +562,14 @@ def _update(
     as_json: bool,
     remove_missing: bool = True,
     replace: bool = False,
+    read_options: Any = None,
 ) -> None:
     """Add new and changed documents (and drop vanished ones) with the stored model; report."""
     err = _stderr()
     bars = _ProgressBars(err, as_json)
 
     def on_skip(item) -> None:
-        err.print(f"[yellow]Skipped[/] {shown(item.source)}: {item.reason}")
+        err.print(f"[yellow]Skipped[/] {shown(item.source)}: {item.message}")
 
     try:
         report = idx.add(
@@ -486,6 +579,7 @@ def _update(
             remove_missing=remove_missing,
             replace=replace,
             progress=bars,
+            read_options=read_options,
         )
     finally:
         bars.stop()
@@ -567,7 +661,15 @@ def _open(ctx: click.Context):
 @cli.command()
 @click.argument("text")
 @limit_option()
-@click.option("--compare", is_flag=True, help="Show tf-idf cosine ranking beside the learned codes")
+@click.option(
+    "--method",
+    # docret.ranking.METHODS, spelled out so that --help does not import numpy (a test checks)
+    type=click.Choice(("default", "codes", "hybrid", "bm25", "tfidf")),
+    help="Ranking: default = BM25 fused with the learned codes at the weight chosen when the "
+    "index was built; codes = the codes alone; hybrid = code cosine + tf-idf cosine; bm25, "
+    "tfidf = words alone",
+)
+@click.option("--compare", is_flag=True, help="Show the ranking beside BM25's")
 @click.option(
     "--explain",
     "explain_hits",
@@ -580,12 +682,7 @@ def _open(ctx: click.Context):
     help="Binary codes: take this many by Hamming distance, re-order them by the cosine of "
     "the code logits plus tf-idf cosine",
 )
-@click.option(
-    "--hybrid",
-    is_flag=True,
-    help="Rank by code cosine plus tf-idf cosine (float codes): the codes find the topic, "
-    "shared words order the documents in it",
-)
+@click.option("--hybrid", is_flag=True, help="Same as --method hybrid")
 @json_option()
 @database_option
 @click.pass_context
@@ -596,39 +693,25 @@ def query(
     k: int,
     compare: bool,
     explain_hits: bool,
+    method: str | None,
     rerank: int | None,
     hybrid: bool,
     as_json: bool,
 ) -> None:
-    """Rank documents by cosine similarity of their codes to the code of TEXT."""
-    if hybrid and compare:
-        raise click.ClickException(
-            "--compare shows the learned codes beside tf-idf; use it without --hybrid"
-        )
+    """Rank documents for TEXT: by default BM25 fused with the learned codes (see --method)."""
+    if hybrid and method not in (None, "hybrid"):
+        raise click.ClickException(f"--hybrid contradicts --method {method}")
+    method = "hybrid" if hybrid else method
     with _open(ctx) as idx:
         if compare:
-            result = idx.compare(text, k, rerank)
-            both = result.both
+            result = idx.compare(text, k, rerank, method=method)
             if as_json:
-                click.echo(
-                    json.dumps(
-                        {
-                            "query": text,
-                            "codes": [
-                                h.to_dict() | {"in_both": h.id in both} for h in result.codes
-                            ],
-                            "tfidf": [
-                                h.to_dict() | {"in_both": h.id in both} for h in result.tfidf
-                            ],
-                            "both": sorted(both),
-                        }
-                    )
-                )
+                click.echo(json.dumps({"query": text, **result.to_dict()}))
             else:
                 _print_comparison(text, result)
             return
-        hits = idx.query(text, k, rerank, hybrid)
-        unknown = idx.vectorize(text).unknown
+        hits = idx.query(text, k, rerank, method=method)
+        unknown = idx.unknown_words(text)
         shared = [idx.shared_words(text, h.id) for h in hits] if explain_hits else None
         query_words = [w for w, _ in idx.explain(text, 10)] if explain_hits else []
     if as_json:
@@ -638,11 +721,11 @@ def query(
                 row["shared_words"] = [w for w, _ in words]
         click.echo(json.dumps(rows))
     else:
-        _print_hits(f"Learned codes{' + tf-idf' if hybrid else ''}: {shown(text)}", hits, shared)
+        _print_hits(f"{_METHOD_TITLES[method or 'default']}: {shown(text)}", hits, shared)
         if query_words:
             _stdout().print(f"The query's code stands for: {', '.join(query_words)}")
         if unknown:
-            _stderr().print(f"[dim]Not in the vocabulary, ignored: {shown(listing(unknown))}[/]")
+            _stderr().print(f"[dim]In no indexed document, ignored: {shown(listing(unknown))}[/]")
 
 
 @cli.command()
@@ -763,6 +846,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
         ("Documents", f"{data['documents']:,}"),
         ("Vocabulary", f"{data['vocabulary']:,} terms"),
         ("Labels", shown(", ".join(f"{k} ({v})" for k, v in data["labels"].items())) or "none"),
+        ("Types", ", ".join(f"{k} ({v:,})" for k, v in data["types"].items())),
         (
             "Model",
             f"{data['vocabulary']}-"
@@ -790,6 +874,17 @@ def info(ctx: click.Context, as_json: bool) -> None:
                 "vocabulary" + (": 'docret retrain' would help" if data["retrain_advised"] else "")
                 if data["added_unknown_share"]
                 else ""
+            ),
+        ),
+        (
+            "Ranking",
+            "Hamming distance of the binary codes"
+            if data["ranking"]["default"] == "codes"
+            else f"BM25 + learned codes, weight {data['ranking']['weight']} "
+            + (
+                f"(chosen on {data['ranking']['queries']:,} pseudo-queries)"
+                if data["ranking"]["queries"]
+                else "(BM25 alone: rebuild to choose a weight)"
             ),
         ),
         ("Schema", str(data["schema_version"])),
@@ -830,8 +925,9 @@ def evaluate(
     - a folder with train/ and test/ in <label>/<file> layout (as 20 Newsgroups ships);
     - a folder with docs.jsonl[.gz], queries.jsonl and qrels.tsv (query, doc, relevance).
     Labelled corpora: every test document queries the train documents, relevant = a shared
-    label (P@1, P@10, P@100, MAP@100). Test collections: MAP, nDCG@10, P@10. Nothing is written
-    to the database.
+    label (P@1, P@10, P@100, MAP@100). Test collections: MAP, nDCG@10, P@10. Metrics follow
+    trec_eval (MAP@100 is map_cut_100, nDCG@10 has linear gains). The first row is docret's
+    default ranking. Nothing is written to the database.
     """
     from docret.evaluate import evaluate as run_evaluation
     from docret.evaluate import load_collection, plot
@@ -841,7 +937,13 @@ def evaluate(
     if not as_json:
         err.print(
             f"[dim]{collection.name}: {len(collection.documents):,} documents, "
-            f"{len(collection.queries):,} queries ({collection.protocol})[/]"
+            f"{len(collection.queries):,} queries ({collection.protocol})"
+            + (
+                f"; {collection.left_out:,} without a relevant document left out, as trec_eval does"
+                if collection.left_out
+                else ""
+            )
+            + "[/]"
         )
     bars = _ProgressBars(err, as_json)
     try:
@@ -873,6 +975,7 @@ def evaluate(
                     "protocol": protocol,
                     "documents": len(collection.documents),
                     "queries": len(collection.queries),
+                    "queries_left_out": collection.left_out,
                     "methods": [r.to_dict() for r in results],
                 }
             )
@@ -918,24 +1021,34 @@ def _print_hits(title: str, hits, shared=None) -> None:
     _stdout().print(table)
 
 
+_METHOD_TITLES = {
+    "default": "BM25 + learned codes",
+    "codes": "Learned codes",
+    "hybrid": "Learned codes + tf-idf",
+    "bm25": "BM25",
+    "tfidf": "tf-idf cosine",
+}
+
+
 def _print_comparison(text: str, result) -> None:
     from rich.table import Table
 
     both = result.both
-    table = Table(title=f"Learned codes vs tf-idf: {shown(text)}", title_justify="left")
+    left, right = _METHOD_TITLES[result.method], _METHOD_TITLES[result.baseline]
+    table = Table(title=f"{left} vs {right}: {shown(text)}", title_justify="left")
     table.add_column("#", justify="right")
-    table.add_column("learned codes", ratio=1)
+    table.add_column(left, ratio=1)
     table.add_column("score", justify="right")
-    table.add_column("tf-idf cosine", ratio=1)
+    table.add_column(right, ratio=1)
     table.add_column("score", justify="right")
 
     def cell(hit) -> str:
         mark = "[bold green]● [/]" if hit.id in both else ""
         return f"{mark}{shown(hit.title)}\n[dim]{shown(hit.id)}[/]"
 
-    for rank in range(max(len(result.codes), len(result.tfidf))):
-        c = result.codes[rank] if rank < len(result.codes) else None
-        t = result.tfidf[rank] if rank < len(result.tfidf) else None
+    for rank in range(max(len(result.hits), len(result.baseline_hits))):
+        c = result.hits[rank] if rank < len(result.hits) else None
+        t = result.baseline_hits[rank] if rank < len(result.baseline_hits) else None
         table.add_row(
             str(rank + 1),
             cell(c) if c else "",
@@ -945,8 +1058,48 @@ def _print_comparison(text: str, result) -> None:
         )
     console = _stdout()
     console.print(table)
-    only_codes = len([h for h in result.codes if h.id not in both])
-    console.print(
-        f"[bold green]●[/] found by both: {len(both)}; only by the learned codes: {only_codes}"
-    )
+    only = len([h for h in result.hits if h.id not in both])
+    console.print(f"[bold green]●[/] found by both: {len(both)}; only by {left}: {only}")
 
+
+# -- serve (issue 14) -----------------------------------------------------------------------
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in a web browser")
+@click.option(
+    "--allow-writes",
+    is_flag=True,
+    help="Add POST /api/documents and DELETE /api/documents/{id} (read-only without it)",
+)
+@click.pass_context
+@friendly_errors
+def serve(ctx: click.Context, host: str, port: int, open_browser: bool, allow_writes: bool) -> None:
+    """A local web page and JSON API: search, compare, explain, documents, map, info.
+
+    The index is reopened when another process rebuilds or adds to the database. The JSON
+    API is described at /openapi.json. Needs the web extra: pip install 'docret[serve]'.
+    """
+    from docret import serve as web
+
+    err = _stderr()
+    if not web.is_loopback(host):
+        err.print(
+            f"[yellow]Warning: listening on {host}, reachable from other machines; docret "
+            "serve has no authentication[/]"
+        )
+
+    def ready(url: str) -> None:
+        from rich.markup import escape
+
+        database = escape(ctx.obj["database"])
+        err.print(f"[green]docret serve[/] {database} at [bold]{escape(url)}[/] (Ctrl+C stops)")
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    try:
+        web.serve(ctx.obj["database"], host, port, allow_writes=allow_writes, on_ready=ready)
+    except ImportError as e:
+        raise click.ClickException(str(e)) from None

@@ -10,24 +10,28 @@ the next read loads the new state whole.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from docret import indexing
-from docret.corpus import Skipped, body_of
+from docret.corpus import ReadOptions, Skipped, body_of
 from docret.errors import QueryError, UnknownDocumentError, listing
+from docret.fusion import FusionChoice
 from docret.indexing import RETRAIN_UNKNOWN_SHARE, AddReport, BuildReport
 from docret.inference import NumpyEncoder
 from docret.progress import Progress
 from docret.ranking import (
     HYBRID_WEIGHT,
+    fuse,
     hamming_distances,
     logits,
+    method_name,
     normalize_rows,
     pack_bits,
+    query_weight,
     smallest_k,
     top_k,
 )
@@ -49,6 +53,7 @@ class Hit:
     title: str
     snippet: str
     labels: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)  # path, type, author, date, ...
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -58,20 +63,36 @@ class Hit:
             "title": self.title,
             "snippet": self.snippet,
             "labels": list(self.labels),
+            "metadata": dict(self.metadata),
         }
 
 
 @dataclass
 class Comparison:
-    """Learned-code ranking and tf-idf ranking of the same query."""
+    """Two rankings of the same query: ``method``'s (``hits``) beside ``baseline``'s."""
 
-    codes: list[Hit]
-    tfidf: list[Hit]
+    method: str
+    hits: list[Hit]
+    baseline: str
+    baseline_hits: list[Hit]
 
     @property
     def both(self) -> set[str]:
         """Ids that both rankings found."""
-        return {h.id for h in self.codes} & {h.id for h in self.tfidf}
+        return {h.id for h in self.hits} & {h.id for h in self.baseline_hits}
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"methods": [method, baseline], method: hits, baseline: hits, "both": ids}``, each
+        hit with ``in_both``."""
+        both = self.both
+        return {
+            "methods": [self.method, self.baseline],
+            **{
+                name: [h.to_dict() | {"in_both": h.id in both} for h in hits]
+                for name, hits in ((self.method, self.hits), (self.baseline, self.baseline_hits))
+            },
+            "both": sorted(both),
+        }
 
 
 class Index:
@@ -110,6 +131,7 @@ class Index:
         globs: Sequence[str] | None = None,
         on_skip: Callable[[Skipped], None] | None = None,
         progress: Progress | None = None,
+        read_options: ReadOptions | None = None,
         **settings: Any,
     ) -> Index:
         """Read ``path``, learn vocabulary and autoencoder, and write everything to ``db``.
@@ -121,7 +143,13 @@ class Index:
         ``db`` untouched. The report is :attr:`last_build`.
         """
         store, report = indexing.build(
-            path, db, globs=globs, on_skip=on_skip, progress=progress, **settings
+            path,
+            db,
+            globs=globs,
+            on_skip=on_skip,
+            progress=progress,
+            read_options=read_options,
+            **settings,
         )
         index = cls(store)
         index.last_build = report
@@ -152,6 +180,7 @@ class Index:
         remove_missing: bool = False,
         replace: bool = False,
         progress: Progress | None = None,
+        read_options: ReadOptions | None = None,
     ) -> AddReport:
         """Encode new or changed documents under ``path`` with the stored model; skip the rest.
 
@@ -173,6 +202,7 @@ class Index:
                 remove_missing=remove_missing,
                 replace=replace,
                 progress=progress,
+                read_options=read_options,
             )
         finally:
             self._snapshot = None
@@ -252,34 +282,62 @@ class Index:
         return self.encoder.encode([self.vectorize(t) for t in texts])
 
     def query(
-        self, text: str, k: int = 10, rerank: int | None = None, hybrid: bool = False
+        self,
+        text: str,
+        k: int = 10,
+        rerank: int | None = None,
+        hybrid: bool = False,
+        *,
+        method: str | None = None,
     ) -> list[Hit]:
-        """The ``k`` documents whose codes are closest to the query's code.
+        """The ``k`` best documents for ``text`` by ``method`` (:data:`~docret.ranking.METHODS`).
 
-        Float codes rank by cosine, or with ``hybrid`` by cosine plus
-        :data:`~docret.ranking.HYBRID_WEIGHT` times the tf-idf cosine. Binary codes (``docret
-        index --binary``) rank by Hamming distance, or with ``rerank`` take that many by
-        Hamming and order them by the cosine of the code layer's logits plus the tf-idf cosine.
+        ``None`` or "default": BM25 fused with the code cosine at the weight chosen when the
+        index was built (:attr:`fusion`). "codes": float codes rank by cosine; binary codes
+        (``docret index --binary``) by Hamming distance, or with ``rerank`` take that many by
+        Hamming and order them by the cosine of the code layer's logits plus the tf-idf cosine
+        (a binary index's default). "hybrid" (or ``hybrid=True``): code cosine plus
+        :data:`~docret.ranking.HYBRID_WEIGHT` times the tf-idf cosine. "bm25", "tfidf": the
+        lexical rankings alone.
         """
-        return self.query_many([text], k, rerank, hybrid)[0]
+        return self.query_many([text], k, rerank, hybrid, method=method)[0]
 
     def query_many(
-        self, texts: Sequence[str], k: int = 10, rerank: int | None = None, hybrid: bool = False
+        self,
+        texts: Sequence[str],
+        k: int = 10,
+        rerank: int | None = None,
+        hybrid: bool = False,
+        *,
+        method: str | None = None,
     ) -> list[list[Hit]]:
         """:meth:`query` for several texts, encoded and scored as one batch."""
         if isinstance(texts, str):
             raise TypeError("query_many expects a list of texts; use query for one")
         snap = self.snapshot  # one snapshot for the whole batch, even if another is loaded
+        if rerank and snap.bits is None:
+            raise QueryError(
+                "Re-ranking (--rerank) applies to binary codes (an index built with --binary "
+                "N); this index has float codes, ranked by cosine already"
+            )
+        # >>> rank
+        try:
+            name = method_name(method, hybrid)
+        except ValueError as e:
+            raise QueryError(str(e)) from None
+        if name == "default" and snap.bits is None:
+            return [self._rank_lexical(snap, t, k, snap.fusion.weight) for t in texts]
+        if name == "bm25":
+            return [self._rank_lexical(snap, t, k, 0.0) for t in texts]
+        if name == "tfidf":
+            return [self.tfidf_query(t, k) for t in texts]
+        hybrid = name == "hybrid"
+        # <<< rank
         vectors = [self.vectorize(t) for t in texts]
         if hybrid and snap.bits is not None:
             raise QueryError(
                 "The hybrid ranking needs float codes; a binary index adds tf-idf cosine when "
                 "it re-ranks (--rerank N)"
-            )
-        if rerank and snap.bits is None:
-            raise QueryError(
-                "Re-ranking (--rerank) applies to binary codes (an index built with --binary "
-                "N); this index has float codes, ranked by cosine already"
             )
         codes = snap.encoder.encode(vectors)  # (Q, D)
         return [
@@ -328,9 +386,62 @@ class Index:
         scores = snap.tfidf_by_term.scores(vec.indices, vec.values)
         return self._hits(snap, top_k(scores, k), scores)
 
-    def compare(self, text: str, k: int = 10, rerank: int | None = None) -> Comparison:
-        """Learned-code and tf-idf rankings of the same query, side by side."""
-        return Comparison(self.query(text, k, rerank), self.tfidf_query(text, k))
+    def compare(
+        self,
+        text: str,
+        k: int = 10,
+        rerank: int | None = None,
+        *,
+        method: str | None = None,
+        baseline: str | None = None,
+    ) -> Comparison:
+        """``method``'s ranking (the default unless told) beside ``baseline``'s (BM25, or
+        tf-idf when the method is BM25)."""
+        name = method or "default"
+        other = baseline or ("tfidf" if name == "bm25" else "bm25")
+        return Comparison(
+            name,
+            self.query(text, k, rerank, method=name),
+            other,
+            self.query(text, k, rerank, method=other),
+        )
+
+    # >>> rank: BM25 and the default ranking
+    @property
+    def fusion(self) -> FusionChoice:
+        """The default ranking's weight of the codes against BM25, chosen at build time; 0
+        (BM25 alone) for an index built before docret chose one."""
+        return self.snapshot.fusion
+
+    def _rank_lexical(self, snap: Snapshot, text: str, k: int, weight: float) -> list[Hit]:
+        """BM25, fused with the code cosine at ``weight`` (for this query's length,
+        :func:`~docret.ranking.query_weight`) when the query has a word the model knows (a
+        query of only rarer words ranks by BM25 alone)."""
+        if not text or not text.strip():
+            raise QueryError("Query is empty")
+        found = snap.lexical.scores(snap.vectorizer.analyzer, text)
+        if found is None:
+            self.vectorize(text)  # raises the precise error: unknown words, stop words, ...
+            raise QueryError("No word of the query is in the index")
+        scores, n_terms = found
+        vector = snap.vectorizer.transform_one(text)
+        weight = query_weight(weight, n_terms, snap.lexical.median_length)
+        if weight > 0 and len(vector.indices):
+            code = snap.encoder.encode([vector])[0]
+            scores = fuse(scores, snap.unit_codes @ normalize_rows(code[None])[0], weight)
+        return self._hits(snap, top_k(scores, k), scores)
+
+    def unknown_words(self, text: str) -> list[str]:
+        """The query's words that no indexed document has (ignored by every ranking)."""
+        snap = self.snapshot
+        analyzer = snap.vectorizer.analyzer
+        return [
+            w
+            for w in dict.fromkeys(analyzer.tokens(text))
+            if w not in analyzer.stop_words and analyzer.stem(w) not in snap.lexical.lexicon
+        ]
+
+    # <<< rank
 
     def similar(self, doc_id: str, k: int = 10) -> list[Hit]:
         """Documents whose codes are closest to the stored document ``doc_id`` (itself left out)."""
@@ -424,6 +535,7 @@ class Index:
             "documents": len(snap.ids),
             "vocabulary": len(snap.vectorizer.idf),
             "labels": self.store.label_counts(),
+            "types": self.store.type_counts(),
             "model": {
                 "id": model["id"],
                 "layers": snap.encoder.config.get("hidden"),
@@ -438,6 +550,10 @@ class Index:
                 # None for indexes built before the flag was stored
                 "pretrained": model["train_config"].get("pretrain"),
             },
+            "ranking": {  # rank
+                "default": "codes" if snap.bits is not None else "bm25+codes",
+                **snap.fusion.to_dict(),
+            },
             "size_bytes": self.store.size_bytes(),
         }
 
@@ -450,19 +566,25 @@ class Index:
                 id=doc_id,
                 score=float(scores[i]),
                 title=docs[doc_id].title,
-                snippet=snippet(docs[doc_id].text),
+                snippet=snippet(docs[doc_id].text, title=docs[doc_id].title),
                 labels=tuple(docs[doc_id].labels),
+                metadata=_metadata(docs[doc_id]),
             )
             for doc_id, i in zip(ids, order, strict=True)
         ]
 
 
-def snippet(text: str, length: int = SNIPPET_CHARS) -> str:
+def _metadata(doc: StoredDocument) -> dict[str, Any]:
+    """A hit's metadata: the file it was read from, then what its format says."""
+    return ({"path": doc.path} if doc.path else {}) | doc.metadata
+
+
+def snippet(text: str, length: int = SNIPPET_CHARS, title: str | None = None) -> str:
     """The start of the text after its title, whitespace collapsed, cut at a word boundary."""
     # Only the start is shown: collapsing whitespace in a whole long document would cost more
     # than the rest of a query.
-    # str.split() folds whitespace runs as re.sub(r"\s+", " ") would, only faster
-    body = " ".join(body_of(text)[: length * 4].split())
+    # str.split() folds whitespace runs as re.sub(r"\s+", " ") would, about 4x faster
+    body = " ".join(body_of(text, title)[: length * 4].split())
     if len(body) <= length:
         return body
     cut = body.rfind(" ", 0, length)

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from docret.corpus import Document, ReadResult, Skipped, read_documents
+from docret.corpus import Document, ReadOptions, ReadResult, Skipped, read_documents
 from docret.defaults import DEFAULTS
 from docret.errors import DocretError, UnknownDocumentError, listing
+from docret.fusion import choose_for_index
+from docret.lexicon import store_added
 from docret.progress import SILENT, Progress
 from docret.ranking import pack_bits
 from docret.snapshot import Snapshot
@@ -63,6 +65,7 @@ def build(
     globs: Sequence[str] | None = None,
     on_skip: Callable[[Skipped], None] | None = None,
     progress: Progress | None = None,
+    read_options: ReadOptions | None = None,
     **settings: Any,
 ) -> tuple[Store, BuildReport]:
     """Read ``path``, learn vocabulary and model with ``settings``, and replace the index in
@@ -74,7 +77,7 @@ def build(
     start = time.perf_counter()
     progress = progress or SILENT
     progress.stage(f"Reading {path}")
-    read = _read(path, globs, on_skip, progress)
+    read = _read(path, globs, on_skip, progress, read_options)
     store = Store.create(db)
     source = str(Path(path).resolve())
     try:
@@ -150,31 +153,41 @@ def _fit_and_write(
     codes = encoder.encode_counts(counts)
     tfidf = encoder.tfidf(counts)
     state = encoder.export()
+    # >>> rank: BM25's lexicon and the default ranking's fusion weight, chosen from the
+    # corpus' pseudo-queries (docret.fusion), commit together with the index.
+    progress.stage("Choosing the default ranking")
+    lexical, choice = choose_for_index(texts, encoder, codes, encoder.seed)
     progress.stage(f"Writing {store.path}")
-    store.replace_index(
-        IndexData(
-            documents=documents,
-            vectors=[
-                (tfidf.indices[a:b], tfidf.data[a:b])
-                for a, b in zip(tfidf.indptr[:-1], tfidf.indptr[1:], strict=True)
-            ],
-            codes=codes,
-            bits=pack_bits(codes) if encoder.binary else None,
-            vocabulary=state["vocabulary"],
-            surface_forms=state["surface_forms"],
-            df=state["df"],
-            idf=state["idf"],
-            analyzer=state["analyzer"],
-            config=state["config"],
-            train_config=state["train_config"],
-            history=state["history"],
-            weights=state["weights"],
-            source=source,
-            document_sources=sources,
-            settings=state["settings"],
-        ),
-        progress=progress,
-    )
+    with store.transaction():
+        model_id = store.replace_index(
+            IndexData(
+                documents=documents,
+                vectors=[
+                    (tfidf.indices[a:b], tfidf.data[a:b])
+                    for a, b in zip(tfidf.indptr[:-1], tfidf.indptr[1:], strict=True)
+                ],
+                codes=codes,
+                bits=pack_bits(codes) if encoder.binary else None,
+                vocabulary=state["vocabulary"],
+                surface_forms=state["surface_forms"],
+                df=state["df"],
+                idf=state["idf"],
+                analyzer=state["analyzer"],
+                config=state["config"],
+                train_config=state["train_config"],
+                history=state["history"],
+                weights=state["weights"],
+                source=source,
+                document_sources=sources,
+                settings=state["settings"],
+            ),
+            progress=progress,
+        )
+        store.write_term_counts(
+            lexical.terms, 0, lexical.rows([d.id for d in documents]), replace=True
+        )
+        store.set_ranking(model_id, choice.to_dict())
+    # <<< rank
     history = encoder.history_
     return BuildReport(
         documents=len(documents),
@@ -197,12 +210,13 @@ def add(
     remove_missing: bool = False,
     replace: bool = False,
     progress: Progress | None = None,
+    read_options: ReadOptions | None = None,
 ) -> AddReport:
     """Encode new or changed documents under ``path`` with the model of ``snapshot``.
 
     See :meth:`docret.index.Index.add`.
     """
-    read = _read(path, globs, on_skip, progress or SILENT)
+    read = _read(path, globs, on_skip, progress or SILENT, read_options)
     source = str(Path(path).resolve())
     if not replace:
         _refuse_other_sources(store, read.documents, source)
@@ -227,8 +241,11 @@ def add(
                 unknown_tokens=unknown,
                 known_tokens=known,
             )
+            analyze = snapshot.vectorizer.analyzer
+            store_added(store, snapshot.lexical, snapshot.ids, fresh, analyze)  # rank
         if gone:
             store.delete_documents(gone)
+            store.delete_term_counts(gone)  # rank
     return AddReport(
         added=[d.id for d in fresh if d.id not in stored],
         updated=[d.id for d in fresh if d.id in stored],
@@ -264,15 +281,18 @@ def remove(store: Store, ids: Sequence[str]) -> int:
     unique = list(dict.fromkeys(ids))
     if len(stored) - len(unique) < 1:
         raise DocretError("Refusing to remove every document; build a new index instead")
-    store.delete_documents(unique)
+    with store.transaction():
+        store.delete_documents(unique)
+        store.delete_term_counts(unique)  # rank
     return len(unique)
 
 
-def _read(path, globs, on_skip, progress: Progress) -> ReadResult:
+def _read(path, globs, on_skip, progress: Progress, options: ReadOptions | None) -> ReadResult:
     """:func:`~docret.corpus.read_documents`, reporting its progress as the "Reading" step."""
     return read_documents(
         path,
         globs,
         on_skip=on_skip,
         on_progress=lambda done, total: progress.step("Reading", done, total),
+        options=options,
     )

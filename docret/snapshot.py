@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from docret.fusion import FusionChoice
 from docret.inference import NumpyDecoder, NumpyEncoder
+from docret.lexicon import LexicalIndex, load_lexical
 from docret.ranking import InvertedIndex, logits, normalize_rows
 from docret.store import Store
 from docret.text import Analyzer, QueryVectorizer
@@ -36,6 +38,10 @@ class Snapshot:
     weights: dict[str, np.ndarray] = field(repr=False)
     # Reads the stored tf-idf vectors (ids, indptr, indices, weights), on first use only.
     read_vectors: Callable[[], tuple] = field(repr=False, compare=False)
+    # >>> rank: the default ranking's fusion weight, and BM25's inputs read on first use
+    fusion: FusionChoice = field(default_factory=lambda: FusionChoice(0.0))
+    read_lexical: Callable[[], LexicalIndex] | None = field(default=None, repr=False, compare=False)
+    # <<< rank
 
     @classmethod
     def load(cls, store: Store) -> Snapshot:
@@ -44,15 +50,18 @@ class Snapshot:
         terms, idf = store.load_vocabulary()
         known = store.load_surface_forms(terms)
         ids, codes, bits = store.load_codes()
+        analyzer = Analyzer.from_dict(model["analyzer"], known)
         return cls(
             model=model,
             ids=ids,
             codes=codes,
             bits=bits,
-            vectorizer=QueryVectorizer(Analyzer.from_dict(model["analyzer"], known), terms, idf),
+            vectorizer=QueryVectorizer(analyzer, terms, idf),
             encoder=NumpyEncoder(model["config"], weights),
             weights=weights,
             read_vectors=store.load_vectors,
+            fusion=FusionChoice.from_dict(store.load_ranking() or {"weight": 0.0}),  # rank
+            read_lexical=lambda: load_lexical(store, ids, analyzer),
         )
 
     @cached_property
@@ -77,6 +86,12 @@ class Snapshot:
         ids, indptr, indices, weights = self.read_vectors()
         assert ids == self.ids, "vectors and codes are stored in the same order"
         return InvertedIndex(indptr, indices, weights, len(self.vectorizer.idf))
+
+    @cached_property
+    def lexical(self) -> LexicalIndex:
+        """BM25 over every stem of the documents (rank)."""
+        assert self.read_lexical is not None, "a snapshot loaded from a store"
+        return self.read_lexical()
 
     @cached_property
     def decoder(self) -> NumpyDecoder:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from docret.errors import DatabaseError
 from docret.progress import Progress
 
 APPLICATION = "docret"
-SCHEMA_VERSION = 3  # bump together with a new migration
+SCHEMA_VERSION = 5  # bump together with a new migration
 
 migrations = Migrations("docret")
 
@@ -84,6 +84,21 @@ def m003_document_source(db: sqlite_utils.Database) -> None:
     db["documents"].add_column("source", str)
 
 
+@migrations()
+def m004_lexicon(db: sqlite_utils.Database) -> None:
+    """BM25's inputs: every stem of the corpus (not only the model's vocabulary) and each
+    document's term counts over them; and the ranking chosen at index time, per model."""
+    db["lexicon"].create({"term_id": int, "term": str}, pk="term_id")
+    db["term_counts"].create({"id": str, "indices": bytes, "counts": bytes}, pk="id")
+    db["models"].add_column("ranking", str)  # JSON: the default ranking's fusion weight
+
+
+@migrations()
+def m005_document_metadata(db: sqlite_utils.Database) -> None:
+    """What the format says about each document (type, author, date, ...) as a JSON object."""
+    db["documents"].add_column("metadata", str)
+
+
 def to_blob(array: np.ndarray, dtype: str = "<f4") -> bytes:
     """Little-endian bytes of ``array`` (float32 unless told)."""
     return np.ascontiguousarray(array, dtype=dtype).tobytes()
@@ -104,6 +119,7 @@ class StoredDocument:
     labels: list[str]
     path: str | None
     split: str | None
+    metadata: dict[str, Any] = field(default_factory=dict)  # type, author, date, ... (schema 5)
 
 
 @dataclass
@@ -402,6 +418,7 @@ class Store:
                     labels=tuple(json.loads(r["labels"] or "[]")),
                     path=r["path"],
                     split=r["split"],
+                    metadata=json.loads(r["metadata"] or "{}"),
                 ),
             )
             for r in self.db.query("select * from documents order by rowid")
@@ -489,12 +506,19 @@ class Store:
         for marks, chunk in _id_chunks(list(ids)):
             # Plain cursor rows: a dict per row (sqlite-utils' rows) costs a query dearly.
             rows = self.db.execute(
-                f"select id, title, text, labels, path, split from documents where id in ({marks})",
+                "select id, title, text, labels, path, split, metadata from documents "
+                f"where id in ({marks})",
                 chunk,
             )
-            for doc_id, title, text, labels, path, split in rows:
+            for doc_id, title, text, labels, path, split, metadata in rows:
                 out[doc_id] = StoredDocument(
-                    doc_id, title or "", text or "", json.loads(labels or "[]"), path, split
+                    doc_id,
+                    title or "",
+                    text or "",
+                    json.loads(labels or "[]"),
+                    path,
+                    split,
+                    json.loads(metadata or "{}"),
                 )
         return out
 
@@ -513,6 +537,81 @@ class Store:
         for (labels,) in self.db.execute("select labels from documents"):
             for label in json.loads(labels or "[]"):
                 counts[label] = counts.get(label, 0) + 1
+        return dict(sorted(counts.items()))
+
+    # -- lexical index (BM25) and ranking choice ---------------------------------------------
+    def write_term_counts(
+        self,
+        new_terms: Sequence[str],
+        first_id: int,
+        rows: Iterable[tuple[str, np.ndarray, np.ndarray]],
+        *,
+        replace: bool = False,
+    ) -> None:
+        """Store terms new to the lexicon (ids from ``first_id`` on) and the (id, term ids,
+        counts) rows of documents, atomically; ``replace`` clears both tables first (a build)."""
+        with self.db.atomic():
+            if replace:
+                self.db.execute("delete from lexicon")
+                self.db.execute("delete from term_counts")
+            self.db["lexicon"].insert_all(
+                ({"term_id": first_id + i, "term": t} for i, t in enumerate(new_terms)),
+                batch_size=5000,
+            )
+            self.db["term_counts"].upsert_all(
+                (
+                    {"id": doc_id, "indices": to_blob(idx, "<i4"), "counts": to_blob(cnt)}
+                    for doc_id, idx, cnt in rows
+                ),
+                pk="id",
+                batch_size=1000,
+            )
+
+    def delete_term_counts(self, ids: Sequence[str]) -> None:
+        """Remove the term counts of documents (their lexicon terms stay)."""
+        with self.db.atomic():
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                self.db.execute(f"delete from term_counts where id in ({marks})", chunk)
+
+    def load_lexicon(self) -> list[str]:
+        """Lexicon terms in id order (empty for an index built before BM25 was stored)."""
+        return [t for (t,) in self.db.execute("select term from lexicon order by term_id")]
+
+    def load_term_counts(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """Term counts in storage order as CSR parts: ids, indptr, term ids, counts. Documents
+        without counts (added by an older docret) are absent from ``ids``."""
+        ids, idx, cnt = [], [], []
+        for doc_id, i_blob, c_blob in self.db.execute(
+            "select d.id, t.indices, t.counts from documents d join term_counts t on t.id = d.id "
+            "order by d.rowid"
+        ):
+            ids.append(doc_id)
+            idx.append(i_blob)
+            cnt.append(c_blob)
+        lengths = np.fromiter((len(b) // 4 for b in idx), dtype=np.int64, count=len(idx))
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        indices = np.frombuffer(b"".join(idx), dtype="<i4").astype(np.int32)
+        counts = np.frombuffer(b"".join(cnt), dtype="<f4").astype(np.float32)
+        return ids, indptr, indices, counts
+
+    def set_ranking(self, model_id: int, ranking: Mapping[str, Any]) -> None:
+        """Store the default ranking chosen for a model (JSON)."""
+        self.db["models"].update(model_id, {"ranking": json.dumps(dict(ranking))})
+
+    def load_ranking(self) -> dict[str, Any] | None:
+        """The current model's default ranking as stored, or None (built before it was)."""
+        row = self.db.execute(
+            "select ranking from models where id = ?", [self.current_model_id()]
+        ).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
+    def type_counts(self) -> dict[str, int]:
+        """How many documents of each type (pdf, html, ...; "unknown" before schema 5)."""
+        counts: dict[str, int] = {}
+        for (metadata,) in self.db.execute("select metadata from documents"):
+            kind = json.loads(metadata or "{}").get("type", "unknown")
+            counts[kind] = counts.get(kind, 0) + 1
         return dict(sorted(counts.items()))
 
     def size_bytes(self) -> int:
@@ -551,4 +650,5 @@ def _document_row(d: Any, source: str) -> dict[str, Any]:
         "labels": json.dumps(list(d.labels)),
         "split": d.split,
         "hash": d.content_hash,
+        "metadata": json.dumps(dict(d.metadata)) if getattr(d, "metadata", None) else None,
     }

@@ -32,7 +32,7 @@ def test_codes_find_a_topic_from_words_documents_do_not_share(index):
     # Every document of a topic shares words with others; a query of two topic words still
     # ranks topic documents that contain neither word (the code carries the topic).
     words = TOPICS["sailing"].split()[:2]
-    hits = index.query(" ".join(words), k=20)
+    hits = index.query(" ".join(words), k=20, method="codes")
     lacking = [h for h in hits if not any(w in index.document(h.id).text for w in words)]
     assert lacking, "expected some hits without the query's words"
     assert all(_topic(h.id) == "sailing" for h in lacking)
@@ -61,14 +61,15 @@ def test_similar_leaves_the_document_out_and_stays_on_topic(index):
 
 
 def test_compare_returns_both_rankings(index):
-    result = index.compare("anchor hull", k=5)
-    assert len(result.codes) == len(result.tfidf) == 5
-    assert result.both == {h.id for h in result.codes} & {h.id for h in result.tfidf}
+    result = index.compare("anchor hull", k=5, method="codes", baseline="tfidf")
+    assert len(result.hits) == len(result.baseline_hits) == 5
+    assert result.both == {h.id for h in result.hits} & {h.id for h in result.baseline_hits}
     # tf-idf cosine can only find documents with a query word
-    for h in result.tfidf:
+    for h in result.baseline_hits:
         text = index.document(h.id).text
         assert "anchor" in text or "hull" in text
-    assert result.tfidf[0].score > 0
+    assert result.baseline_hits[0].score > 0
+    assert (result.method, index.compare("anchor").baseline) == ("codes", "bm25")
 
 
 def test_query_errors(index):
@@ -286,9 +287,7 @@ def test_build_reports_progress_of_each_counted_step(tmp_path):
         def epoch(self, stats, total):
             epochs.append((stats.epoch, total))
 
-    Index.build(
-        corpus, tmp_path / "p.db", progress=Recorder(), **{**FAST, "epochs": 2}
-    ).close()
+    Index.build(corpus, tmp_path / "p.db", progress=Recorder(), **{**FAST, "epochs": 2}).close()
     assert set(seen) == {"Reading", "Vocabulary", "Encoding", "Writing"}
     assert epochs == [(1, 2), (2, 2)]
     assert stages[0].startswith("Reading") and stages[-1].startswith("Writing")
