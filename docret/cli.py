@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -43,6 +45,15 @@ def friendly_errors(f: Callable) -> Callable:
             return f(*args, **kwargs)
         except DocretError as e:
             raise click.ClickException(str(e)) from None
+        except sqlite3.Error as e:  # store: a damaged, read-only or busy database: one line
+            from docret.store import user_error
+
+            ctx = click.get_current_context(silent=True)
+            database = (ctx.find_root().obj or {}).get("database", "") if ctx else ""
+            error = user_error(e, database or "the database")
+            if error is None:
+                raise
+            raise click.ClickException(str(error)) from None
 
     return wrapper
 
@@ -482,7 +493,9 @@ def retrain(ctx: click.Context, as_json: bool, binary_bits: int | None, **option
 def _open(ctx: click.Context):
     from docret.index import Index
 
-    return Index.open(ctx.obj["database"])
+    idx = Index.open(ctx.obj["database"])
+    idx.store.hold_snapshot()  # store: the command reads one committed state throughout
+    return idx
 
 
 @cli.command()
@@ -865,6 +878,58 @@ def _print_comparison(text: str, result) -> None:
     console.print(
         f"[bold green]●[/] found by both: {len(both)}; only by the learned codes: {only_codes}"
     )
+
+
+# -- store: docret check ----------------------------------------------------------------------
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text")
+@click.pass_context
+@friendly_errors
+def check(ctx: click.Context, as_json: bool) -> None:
+    """Check the database: SQLite's integrity check, then docret's own consistency (every
+    document has a vector and a code of the current model, counts agree). Exit code 1 if
+    anything is wrong; nothing is written."""
+    from docret.errors import DatabaseError
+    from docret.store import CheckReport, Store
+
+    database = ctx.obj["database"]
+    try:
+        store = Store.open(database)
+    except DatabaseError as e:
+        if not Path(database).is_file():
+            raise
+        report = CheckReport(database, [str(e)])
+    else:
+        try:
+            report = store.check()
+        finally:
+            store.close()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "database": database,
+                    "ok": report.ok,
+                    "problems": report.problems,
+                    "documents": report.documents,
+                    "model_id": report.model_id,
+                    "generation": report.generation,
+                }
+            )
+        )
+    elif report.ok:
+        _stderr().print(
+            f"[green]OK[/]: {database} ({report.documents:,} documents, codes of model "
+            f"{report.model_id}, {report.generation:,} writes)"
+        )
+    else:
+        from rich.markup import escape
+
+        err = _stderr()
+        for problem in report.problems:
+            err.print(f"[red]Problem[/]: {escape(problem)}")
+    if not report.ok:
+        ctx.exit(1)
 
 
 def main() -> None:

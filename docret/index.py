@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from docret.catchup import Baseline, baseline, catch_up
 from docret.corpus import Document, ReadResult, Skipped, body_of, read_documents
 from docret.errors import DocretError, QueryError, UnknownDocumentError
 from docret.inference import NumpyDecoder, NumpyEncoder
@@ -150,12 +151,13 @@ class Index:
         stage(f"Reading {path}")
         read = _read(path, globs, on_skip, on_progress)
         store = Store.create(db)  # refuses a foreign database before the slow part
+        base = baseline(store)  # store: what others commit from here on is kept
         if on_progress is not None:
             encoder_options = {**encoder_options, "progress": on_progress}
         source = str(Path(path).resolve())
         index = cls(store)
         index.last_build = index._fit_and_write(
-            read.documents, [source] * len(read.documents), source, stage, encoder_options
+            read.documents, [source] * len(read.documents), source, stage, encoder_options, base
         )
         index.last_build.skipped = read.skipped
         index.last_build.seconds = time.perf_counter() - start
@@ -173,7 +175,10 @@ class Index:
         Written in one transaction: until it commits, the old model and codes stay in place.
         """
         start = time.perf_counter()
-        stored = self.store.all_documents()
+        self.store.ensure_writable()  # store: fail before training, not after
+        with self.store.snapshot():  # store: documents and baseline of one committed state
+            stored = self.store.all_documents()
+            base = baseline(self.store)
         source = self.store.meta().get("source", "")
         if on_progress is not None:
             encoder_options = {**encoder_options, "progress": on_progress}
@@ -183,6 +188,7 @@ class Index:
             source,
             on_stage or (lambda _msg: None),
             encoder_options,
+            base,
         )
         report.seconds = time.perf_counter() - start
         self._loaded = False
@@ -195,8 +201,10 @@ class Index:
         source: str,
         stage: Callable[[str], None],
         encoder_options: dict[str, Any],
+        base: Baseline,
     ) -> BuildReport:
-        """Learn vocabulary and model from ``documents`` and replace the index with them."""
+        """Learn vocabulary and model from ``documents`` and replace the index with them,
+        keeping what other processes committed since ``base`` (see :mod:`docret.catchup`)."""
         from docret.encoder import Encoder
 
         texts = [d.text for d in documents]
@@ -210,32 +218,34 @@ class Index:
         tfidf = encoder.tfidf(counts)
         state = encoder.export()
         stage(f"Writing {self.store.path}")
-        self.store.replace_index(
-            IndexData(
-                documents=documents,
-                vectors=[
-                    (tfidf.indices[a:b], tfidf.data[a:b])
-                    for a, b in zip(tfidf.indptr[:-1], tfidf.indptr[1:], strict=True)
-                ],
-                codes=codes,
-                bits=pack_bits(codes) if encoder.binary else None,
-                vocabulary=state["vocabulary"],
-                surface_forms=state["surface_forms"],
-                df=state["df"],
-                idf=state["idf"],
-                analyzer=state["analyzer"],
-                config=state["config"],
-                train_config=state["train_config"],
-                history=state["history"],
-                weights=state["weights"],
-                source=source,
-                document_sources=sources,
-            ),
-            on_progress=encoder_options.get("progress"),
+        data = IndexData(
+            documents=documents,
+            vectors=[
+                (tfidf.indices[a:b], tfidf.data[a:b])
+                for a, b in zip(tfidf.indptr[:-1], tfidf.indptr[1:], strict=True)
+            ],
+            codes=codes,
+            bits=pack_bits(codes) if encoder.binary else None,
+            vocabulary=state["vocabulary"],
+            surface_forms=state["surface_forms"],
+            df=state["df"],
+            idf=state["idf"],
+            analyzer=state["analyzer"],
+            config=state["config"],
+            train_config=state["train_config"],
+            history=state["history"],
+            weights=state["weights"],
+            source=source,
+            document_sources=sources,
         )
+        # store: one write transaction from the catch-up to the commit, so that nothing
+        # another process commits meanwhile is undone
+        with self.store.transaction():
+            data, _ = catch_up(self.store, base, data, encoder)
+            self.store.replace_index(data, on_progress=encoder_options.get("progress"))
         history = encoder.history_
         return BuildReport(
-            documents=len(documents),
+            documents=len(data.documents),
             skipped=[],
             vocabulary=len(state["vocabulary"]),
             epochs=len(history),
@@ -262,17 +272,23 @@ class Index:
         ``path`` before that are no longer there are removed (what re-running ``docret index``
         on the same folder does).
         """
+        self.store.ensure_writable()  # store: before reading the corpus
         read = _read(path, globs, on_skip, on_progress)
         source = str(Path(path).resolve())
-        self.load()
-        stored = self.store.document_hashes()
-        gone = []
-        if remove_missing:
-            present = {d.id for d in read.documents}
-            gone = [i for i in self.store.document_hashes(source) if i not in present]
-        fresh = [d for d in read.documents if stored.get(d.id) != d.content_hash]
-        vectors = [self.vectorizer.transform_one(d.text) for d in fresh]
+        # store: compare, encode and write inside one write transaction, so that what is
+        # compared is what is overwritten, even if another docret committed (or retrained)
+        # since this index was loaded
         with self.store.transaction():
+            if self._loaded and self.model_info["id"] != self.store.current_model_id():
+                self._loaded = False
+            self.load()
+            stored = self.store.document_hashes()
+            gone = []
+            if remove_missing:
+                present = {d.id for d in read.documents}
+                gone = [i for i in self.store.document_hashes(source) if i not in present]
+            fresh = [d for d in read.documents if stored.get(d.id) != d.content_hash]
+            vectors = [self.vectorizer.transform_one(d.text) for d in fresh]
             if fresh:
                 codes = self.encoder.encode(vectors)
                 bits = pack_bits(codes) if self.encoder.binary else None
@@ -302,16 +318,17 @@ class Index:
 
     def remove(self, ids: Sequence[str]) -> int:
         """Remove documents by id; all or nothing: any unknown id raises and removes none."""
-        stored = self.store.document_hashes()
-        missing = [i for i in ids if i not in stored]
-        if missing:
-            raise UnknownDocumentError(
-                "No document with id " + ", ".join(repr(i) for i in missing) + " in the index"
-            )
-        unique = list(dict.fromkeys(ids))
-        if len(stored) - len(unique) < 1:
-            raise DocretError("Refusing to remove every document; build a new index instead")
-        self.store.delete_documents(unique)
+        with self.store.transaction():  # store: checked and deleted in one write transaction
+            stored = self.store.document_hashes()
+            missing = [i for i in ids if i not in stored]
+            if missing:
+                raise UnknownDocumentError(
+                    "No document with id " + ", ".join(repr(i) for i in missing) + " in the index"
+                )
+            unique = list(dict.fromkeys(ids))
+            if len(stored) - len(unique) < 1:
+                raise DocretError("Refusing to remove every document; build a new index instead")
+            self.store.delete_documents(unique)
         self._loaded = False
         return len(unique)
 
