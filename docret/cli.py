@@ -900,10 +900,8 @@ def check(ctx: click.Context, as_json: bool) -> None:
             raise
         report = CheckReport(database, [str(e)])
     else:
-        try:
+        with store:
             report = store.check()
-        finally:
-            store.close()
     if as_json:
         click.echo(
             json.dumps(
@@ -918,16 +916,14 @@ def check(ctx: click.Context, as_json: bool) -> None:
             )
         )
     elif report.ok:
-        _stderr().print(
-            f"[green]OK[/]: {database} ({report.documents:,} documents, codes of model "
-            f"{report.model_id}, {report.generation:,} writes)"
+        click.echo(
+            f"OK: {database} ({report.documents:,} documents, codes of model "
+            f"{report.model_id}, {report.generation:,} writes)",
+            err=True,
         )
     else:
-        from rich.markup import escape
-
-        err = _stderr()
-        for problem in report.problems:
-            err.print(f"[red]Problem[/]: {escape(problem)}")
+        for problem in report.problems:  # one line each, never wrapped: for people and grep
+            click.echo(f"Problem: {problem}", err=True)
     if not report.ok:
         ctx.exit(1)
 

@@ -147,6 +147,7 @@ class Index:
         interrupt at any point leaves an existing index in ``db`` untouched.
         """
         start = time.perf_counter()
+        Store.ensure_creatable(db)  # store: say so before reading if it cannot be written
         stage = on_stage or (lambda _msg: None)
         stage(f"Reading {path}")
         read = _read(path, globs, on_skip, on_progress)

@@ -196,14 +196,7 @@ class Store:
         An existing file is only accepted if it is a docret database or an empty SQLite file,
         so that pointing docret at some other database never damages it.
         """
-        p = _database_path(path)
-        if p.exists() and p.is_dir():
-            raise DatabaseError(f"Database path is a folder: {path}")
-        if not p.parent.is_dir():
-            raise DatabaseError(f"Cannot create {path}: the folder {p.parent} does not exist")
-        why = _why_not_writable(p)
-        if why is not None:
-            raise DatabaseError(f"Cannot write to {path}: {why}")
+        p = cls.ensure_creatable(path)
         store = cls._connect(p)
         try:
             if not store._is_docret() and store._table_names():
@@ -223,6 +216,20 @@ class Store:
             store.close()
             raise user_error(e, str(p)) or DatabaseError(f"Not a docret database: {path}") from e
         return store
+
+    @staticmethod
+    def ensure_creatable(path: str | Path) -> Path:
+        """Raise a one-line :class:`DatabaseError` unless an index can be written at ``path``
+        (checked before slow work; nothing is created)."""
+        p = _database_path(path)
+        if p.exists() and p.is_dir():
+            raise DatabaseError(f"Database path is a folder: {path}")
+        if not p.parent.is_dir():
+            raise DatabaseError(f"Cannot create {path}: the folder {p.parent} does not exist")
+        why = _why_not_writable(p)
+        if why is not None:
+            raise DatabaseError(f"Cannot write to {path}: {why}")
+        return p
 
     @classmethod
     def _connect(cls, p: Path, readonly: bool = False) -> Store:
@@ -441,6 +448,12 @@ class Store:
         """Close the connection (ending a held snapshot)."""
         self._release_snapshot()
         self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- metadata --------------------------------------------------------------------------
     def meta(self) -> dict[str, str]:
@@ -806,6 +819,7 @@ def busy_timeout() -> float:
 
 def damaged(path: str, detail: str) -> str:
     """The one-line message for a damaged database file."""
+    detail = " ".join(detail.replace("*** in database main ***", "").split())
     detail = detail if len(detail) <= 120 else detail[:117] + "..."
     return (
         f"The file is damaged: {path} ({detail}); nothing was written to it. Rebuild the index "
