@@ -234,8 +234,10 @@ def readers_and_writers(
     batch: int = 5,
     retrain_every: int = 3,
     query: str = QUERY,
+    min_steps: int = 0,
 ) -> Traffic:
-    """Run ``readers`` query loops and two writers against ``db`` for ``seconds``.
+    """Run ``readers`` query loops and two writers against ``db`` for ``seconds`` (and until
+    each writer made at least ``min_steps`` writes; readers read until the writers are done).
 
     Writer A adds batches of ``batch`` new documents; writer B adds batches too, removes a
     document from each of its batches once added, and retrains every ``retrain_every`` steps.
@@ -246,6 +248,11 @@ def readers_and_writers(
     lock = threading.Lock()
     expected = set(state(db).ids)
     stop = time.monotonic() + seconds
+    writing = threading.Event()
+    writing.set()
+
+    def more(step: int) -> bool:
+        return time.monotonic() < stop or step < min_steps
 
     def note_write(kind: str, done: subprocess.CompletedProcess, added=(), removed=()) -> None:
         with lock:
@@ -265,13 +272,13 @@ def readers_and_writers(
 
     def writer_a() -> None:
         step = 0
-        while time.monotonic() < stop:
+        while more(step):
             add("a", step)
             step += 1
 
     def writer_b() -> None:
         step = 0
-        while time.monotonic() < stop:
+        while more(step):
             if retrain_every and step % retrain_every == retrain_every - 1:
                 note_write("retrain", run(db, "retrain", *TINY))
             else:
@@ -281,7 +288,7 @@ def readers_and_writers(
             step += 1
 
     def reader() -> None:
-        while time.monotonic() < stop:
+        while writing.is_set():
             done = run(db, "query", query, "-k", "5", "--json")
             ok = answered(done)
             with lock:
@@ -289,11 +296,14 @@ def readers_and_writers(
                 if not ok:
                     traffic.reader_errors.append(done.stderr.strip()[-300:] or done.stdout[:300])
 
-    threads = [threading.Thread(target=writer_a), threading.Thread(target=writer_b)]
-    threads += [threading.Thread(target=reader) for _ in range(readers)]
-    for t in threads:
+    writers = [threading.Thread(target=writer_a), threading.Thread(target=writer_b)]
+    reading = [threading.Thread(target=reader) for _ in range(readers)]
+    for t in writers + reading:
         t.start()
-    for t in threads:
+    for t in writers:
+        t.join()
+    writing.clear()
+    for t in reading:
         t.join()
     final = state(db).ids
     traffic.writes_lost = len(expected ^ final)
