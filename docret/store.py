@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ SCHEMA_VERSION = 3  # bump together with a new migration
 # retrain holds the write lock only while it writes its result, not while it trains.
 BUSY_TIMEOUT = 60.0
 BUSY_TIMEOUT_ENV = "DOCRET_BUSY_TIMEOUT"
+# SQLite's own wait for a lock within one statement (readers during a recovery, say); a writer
+# waiting for the write lock retries in Python (Store._begin_immediate), where Ctrl-C works.
+_STATEMENT_WAIT = 1.0
 
 migrations = Migrations("docret")
 
@@ -237,8 +241,9 @@ class Store:
             if readonly:
                 conn = _connect_readonly(p)
             else:
-                # The busy timeout makes a writer wait for another's transaction to end.
-                conn = sqlite3.connect(str(p), timeout=busy_timeout())
+                # SQLite waits this long for a lock within a statement; a writer waiting for
+                # another's transaction to end retries in _begin_immediate.
+                conn = sqlite3.connect(str(p), timeout=_STATEMENT_WAIT)
             db = sqlite_utils.Database(conn)
             db.execute("select count(*) from sqlite_master").fetchone()
             if not readonly and not db.conn.in_transaction:
@@ -295,10 +300,7 @@ class Store:
             return
         self.ensure_writable()
         self._release_snapshot()
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.DatabaseError as e:
-            raise user_error(e, self.path) or e from None
+        self._begin_immediate()
         try:
             problem = self._quick_check()
             if problem is not None:
@@ -315,6 +317,20 @@ class Store:
             if error is None:
                 raise
             raise error from e
+
+    def _begin_immediate(self) -> None:
+        """``BEGIN IMMEDIATE``, retried until :func:`busy_timeout` while another writer holds
+        the lock. The waiting is done here rather than in SQLite's busy handler, which would
+        not let Ctrl-C through until it gave up."""
+        deadline = time.monotonic() + busy_timeout()
+        while True:
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.DatabaseError as e:
+                if not _is_busy(e) or time.monotonic() >= deadline:
+                    raise user_error(e, self.path) or e from None
+            time.sleep(0.05)
 
     def ensure_writable(self) -> None:
         """Raise a one-line :class:`DatabaseError` if this file cannot be written.
@@ -853,6 +869,13 @@ def user_error(error: BaseException, path: str) -> DatabaseError | None:
     return None
 
 
+def _is_busy(error: sqlite3.Error) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in (_BUSY, _LOCKED)
+    return "database is locked" in str(error)
+
+
 def _database_path(path: str | Path) -> Path:
     if isinstance(path, str) and not path.strip():
         raise DatabaseError("No database file given: -d/--database (or DOCRET_DB) is empty")
@@ -886,7 +909,7 @@ def _connect_readonly(p: Path) -> sqlite3.Connection:
     write-ahead log was left behind) and SQLite may read it as ``immutable``.
     """
     uri = p.resolve().as_uri()
-    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=busy_timeout())
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=_STATEMENT_WAIT)
     try:
         conn.execute("select count(*) from sqlite_master").fetchone()
         return conn
