@@ -348,8 +348,7 @@ class Store:
         if self.db.conn.in_transaction:
             yield self
             return
-        self.db.execute("BEGIN")
-        self.db.execute("select count(*) from meta").fetchone()  # the snapshot starts here
+        self._begin_read()
         try:
             yield self
         finally:
@@ -363,9 +362,12 @@ class Store:
         they would never see later commits.
         """
         if not self.db.conn.in_transaction:
-            self.db.execute("BEGIN")
-            self.db.execute("select count(*) from meta").fetchone()
+            self._begin_read()
             self._pinned = True
+
+    def _begin_read(self) -> None:
+        self.db.execute("BEGIN")
+        self.db.execute("select count(*) from meta").fetchone()  # the snapshot starts here
 
     def _release_snapshot(self) -> None:
         if self._pinned:

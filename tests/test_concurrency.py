@@ -11,21 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.faults import TINY_OPTIONS, checkpoint, docret, run, state, write_batch
+from bench.faults import TINY_OPTIONS, docret, run, state, write_batch
 from docret.index import Index
 from docret.store import Store
 
-from .conftest import make_text, write_corpus
-
-
-@pytest.fixture(scope="module")
-def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny index of 20 documents, its write-ahead log folded into the file."""
-    root = tmp_path_factory.mktemp("tiny")
-    db = root / "tiny.db"
-    Index.build(write_corpus(root / "corpus", per_topic=5), db, **TINY_OPTIONS).close()
-    checkpoint(db)
-    return db
+from .conftest import make_text
 
 
 @pytest.fixture()

@@ -13,8 +13,6 @@ import pytest
 
 from bench.faults import (
     TINY,
-    TINY_OPTIONS,
-    checkpoint,
     docret,
     kill_trials,
     readers_and_writers,
@@ -22,22 +20,16 @@ from bench.faults import (
     state,
     write_batch,
 )
-from docret.index import Index
 
-from .conftest import TOPICS, make_text, write_corpus
+from .conftest import TOPICS, make_text
 
 QUERY = "orbit rocket"
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A tiny index (checkpointed, so the file can be copied) and the corpus it was built from."""
-    root = tmp_path_factory.mktemp("faults")
-    corpus = write_corpus(root / "corpus", per_topic=5)
-    db = root / "pristine.db"
-    Index.build(corpus, db, **TINY_OPTIONS).close()
-    checkpoint(db)
-    return db, corpus
+@pytest.fixture()
+def pristine(tiny_db: Path) -> tuple[Path, Path]:
+    """The tiny index (checkpointed, so the file can be copied) and the corpus it was built from."""
+    return tiny_db, tiny_db.parent / "corpus"
 
 
 def test_killed_writers_leave_the_old_or_the_complete_new_index(pristine, tmp_path):

@@ -16,31 +16,10 @@ import pytest
 from click.testing import CliRunner
 
 from docret.cli import cli
-from docret.index import Index
 
 from .conftest import write_corpus
 
 REPO = Path(__file__).resolve().parents[1]
-# The storage layer is under test, not the model: the smallest training that still runs.
-TINY = dict(
-    hidden=(32,),
-    code_size=8,
-    epochs=2,
-    vocab_size=500,
-    pretrain=False,
-    device="cpu",
-    seed=0,
-)
-
-
-@pytest.fixture(scope="module")
-def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny index of 20 documents, its write-ahead log folded into the file."""
-    root = tmp_path_factory.mktemp("tiny")
-    db = root / "tiny.db"
-    Index.build(write_corpus(root / "corpus", per_topic=5), db, **TINY).close()
-    _checkpoint(db)
-    return db
 
 
 @pytest.fixture()
@@ -50,12 +29,6 @@ def db(tmp_path: Path, tiny_db: Path) -> Path:
     folder.mkdir()
     shutil.copy(tiny_db, folder / "x.db")
     return folder / "x.db"
-
-
-def _checkpoint(db: Path) -> None:
-    conn = sqlite3.connect(db)
-    conn.execute("pragma wal_checkpoint(truncate)")
-    conn.close()
 
 
 def invoke(*args):
