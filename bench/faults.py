@@ -2,8 +2,8 @@
 
 Usage (from a checkout):
 
-    python bench/faults.py                     # 60 kills, then 60 s of 4 readers + 2 writers
-    python bench/faults.py --kills 12 --seconds 20 --readers 2
+    python bench/faults.py                     # 24 kills, then 120 s of 3 readers + 2 writers
+    python bench/faults.py --kills 2 --seconds 20 --readers 2   # a quick look
 
 1. Kills. A small index of the bundled sample corpus is built once. Each trial copies it, starts
    ``index --retrain``, ``add`` or ``retrain`` as a child process, and sends it SIGKILL or SIGINT
@@ -48,7 +48,6 @@ TINY += ["--no-pretrain", "--device", "cpu"]
 # The same for the Python API (Index.build, Index.retrain).
 TINY_OPTIONS = dict(epochs=2, hidden=(32,), code_size=8, vocab_size=500, pretrain=False)
 TINY_OPTIONS.update(device="cpu", seed=0)
-QUERY = "engine"  # a word of the sample corpus's vocabulary
 
 
 def docret(db: Path, *args: str, env: dict | None = None, **popen) -> subprocess.Popen:
@@ -96,6 +95,18 @@ def state(db: Path) -> State:
             ids.append(doc_id)
             digest.update(f"{doc_id}\0{doc_hash}\0".encode() + (code or b""))
         return State(model_id, frozenset(ids), digest.hexdigest())
+    finally:
+        conn.close()
+
+
+def common_word(db: Path) -> str:
+    """A word of the index's vocabulary found in many documents: a query that always has hits."""
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return conn.execute(
+            "select s.word from surface_forms s join vocabulary v on v.term_id = s.term_id "
+            "order by v.df desc, s.word limit 1"
+        ).fetchone()[0]
     finally:
         conn.close()
 
@@ -159,7 +170,7 @@ def kill_trials(
     trials: int,
     seed: int,
     delays: tuple[float, float] | None = None,
-    query: str | None = QUERY,
+    query: str | None = None,
 ) -> list[KillResult]:
     """Kill each operation ``trials`` times in turn; classify the database after each kill.
 
@@ -231,9 +242,9 @@ def readers_and_writers(
     texts: list[str],
     seconds: float,
     readers: int,
+    query: str,
     batch: int = 5,
     retrain_every: int = 3,
-    query: str = QUERY,
     min_steps: int = 0,
 ) -> Traffic:
     """Run ``readers`` query loops and two writers against ``db`` for ``seconds`` (and until
@@ -321,9 +332,9 @@ def build(db: Path, corpus: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--kills", type=int, default=20, help="kills per operation")
-    parser.add_argument("--seconds", type=float, default=60.0, help="readers + writers time")
-    parser.add_argument("--readers", type=int, default=4)
+    parser.add_argument("--kills", type=int, default=8, help="kills per operation")
+    parser.add_argument("--seconds", type=float, default=120.0, help="readers + writers time")
+    parser.add_argument("--readers", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     opts = parser.parse_args()
     started = datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -340,11 +351,14 @@ def main() -> None:
             "retrain": (["retrain", *TINY], old_ids, True),
         }
         t0 = time.perf_counter()
-        kills = kill_trials(pristine, work, operations, opts.kills, opts.seed)
+        query = common_word(pristine)
+        kills = kill_trials(pristine, work, operations, opts.kills, opts.seed, query=query)
         kill_seconds = time.perf_counter() - t0
         db = work / "traffic.db"
         copy_database(pristine, db)
-        traffic = readers_and_writers(db, work, texts, opts.seconds, opts.readers)
+        traffic = readers_and_writers(
+            db, work, texts, opts.seconds, opts.readers, query, retrain_every=2
+        )
     survived = [k for k in kills if k.outcome in ("old", "new") and k.check_ok and k.query_ok]
     print(f"# bench/faults.py, {started}, {platform.node()} ({os.cpu_count()} CPUs)")
     print(f"kills: {len(survived)} of {len(kills)} survived ({kill_seconds:.0f} s)")
