@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shutil
 import signal
 import sqlite3
@@ -53,12 +54,12 @@ TINY_OPTIONS.update(device="cpu", seed=0)
 def docret(db: Path, *args: str, env: dict | None = None, **popen) -> subprocess.Popen:
     """Start ``python -m docret -d DB ARGS`` from this checkout (output captured)."""
     environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    popen.setdefault("stdout", subprocess.PIPE)
+    popen.setdefault("stderr", subprocess.PIPE)
     return subprocess.Popen(
         [sys.executable, "-m", "docret", "-d", str(db), *args],
         cwd=REPO,
         env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
         text=True,
         **popen,
     )
@@ -142,6 +143,16 @@ def sample_texts(corpus: Path = SAMPLE) -> list[str]:
     return [p.read_text(encoding="utf-8") for p in sorted(corpus.rglob("*.txt"))]
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time a running process has used so far (Linux /proc), or None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after "pid (name)": state is fields[0]
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def answered(done: subprocess.CompletedProcess) -> bool:
     """Whether a ``query --json`` run exited 0 with at least one hit."""
     try:
@@ -157,10 +168,11 @@ class KillResult:
 
     operation: str
     signal: str
-    delay: float
+    delay: float  # seconds of wall time, or of the process's CPU time, when it was killed
     outcome: str  # "old", "new", or what was wrong
     check_ok: bool
     query_ok: bool
+    killed: bool = True  # False if the operation had finished before the signal was sent
 
 
 def kill_trials(
@@ -175,8 +187,10 @@ def kill_trials(
     """Kill each operation ``trials`` times in turn; classify the database after each kill.
 
     ``operations`` maps a name to (docret arguments, ids of the complete new index, whether
-    the new index has a new model). Kill moments are uniform over ``delays`` seconds, or by
-    default over the operation's own uninterrupted duration, measured first.
+    the new index has a new model). Kill moments are uniform over ``delays`` seconds of wall
+    time or, by default, over the CPU time the operation takes uninterrupted (measured first):
+    on a busy machine wall time varies several-fold from run to run, CPU time hardly at all,
+    so the kills spread over the whole run, startup, training and writing alike.
     """
     rng = random.Random(seed)
     old = state(pristine)
@@ -187,11 +201,13 @@ def kill_trials(
             spans[name] = delays
             continue
         copy_database(pristine, db)
-        start = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         done = run(db, *args)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode != 0:
             raise RuntimeError(f"{name} failed without a fault: {done.stderr[-2000:]}")
-        spans[name] = (0.05, (time.perf_counter() - start) * 1.05)
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        spans[name] = (0.02 * cpu, cpu)
     results = []
     names = list(operations)
     for trial in range(trials * len(names)):
@@ -200,10 +216,16 @@ def kill_trials(
         sig = signal.SIGKILL if trial % 2 == 0 else signal.SIGINT
         copy_database(pristine, db)
         delay = rng.uniform(*spans[name])
-        proc = docret(db, *args)
-        time.sleep(delay)
-        proc.send_signal(sig)
-        proc.communicate(timeout=600)
+        proc = docret(db, *args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if delays is not None:
+            time.sleep(delay)
+        else:
+            while proc.poll() is None and (cpu_seconds(proc.pid) or 0.0) < delay:
+                time.sleep(0.01)
+        killed = proc.poll() is None
+        if killed:
+            proc.send_signal(sig)
+        proc.wait(timeout=600)
         check = run(db, "check")
         query_ok = query is None or answered(run(db, "query", query, "-k", "3", "--json"))
         after = state(db)
@@ -218,7 +240,9 @@ def kill_trials(
             outcome = "new"
         else:
             outcome = f"neither: {len(after.ids)} ids, model {after.model_id}"
-        results.append(KillResult(name, sig.name, delay, outcome, check.returncode == 0, query_ok))
+        results.append(
+            KillResult(name, sig.name, delay, outcome, check.returncode == 0, query_ok, killed)
+        )
     return results
 
 
@@ -336,6 +360,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=120.0, help="readers + writers time")
     parser.add_argument("--readers", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--skip-kills", action="store_true", help="only readers and writers (e.g. on old code)"
+    )
     opts = parser.parse_args()
     started = datetime.now().strftime("%Y-%m-%d %H:%M")
     with tempfile.TemporaryDirectory() as tmp:
@@ -352,7 +379,11 @@ def main() -> None:
         }
         t0 = time.perf_counter()
         query = common_word(pristine)
-        kills = kill_trials(pristine, work, operations, opts.kills, opts.seed, query=query)
+        kills = (
+            []
+            if opts.skip_kills
+            else kill_trials(pristine, work, operations, opts.kills, opts.seed, query=query)
+        )
         kill_seconds = time.perf_counter() - t0
         db = work / "traffic.db"
         copy_database(pristine, db)
@@ -368,7 +399,10 @@ def main() -> None:
         print(
             f"  {name}: {len(mine)} kills, old {outcomes['old']}, new {outcomes['new']}, "
             f"check failed {sum(not k.check_ok for k in mine)}, "
-            f"query failed {sum(not k.query_ok for k in mine)}"
+            f"query failed {sum(not k.query_ok for k in mine)}, "
+            f"finished before the signal {sum(not k.killed for k in mine)}; killed at "
+            + ", ".join(f"{k.delay:.1f}" for k in sorted(mine, key=lambda k: k.delay))
+            + " s of CPU"
         )
     for k in kills:
         if k not in survived:
