@@ -33,20 +33,22 @@ def baseline(store: Store) -> Baseline:
         return Baseline(store.generation(), store.document_hashes())
 
 
-def catch_up(store: Store, base: Baseline, data: IndexData, encoder: Any) -> tuple[IndexData, int]:
-    """``data`` plus what was committed to ``store`` since ``base``; and how many documents
-    that added or replaced.
+def catch_up(
+    store: Store, base: Baseline, data: IndexData, encoder: Any
+) -> tuple[IndexData, list[Any]]:
+    """``data`` plus what was committed to ``store`` since ``base``, and the documents that
+    added or replaced (the last ones of the result's documents).
 
     Call it inside the write transaction that writes ``data``, so nothing can commit between
     the two. ``encoder`` is the fitted :class:`~docret.encoder.Encoder` that made ``data``.
     """
     if store.generation() == base.generation:
-        return data, 0
+        return data, []
     now = store.document_hashes()
     arrived = {i for i, h in now.items() if base.hashes.get(i) != h}
     gone = base.hashes.keys() - now.keys()
     if not arrived and not gone:  # e.g. another retrain: same documents, other model
-        return data, 0
+        return data, []
     sources = data.document_sources or [data.source] * len(data.documents)
     keep = [k for k, d in enumerate(data.documents) if d.id not in arrived and d.id not in gone]
     new = [(s, d) for s, d in store.all_documents() if d.id in arrived]
@@ -69,4 +71,4 @@ def catch_up(store: Store, base: Baseline, data: IndexData, encoder: Any) -> tup
         bits=None if data.bits is None else pack_bits(all_codes),
         document_sources=[sources[k] for k in keep] + [s for s, _ in new],
     )
-    return merged, len(new)
+    return merged, [d for _, d in new]

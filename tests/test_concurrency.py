@@ -13,6 +13,7 @@ import pytest
 
 from bench.faults import TINY_OPTIONS, docret, run, state, write_batch
 from docret.index import Index
+from docret.progress import Progress
 from docret.store import Store
 
 from .conftest import make_text
@@ -36,14 +37,15 @@ def test_retrain_keeps_what_another_process_committed_meanwhile(db, tmp_path):
     before = state(db)
     others = []
 
-    def meanwhile(stats, total) -> None:
-        # While this process trains, two other processes add and remove documents.
-        if not others:
-            others.append(run(db, "add", folder))
-            others.append(run(db, "remove", "music/000.txt"))
+    class Meanwhile(Progress):
+        def epoch(self, stats, total) -> None:
+            # While this process trains, two other processes add and remove documents.
+            if not others:
+                others.append(run(db, "add", folder))
+                others.append(run(db, "remove", "music/000.txt"))
 
     with Index.open(db) as idx:
-        report = idx.retrain(callback=meanwhile, **TINY_OPTIONS)
+        report = idx.retrain(progress=Meanwhile(), **TINY_OPTIONS)
     assert [o.returncode for o in others] == [0, 0], [o.stderr for o in others]
     after = state(db)
     assert after.model_id == before.model_id + 1
@@ -55,13 +57,13 @@ def test_retrain_keeps_what_another_process_committed_meanwhile(db, tmp_path):
         # The documents added meanwhile carry codes of the new model, as an add would give them.
         rows = [idx.ids.index(i) for i in new_ids]
         texts = [idx.document(i).text for i in new_ids]
-        np.testing.assert_allclose(idx.raw_codes[rows], idx.encode(texts), atol=1e-4)
+        np.testing.assert_allclose(idx.snapshot.codes[rows], idx.encode(texts), atol=1e-4)
 
 
 def test_add_encodes_with_a_model_retrained_after_it_was_loaded(db, tmp_path):
     folder, new_ids = batch(tmp_path, "late")
     with Index.open(db) as idx:
-        idx.load()  # the old model, in memory
+        old = idx.snapshot  # the old model, in memory
         retrained = run(
             db,
             "retrain",
@@ -80,9 +82,9 @@ def test_add_encodes_with_a_model_retrained_after_it_was_loaded(db, tmp_path):
         assert retrained.returncode == 0, retrained.stderr
         idx.add(folder)
         rows = [idx.ids.index(i) for i in new_ids]
-        assert idx.model_info["id"] == state(db).model_id
+        assert idx.snapshot.model["id"] == state(db).model_id != old.model["id"]
         texts = [idx.document(i).text for i in new_ids]
-        np.testing.assert_allclose(idx.raw_codes[rows], idx.encode(texts), atol=1e-5)
+        np.testing.assert_allclose(idx.snapshot.codes[rows], idx.encode(texts), atol=1e-5)
 
 
 def hold_write_lock(db: Path) -> sqlite3.Connection:
