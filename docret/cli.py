@@ -134,6 +134,75 @@ def model_options(f: Callable) -> Callable:
     return f
 
 
+# -- reading options (formats helper, issue 15): one block, applied to index and add ---------
+_READER_OPTIONS = [
+    click.option(
+        "--text-field",
+        "text_fields",
+        multiple=True,
+        help="JSON lines/CSV: field holding the text (repeatable: joined; default text)",
+    ),
+    click.option("--title-field", help="JSON lines/CSV: field holding the title (default title)"),
+    click.option(
+        "--id-field", help="JSON lines/CSV: field holding the id (default id; CSV: row number)"
+    ),
+    click.option(
+        "--label-field", help="JSON lines/CSV: field holding the labels (default labels or label)"
+    ),
+    click.option(
+        "--split",
+        "split_by",
+        type=click.Choice(["none", "pages"]),
+        default="none",
+        show_default=True,
+        help="PDFs: one document per page, ids like paper.pdf#p3",
+    ),
+    click.option(
+        "--follow-links",
+        is_flag=True,
+        help="Follow symbolic links that lead out of the folder (not followed by default)",
+    ),
+    click.option(
+        "--strict",
+        is_flag=True,
+        help="Fail, writing nothing, if any file, message or line is skipped",
+    ),
+]
+
+
+def reader_options(f: Callable) -> Callable:
+    """The options of how files are read, passed to ``f`` as one ``read_options`` argument."""
+
+    @functools.wraps(f)
+    def wrapper(
+        *args: Any,
+        text_fields: tuple[str, ...],
+        title_field: str | None,
+        id_field: str | None,
+        label_field: str | None,
+        split_by: str,
+        follow_links: bool,
+        strict: bool,
+        **kwargs: Any,
+    ) -> Any:
+        from docret.readers.base import ReadOptions
+
+        options = ReadOptions(
+            text_fields=tuple(text_fields),
+            title_field=title_field,
+            id_field=id_field,
+            label_field=label_field,
+            split_pages=split_by == "pages",
+            follow_links=follow_links,
+            strict=strict,
+        )
+        return f(*args, read_options=options, **kwargs)
+
+    for option in reversed(_READER_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper
+
+
 BINARY_OPTION = click.option(
     "--binary",
     "binary_bits",
@@ -206,8 +275,9 @@ def cli(ctx: click.Context, database: str) -> None:
     "--glob",
     "globs",
     multiple=True,
-    help="File name pattern for folders (repeatable; default *.txt and *.md)",
+    help="File name pattern for folders (repeatable; default: every file docret reads)",
 )
+@reader_options
 @model_options
 @BINARY_OPTION
 @click.option(
@@ -226,12 +296,14 @@ def index(
     as_json: bool,
     binary_bits: int | None,
     retrain: bool,
+    read_options: Any,
     **options: Any,
 ) -> None:
     """Read PATH, learn the autoencoder, and store documents and codes in the database.
 
     PATH is a folder (searched recursively; files one folder deep get that folder's name as
-    their label), a single text file, or a .jsonl/.jsonl.gz file of {"id", "text", "labels"}.
+    their label) or a single file: text, Markdown, PDF, HTML, Word, OpenDocument, EPUB, RTF,
+    e-mail (.eml, mbox), or a collection (.jsonl/.jsonl.gz of {"id", "text", "labels"}, CSV).
     The previous index in the database is replaced only once the new one is complete.
     Run again on the same PATH, it only encodes new and changed documents and drops those
     gone, with the stored model; --retrain learns a new one, starting from the stored
@@ -243,7 +315,7 @@ def index(
     database = ctx.obj["database"]
     existing = Index.existing_for(database, path)
     if existing is not None and not retrain:
-        _update(existing, path, globs, as_json)
+        _update(existing, path, globs, as_json, read_options=read_options)
         return
     if existing is not None:
         settings = {**existing.settings(), **settings}
@@ -255,12 +327,18 @@ def index(
         nonlocal skipped_lines
         skipped_lines += 1
         if skipped_lines <= MAX_SKIP_LINES:
-            err.print(f"[yellow]Skipped[/] {item.source}: {item.reason}")
+            err.print(f"[yellow]Skipped[/] {item.source}: {item.message}")
 
     bars = _ProgressBars(err, as_json)
     try:
         built = Index.build(
-            path, database, globs=globs or None, on_skip=on_skip, progress=bars, **settings
+            path,
+            database,
+            globs=globs or None,
+            on_skip=on_skip,
+            progress=bars,
+            read_options=read_options,
+            **settings,
         )
     except KeyboardInterrupt:
         bars.stop()
@@ -348,17 +426,20 @@ class _ProgressBars(Progress):
 @cli.command()
 @click.argument("path", type=click.Path())
 @click.option("--glob", "globs", multiple=True, help="File name pattern for folders (repeatable)")
+@reader_options
 @json_option("a JSON report instead of text")
 @click.pass_context
 @friendly_errors
-def add(ctx: click.Context, path: str, globs: tuple[str, ...], as_json: bool) -> None:
+def add(
+    ctx: click.Context, path: str, globs: tuple[str, ...], as_json: bool, read_options: Any
+) -> None:
     """Add new or changed documents from PATH, encoded with the stored model (no retraining).
 
     Documents whose text is unchanged (same id, same content hash) are skipped. Read PATH as
     for 'docret index'.
     """
     with _open(ctx) as idx:
-        _update(idx, path, globs, as_json, remove_missing=False)
+        _update(idx, path, globs, as_json, remove_missing=False, read_options=read_options)
 
 
 @cli.command()
@@ -377,7 +458,12 @@ def remove(ctx: click.Context, ids: tuple[str, ...], as_json: bool) -> None:
 
 
 def _update(
-    idx, path: str, globs: tuple[str, ...], as_json: bool, remove_missing: bool = True
+    idx,
+    path: str,
+    globs: tuple[str, ...],
+    as_json: bool,
+    remove_missing: bool = True,
+    read_options: Any = None,
 ) -> None:
     """Add new and changed documents (and drop vanished ones) with the stored model; report."""
     err = _stderr()
@@ -386,9 +472,10 @@ def _update(
         report = idx.add(
             path,
             globs=globs or None,
-            on_skip=lambda item: err.print(f"[yellow]Skipped[/] {item.source}: {item.reason}"),
+            on_skip=lambda item: err.print(f"[yellow]Skipped[/] {item.source}: {item.message}"),
             remove_missing=remove_missing,
             progress=bars,
+            read_options=read_options,
         )
     finally:
         bars.stop()
@@ -638,6 +725,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
         ("Documents", f"{data['documents']:,}"),
         ("Vocabulary", f"{data['vocabulary']:,} terms"),
         ("Labels", ", ".join(f"{k} ({v})" for k, v in data["labels"].items()) or "none"),
+        ("Types", ", ".join(f"{k} ({v:,})" for k, v in data["types"].items())),
         (
             "Model",
             f"{data['vocabulary']}-"

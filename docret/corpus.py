@@ -1,52 +1,50 @@
-"""Read documents from a folder, a single file, or a JSON-lines file.
+"""Read documents from a folder, a single file, or a collection file, in any format docret reads.
 
-Ids are stable and human-readable: a file's path relative to the folder given, or the ``id``
-field of a JSON line. A file that sits exactly one folder deep (``<label>/<file>``, the layout
-20 Newsgroups ships in) gets that folder's name as its label.
+Ids are stable and human-readable: a file's path relative to the folder given (records inside a
+file add ``#key``: ``inbox.mbox#3``, ``paper.pdf#p2``, ``data.csv#17``), or the id field of a
+JSON line or table row when that file is the path given. A file that sits exactly one folder
+deep (``<label>/<file>``, the layout 20 Newsgroups ships in) gets that folder's name as its
+label. Which reader reads a file is decided in :mod:`docret.readers`.
+
+Symbolic links: a link inside the folder to a file inside the folder is read; links that lead
+out of it (files or folders) are skipped with a line saying so, unless ``follow_links`` is set.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import json
-import re
+import os
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from docret.errors import CorpusError
 
-DEFAULT_GLOBS: tuple[str, ...] = ("*.txt", "*.md")
-TITLE_MAX_CHARS = 200
-# A NUL byte in the first block is the cheap, reliable sign of a binary file.
-BINARY_SNIFF_BYTES = 8192
-_HEADER = re.compile(r"^[A-Za-z][A-Za-z0-9-]*: ")
+# Only the light base module here: the readers load when something is read, so the query
+# path (which needs Document and body_of) does not import mail, zip and XML modules.
+from docret.readers.base import (
+    _HEADER,
+    TITLE_MAX_CHARS,
+    Document,
+    ReadOptions,
+    Skipped,
+    Source,
+    decode,
+    title_of,
+)
 
-
-@dataclass(frozen=True)
-class Document:
-    """One document as docret stores it."""
-
-    id: str
-    text: str
-    title: str = ""
-    labels: tuple[str, ...] = ()
-    path: str | None = None
-    split: str | None = None
-
-    @property
-    def content_hash(self) -> str:
-        """md5 of the text, used to tell whether a document changed."""
-        return hashlib.md5(self.text.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A file or line that could not be read, and why."""
-
-    source: str
-    reason: str
+__all__ = [
+    "TITLE_MAX_CHARS",
+    "Document",
+    "ReadOptions",
+    "ReadResult",
+    "Skipped",
+    "body_of",
+    "decode",
+    "iter_documents",
+    "read_documents",
+    "title_of",
+]
 
 
 @dataclass
@@ -56,70 +54,53 @@ class ReadResult:
     documents: list[Document] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
+    def skipped_by_reason(self) -> dict[str, int]:
+        """How many items were skipped for each reason, most frequent first."""
+        return dict(Counter(s.reason for s in self.skipped).most_common())
 
-def title_of(text: str) -> str:
-    """The first non-empty line of ``text``, trimmed to a readable length.
 
-    Mail and news messages start with headers (``From: ...``); for those the ``Subject:``
-    header of the first block is the title a person expects, so it is taken instead.
+def body_of(text: str, title: str | None = None) -> str:
+    """The text without its title line, or without the header block of a mail or news message.
+
+    With ``title`` given, the first line is only left out when it is that title: a PDF, page
+    or message whose title came from its metadata keeps its first line.
     """
-    lines = text.lstrip().splitlines()
-    if lines and _HEADER.match(lines[0]):
-        for line in lines:
-            if not line.strip():
-                break
-            if line.lower().startswith("subject:") and line[8:].strip():
-                return line[8:].strip()[:TITLE_MAX_CHARS]
-    for line in lines:
-        line = line.strip()
-        if line:
-            return line[:TITLE_MAX_CHARS]
-    return ""
-
-
-def body_of(text: str) -> str:
-    """The text without its title line, or without the header block of a mail or news message."""
     stripped = text.strip()
     if _HEADER.match(stripped):
         head, sep, rest = stripped.partition("\n\n")
         if sep and rest.strip():
             return rest.strip()
     first, _, rest = stripped.partition("\n")
+    if title is not None and first.strip()[:TITLE_MAX_CHARS] != title:
+        return stripped
     return rest.strip() or first
 
 
-def decode(data: bytes) -> str:
-    """Decode bytes as UTF-8 (a BOM is dropped), falling back to latin-1, which never fails."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
-def is_jsonl(path: Path) -> bool:
-    """Whether ``path`` names a JSON-lines file docret reads as a collection."""
-    name = path.name.lower()
-    return name.endswith(".jsonl") or name.endswith(".jsonl.gz")
-
-
 def iter_documents(
-    path: str | Path, globs: Sequence[str] | None = None
+    path: str | Path,
+    globs: Sequence[str] | None = None,
+    options: ReadOptions | None = None,
 ) -> Iterator[Document | Skipped]:
     """Yield every document under ``path``, or a :class:`Skipped` record for what cannot be read.
 
-    ``path`` is a folder (searched recursively for ``globs``, hidden files and folders left out),
-    a single text file, or a ``.jsonl``/``.jsonl.gz`` file of ``{"id", "text", "labels"?}``
-    objects. Raises :class:`CorpusError` when the path does not exist.
+    ``path`` is a folder (searched recursively, hidden files and folders left out: every file
+    docret can read, or those matching ``globs``, which are read as text when no reader claims
+    them), or a single file of any format docret reads (a collection file such as ``.jsonl``,
+    ``.csv`` or ``.mbox`` gives one document per record). Raises :class:`CorpusError` when the
+    path does not exist.
     """
-    root = Path(path)
-    if not root.exists():
-        raise CorpusError(f"Path does not exist: {path}")
+    from docret.readers.registry import read_source
+
+    options = options or ReadOptions()
+    root = _existing(path)
     if root.is_dir():
-        yield from _read_files(root, list_files(root, globs))
-    elif is_jsonl(root):
-        yield from _iter_jsonl(root)
+        for item in walk(root, globs, options.follow_links):
+            if isinstance(item, Skipped):
+                yield item
+            else:
+                yield from read_source(_source(root, item), options, as_text=bool(globs))
     else:
-        yield _read_file(root, root.name, labels=())
+        yield from read_source(Source(root, root.name), options, as_text=True)
 
 
 def read_documents(
@@ -127,114 +108,149 @@ def read_documents(
     globs: Sequence[str] | None = None,
     on_skip: Callable[[Skipped], None] | None = None,
     on_progress: Callable[[int, int | None], None] | None = None,
+    options: ReadOptions | None = None,
 ) -> ReadResult:
     """Read everything under ``path`` (see :func:`iter_documents`) into a :class:`ReadResult`.
 
-    Raises :class:`CorpusError` when nothing readable is found. ``on_skip`` is called once for
-    each skipped file or line, so that a caller can warn as it goes; ``on_progress`` with the
-    number of items read so far and the total (known for folders, None for JSON lines).
+    Raises :class:`CorpusError` when nothing readable is found, or with ``options.strict``
+    when anything was skipped. ``on_skip`` is called once for each skipped file, record or
+    line, so that a caller can warn as it goes; ``on_progress`` with the number of files read
+    so far and their total (None for a single file).
     """
+    from docret.readers.registry import read_source
+
+    options = options or ReadOptions()
+    root = _existing(path)
     result = ReadResult()
     seen: set[str] = set()
-    root = Path(path)
-    items, total = iter_documents(path, globs), None
-    if root.is_dir():  # list once, to know the total
-        files = list_files(root, globs)
-        items, total = _read_files(root, files), len(files)
-    for count, item in enumerate(items, start=1):
-        if on_progress is not None and (count % 200 == 0 or count == total):
-            on_progress(count, total)
+
+    def keep(item: Document | Skipped) -> None:
         if isinstance(item, Document) and item.id in seen:
             item = Skipped(item.id, "duplicate id")
         if isinstance(item, Skipped):
             result.skipped.append(item)
             if on_skip is not None:
                 on_skip(item)
-            continue
+            return
         seen.add(item.id)
         result.documents.append(item)
+
+    if root.is_dir():
+        listed = list(walk(root, globs, options.follow_links))
+        files = [p for p in listed if isinstance(p, Path)]
+        for item in listed:
+            if isinstance(item, Skipped):
+                keep(item)
+        for count, p in enumerate(files, start=1):
+            for item in read_source(_source(root, p), options, as_text=bool(globs)):
+                keep(item)
+            if on_progress is not None and (count % 200 == 0 or count == len(files)):
+                on_progress(count, len(files))
+    else:
+        for item in read_source(Source(root, root.name), options, as_text=True):
+            keep(item)
+            if on_progress is not None and len(seen) % 1000 == 0 and seen:
+                on_progress(len(seen), None)
     if not result.documents:
-        patterns = ", ".join(globs or DEFAULT_GLOBS)
-        detail = (
-            f"{len(result.skipped)} skipped" if result.skipped else f"no files match {patterns}"
+        raise CorpusError(f"No readable documents in {path} ({_nothing_read(root, globs, result)})")
+    if options.strict and result.skipped:
+        first = result.skipped[0]
+        raise CorpusError(
+            f"{len(result.skipped):,} skipped in {path} and --strict is set, so nothing was "
+            f"written (first: {first.source}: {first.message})"
         )
-        raise CorpusError(f"No readable documents in {path} ({detail})")
     return result
 
 
-def list_files(root: Path, globs: Sequence[str] | None = None) -> list[Path]:
-    """The files under folder ``root`` that match ``globs``, hidden ones left out, sorted."""
-    files: set[Path] = set()
-    for pattern in globs or DEFAULT_GLOBS:
-        for p in root.rglob(pattern):
-            rel = p.relative_to(root)
-            if any(part.startswith(".") for part in rel.parts) or not p.is_file():
+def _existing(path: str | Path) -> Path:
+    root = Path(path)
+    if not root.exists():
+        if root.is_symlink():
+            raise CorpusError(f"Path is a broken symbolic link: {path}")
+        raise CorpusError(f"Path does not exist: {path}")
+    return root
+
+
+def _nothing_read(root: Path, globs: Sequence[str] | None, result: ReadResult) -> str:
+    if result.skipped:
+        reasons = ", ".join(f"{n:,} {r}" for r, n in result.skipped_by_reason().items())
+        return f"{len(result.skipped):,} skipped: {reasons}"
+    if root.is_dir():
+        return f"no files match {', '.join(globs)}" if globs else "the folder has no files"
+    return "the file is empty"
+
+
+def _source(root: Path, p: Path) -> Source:
+    rel = p.relative_to(root)
+    labels = (rel.parts[0],) if len(rel.parts) == 2 else ()
+    return Source(p, rel.as_posix(), labels, in_folder=True)
+
+
+def walk(
+    root: Path, globs: Sequence[str] | None = None, follow_links: bool = False
+) -> Iterator[Path | Skipped]:
+    """Files under ``root``, hidden ones left out, matching any of ``globs``
+    (patterns on the path relative to ``root``, as :meth:`PurePath.match` reads them).
+
+    Symbolic links that lead out of ``root`` (or are broken) come first, as :class:`Skipped`
+    unless ``follow_links``; then the files, sorted (a build's document order, and so its
+    codes, do not depend on the file system's order); a folder reached twice is read once.
+    """
+    files: list[Path] = []
+    real_root = root.resolve()
+    visited: set[str] = set()
+    unreadable: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(
+        root, followlinks=follow_links, onerror=unreadable.append
+    ):
+        while unreadable:  # a folder os.walk could not list (permissions)
+            yield _unreadable(unreadable.pop(), root)
+        here = Path(dirpath)
+        real = os.path.realpath(dirpath)
+        if real in visited:  # a link loop, or a second link to the same folder
+            dirnames[:] = []
+            continue
+        visited.add(real)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        if not follow_links:
+            for d in dirnames:
+                link = here / d
+                if link.is_symlink() and not _inside(link, real_root):
+                    yield Skipped(
+                        link.relative_to(root).as_posix() + "/",
+                        "link leads outside the folder",
+                        "--follow-links reads it",
+                    )
+        for name in sorted(filenames):
+            if name.startswith("."):
                 continue
-            files.add(p)
-    return sorted(files)
-
-
-def _read_files(root: Path, files: Sequence[Path]) -> Iterator[Document | Skipped]:
-    for p in files:
-        rel = p.relative_to(root)
-        labels = (rel.parts[0],) if len(rel.parts) == 2 else ()
-        yield _read_file(p, rel.as_posix(), labels)
-
-
-def _read_file(path: Path, doc_id: str, labels: tuple[str, ...]) -> Document | Skipped:
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        return Skipped(doc_id, f"unreadable ({e.strerror or e})")
-    if b"\x00" in data[:BINARY_SNIFF_BYTES]:
-        return Skipped(doc_id, "binary file")
-    text = decode(data)
-    if not text.strip():
-        return Skipped(doc_id, "empty")
-    return Document(
-        id=doc_id, text=text, title=title_of(text), labels=labels, path=str(path.resolve())
-    )
-
-
-def _iter_jsonl(path: Path) -> Iterator[Document | Skipped]:
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    try:
-        with opener(path, "rb") as f:
-            for lineno, raw in enumerate(f, start=1):
-                if not raw.strip():
+            p = here / name
+            rel = p.relative_to(root)
+            if globs and not any(PurePosixPath(rel.as_posix()).match(g) for g in globs):
+                continue
+            if p.is_symlink():
+                if not p.exists():
+                    yield Skipped(rel.as_posix(), "broken link")
                     continue
-                yield _parse_json_line(decode(raw), f"{path.name}:{lineno}")
-    except (OSError, EOFError) as e:
-        yield Skipped(path.name, f"unreadable ({e})")
+                if not follow_links and not _inside(p, real_root):
+                    yield Skipped(
+                        rel.as_posix(), "link leads outside the folder", "--follow-links reads it"
+                    )
+                    continue
+            if p.is_file():
+                files.append(p)
+    yield from (_unreadable(e, root) for e in unreadable)
+    yield from sorted(files)
 
 
-def _parse_json_line(line: str, source: str) -> Document | Skipped:
+def _unreadable(e: OSError, root: Path) -> Skipped:
+    where = os.path.relpath(e.filename, root) if e.filename else "."
+    return Skipped(Path(where).as_posix() + "/", "unreadable folder", e.strerror or str(e))
+
+
+def _inside(link: Path, real_root: Path) -> bool:
     try:
-        obj = json.loads(line)
-    except json.JSONDecodeError:
-        return Skipped(source, "not valid JSON")
-    if not isinstance(obj, dict):
-        return Skipped(source, "not a JSON object")
-    text = obj.get("text")
-    if not isinstance(text, str) or not text.strip():
-        return Skipped(source, "no text")
-    doc_id = obj.get("id")
-    if doc_id is None or isinstance(doc_id, (dict, list)):
-        return Skipped(source, "no id")
-    labels = obj.get("labels", obj.get("label", ()))
-    if isinstance(labels, str):
-        labels = (labels,)
-    split = obj.get("split")
-    title = obj.get("title")
-    return Document(
-        id=str(doc_id),
-        text=text,
-        title=(
-            title.strip()[:TITLE_MAX_CHARS]
-            if isinstance(title, str) and title.strip()
-            else title_of(text)
-        ),
-        labels=tuple(str(label) for label in labels or ()),
-        path=None,
-        split=str(split) if split is not None else None,
-    )
+        link.resolve().relative_to(real_root)
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True

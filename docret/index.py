@@ -10,14 +10,14 @@ the next read loads the new state whole.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from docret import indexing
-from docret.corpus import Skipped, body_of
+from docret.corpus import ReadOptions, Skipped, body_of
 from docret.errors import QueryError, UnknownDocumentError
 from docret.fusion import FusionChoice
 from docret.indexing import RETRAIN_UNKNOWN_SHARE, AddReport, BuildReport
@@ -53,6 +53,7 @@ class Hit:
     title: str
     snippet: str
     labels: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)  # path, type, author, date, ...
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -62,6 +63,7 @@ class Hit:
             "title": self.title,
             "snippet": self.snippet,
             "labels": list(self.labels),
+            "metadata": dict(self.metadata),
         }
 
 
@@ -129,6 +131,7 @@ class Index:
         globs: Sequence[str] | None = None,
         on_skip: Callable[[Skipped], None] | None = None,
         progress: Progress | None = None,
+        read_options: ReadOptions | None = None,
         **settings: Any,
     ) -> Index:
         """Read ``path``, learn vocabulary and autoencoder, and write everything to ``db``.
@@ -140,7 +143,13 @@ class Index:
         ``db`` untouched. The report is :attr:`last_build`.
         """
         store, report = indexing.build(
-            path, db, globs=globs, on_skip=on_skip, progress=progress, **settings
+            path,
+            db,
+            globs=globs,
+            on_skip=on_skip,
+            progress=progress,
+            read_options=read_options,
+            **settings,
         )
         index = cls(store)
         index.last_build = report
@@ -170,6 +179,7 @@ class Index:
         on_skip: Callable[[Skipped], None] | None = None,
         remove_missing: bool = False,
         progress: Progress | None = None,
+        read_options: ReadOptions | None = None,
     ) -> AddReport:
         """Encode new or changed documents under ``path`` with the stored model; skip the rest.
 
@@ -188,6 +198,7 @@ class Index:
                 on_skip=on_skip,
                 remove_missing=remove_missing,
                 progress=progress,
+                read_options=read_options,
             )
         finally:
             self._snapshot = None
@@ -516,6 +527,7 @@ class Index:
             "documents": len(snap.ids),
             "vocabulary": len(snap.vectorizer.idf),
             "labels": self.store.label_counts(),
+            "types": self.store.type_counts(),
             "model": {
                 "id": model["id"],
                 "layers": snap.encoder.config.get("hidden"),
@@ -546,19 +558,25 @@ class Index:
                 id=doc_id,
                 score=float(scores[i]),
                 title=docs[doc_id].title,
-                snippet=snippet(docs[doc_id].text),
+                snippet=snippet(docs[doc_id].text, title=docs[doc_id].title),
                 labels=tuple(docs[doc_id].labels),
+                metadata=_metadata(docs[doc_id]),
             )
             for doc_id, i in zip(ids, order, strict=True)
         ]
 
 
-def snippet(text: str, length: int = SNIPPET_CHARS) -> str:
+def _metadata(doc: StoredDocument) -> dict[str, Any]:
+    """A hit's metadata: the file it was read from, then what its format says."""
+    return ({"path": doc.path} if doc.path else {}) | doc.metadata
+
+
+def snippet(text: str, length: int = SNIPPET_CHARS, title: str | None = None) -> str:
     """The start of the text after its title, whitespace collapsed, cut at a word boundary."""
     # Only the start is shown: collapsing whitespace in a whole long document would cost more
     # than the rest of a query.
-    # str.split() folds whitespace runs as re.sub(r"\s+", " ") would, only faster
-    body = " ".join(body_of(text)[: length * 4].split())
+    # str.split() folds whitespace runs as re.sub(r"\s+", " ") would, about 4x faster
+    body = " ".join(body_of(text, title)[: length * 4].split())
     if len(body) <= length:
         return body
     cut = body.rfind(" ", 0, length)

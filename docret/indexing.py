@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from docret.catchup import Baseline, baseline, catch_up
-from docret.corpus import Document, ReadResult, Skipped, read_documents
+from docret.corpus import Document, ReadOptions, ReadResult, Skipped, read_documents
 from docret.defaults import DEFAULTS
 from docret.errors import DocretError, UnknownDocumentError
 from docret.fusion import choose_for_index
@@ -66,6 +66,7 @@ def build(
     globs: Sequence[str] | None = None,
     on_skip: Callable[[Skipped], None] | None = None,
     progress: Progress | None = None,
+    read_options: ReadOptions | None = None,
     **settings: Any,
 ) -> tuple[Store, BuildReport]:
     """Read ``path``, learn vocabulary and model with ``settings``, and replace the index in
@@ -78,7 +79,7 @@ def build(
     Store.ensure_creatable(db)  # store: say so before reading if it cannot be written
     progress = progress or SILENT
     progress.stage(f"Reading {path}")
-    read = _read(path, globs, on_skip, progress)
+    read = _read(path, globs, on_skip, progress, read_options)
     store = Store.create(db)
     source = str(Path(path).resolve())
     try:
@@ -227,13 +228,14 @@ def add(
     on_skip: Callable[[Skipped], None] | None = None,
     remove_missing: bool = False,
     progress: Progress | None = None,
+    read_options: ReadOptions | None = None,
 ) -> AddReport:
     """Encode new or changed documents under ``path`` with the model of ``snapshot``.
 
     See :meth:`docret.index.Index.add`.
     """
     store.ensure_writable()  # store: before reading the corpus
-    read = _read(path, globs, on_skip, progress or SILENT)
+    read = _read(path, globs, on_skip, progress or SILENT, read_options)
     source = str(Path(path).resolve())
     # store: compare, encode and write inside one write transaction, with what is stored now:
     # another docret may have committed since ``snapshot`` was read (even a new model)
@@ -292,11 +294,12 @@ def remove(store: Store, ids: Sequence[str]) -> int:
     return len(unique)
 
 
-def _read(path, globs, on_skip, progress: Progress) -> ReadResult:
+def _read(path, globs, on_skip, progress: Progress, options: ReadOptions | None) -> ReadResult:
     """:func:`~docret.corpus.read_documents`, reporting its progress as the "Reading" step."""
     return read_documents(
         path,
         globs,
         on_skip=on_skip,
         on_progress=lambda done, total: progress.step("Reading", done, total),
+        options=options,
     )

@@ -33,7 +33,7 @@ from docret.errors import DatabaseError
 from docret.progress import Progress
 
 APPLICATION = "docret"
-SCHEMA_VERSION = 4  # bump together with a new migration
+SCHEMA_VERSION = 5  # bump together with a new migration
 # How long a writer waits for another docret's write transaction before giving up (seconds). A
 # retrain holds the write lock only while it writes its result, not while it trains.
 BUSY_TIMEOUT = 60.0
@@ -109,6 +109,12 @@ def m004_lexicon(db: sqlite_utils.Database) -> None:
     db["models"].add_column("ranking", str)  # JSON: the default ranking's fusion weight
 
 
+@migrations()
+def m005_document_metadata(db: sqlite_utils.Database) -> None:
+    """What the format says about each document (type, author, date, ...) as a JSON object."""
+    db["documents"].add_column("metadata", str)
+
+
 def to_blob(array: np.ndarray, dtype: str = "<f4") -> bytes:
     """Little-endian bytes of ``array`` (float32 unless told)."""
     return np.ascontiguousarray(array, dtype=dtype).tobytes()
@@ -129,6 +135,7 @@ class StoredDocument:
     labels: list[str]
     path: str | None
     split: str | None
+    metadata: dict[str, Any] = field(default_factory=dict)  # type, author, date, ... (schema 5)
 
 
 @dataclass
@@ -666,6 +673,7 @@ class Store:
                     labels=tuple(json.loads(r["labels"] or "[]")),
                     path=r["path"],
                     split=r["split"],
+                    metadata=json.loads(r["metadata"] or "{}"),
                 ),
             )
             for r in self.db.query("select * from documents order by rowid")
@@ -753,12 +761,19 @@ class Store:
         for marks, chunk in _id_chunks(list(ids)):
             # Plain cursor rows: a dict per row (sqlite-utils' rows) costs a query dearly.
             rows = self.db.execute(
-                f"select id, title, text, labels, path, split from documents where id in ({marks})",
+                "select id, title, text, labels, path, split, metadata from documents "
+                f"where id in ({marks})",
                 chunk,
             )
-            for doc_id, title, text, labels, path, split in rows:
+            for doc_id, title, text, labels, path, split, metadata in rows:
                 out[doc_id] = StoredDocument(
-                    doc_id, title or "", text or "", json.loads(labels or "[]"), path, split
+                    doc_id,
+                    title or "",
+                    text or "",
+                    json.loads(labels or "[]"),
+                    path,
+                    split,
+                    json.loads(metadata or "{}"),
                 )
         return out
 
@@ -847,6 +862,14 @@ class Store:
         ).fetchone()
         return json.loads(row[0]) if row and row[0] else None
 
+    def type_counts(self) -> dict[str, int]:
+        """How many documents of each type (pdf, html, ...; "unknown" before schema 5)."""
+        counts: dict[str, int] = {}
+        for (metadata,) in self.db.execute("select metadata from documents"):
+            kind = json.loads(metadata or "{}").get("type", "unknown")
+            counts[kind] = counts.get(kind, 0) + 1
+        return dict(sorted(counts.items()))
+
     def size_bytes(self) -> int:
         """Size of the database file (WAL included)."""
         p = Path(self.path)
@@ -883,6 +906,7 @@ def _document_row(d: Any, source: str) -> dict[str, Any]:
         "labels": json.dumps(list(d.labels)),
         "split": d.split,
         "hash": d.content_hash,
+        "metadata": json.dumps(dict(d.metadata)) if getattr(d, "metadata", None) else None,
     }
 
 

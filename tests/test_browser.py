@@ -100,12 +100,12 @@ def test_search_compare_document_and_map(server, browser, shots):
     b.find_element(By.TAG_NAME, "body").send_keys("/")
     assert b.switch_to.active_element.get_attribute("id") == "q"
 
-    b.find_element(By.LINK_TEXT, "compare with tf-idf →").click()
+    b.find_element(By.LINK_TEXT, "compare with its baseline →").click()
     wait(b).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".columns")))
     columns = b.find_elements(By.CSS_SELECTOR, ".columns section")
     assert [c.find_element(By.TAG_NAME, "h2").text.lower() for c in columns] == [
-        "learned codes",
-        "tf-idf cosine",
+        "default ranking",
+        "bm25",
     ]
     assert all(len(c.find_elements(By.CSS_SELECTOR, "li.hit")) == 10 for c in columns)
     b.save_screenshot(str(shots / "compare.png"))

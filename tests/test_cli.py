@@ -65,7 +65,8 @@ def test_index_then_query_json_and_table(tmp_path):
 
     result = run("-d", db, "query", "orbit rocket launch", "-k", "3", "--json")
     hits = json.loads(result.stdout)
-    assert [sorted(h) for h in hits] == [["id", "labels", "score", "snippet", "title"]] * 3
+    keys = ["id", "labels", "metadata", "score", "snippet", "title"]  # metadata: issue 15
+    assert [sorted(h) for h in hits] == [keys] * 3
     assert all(h["id"].startswith("space/") for h in hits)
 
     result = run("-d", db, "query", "orbit rocket launch")

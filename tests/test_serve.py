@@ -75,7 +75,7 @@ def test_query_by_post_and_methods_and_explain(client):
     post = client.post("/api/query", json={"q": SPACE_QUERY, "k": 3}).json()
     assert post == get
     tfidf = client.get("/api/query", params={"q": SPACE_QUERY, "method": "tfidf"}).json()
-    assert tfidf["method"] == "tfidf" and tfidf["hits"][0]["score"] <= 1.0
+    assert tfidf["method"] == "tfidf" and tfidf["hits"][0]["score"] <= 1.0 + 1e-6
     assert [h["score"] for h in tfidf["hits"]] != [h["score"] for h in get["hits"]]
     explained = client.get("/api/query", params={"q": SPACE_QUERY, "k": 3, "explain": True}).json()
     assert all(h["shared_words"] for h in explained["hits"])
@@ -108,9 +108,14 @@ def test_bad_queries_are_400_with_one_line(client, params, message):
 
 def test_compare_marks_documents_both_found(client):
     body = client.get("/api/compare", params={"q": SPACE_QUERY, "k": 8}).json()
-    codes, tfidf = {h["id"] for h in body["codes"]}, {h["id"] for h in body["tfidf"]}
-    assert set(body["both"]) == codes & tfidf and body["both"]
-    assert all(h["in_both"] == (h["id"] in codes & tfidf) for h in body["codes"] + body["tfidf"])
+    assert body["methods"] == ["default", "bm25"]
+    first, second = ({h["id"] for h in body[name]} for name in body["methods"])
+    assert set(body["both"]) == first & second and body["both"]
+    assert all(h["in_both"] == (h["id"] in first & second) for h in body["default"] + body["bm25"])
+    assert [h["rank"] for h in body["default"]] == list(range(1, 9))
+    codes = client.get("/api/compare", params={"q": SPACE_QUERY, "method": "codes"}).json()
+    assert codes["methods"] == ["codes", "bm25"]
+    assert client.get("/api/compare", params={"q": "rocket", "method": "x"}).status_code == 400
 
 
 def test_similar_document_words_and_explain(client):
@@ -436,14 +441,16 @@ def test_serving_queries_imports_neither_torch_nor_sklearn(db):
     assert r.stdout.strip() == "[]"
 
 
-def test_a_binary_index_offers_reranking(tmp_path):
+def test_a_binary_index_is_served(tmp_path):
     corpus = write_jsonl(tmp_path / "docs.jsonl", per_topic=6)
     db = tmp_path / "binary.db"
     Index.build(corpus, db, hidden=(32,), code_size=16, binary=True, epochs=3).close()
     with TestClient(create_app(db)) as c:
         plain = c.get("/api/query", params={"q": SPACE_QUERY, "k": 5}).json()
-        assert plain["methods"] == ["codes", "rerank", "tfidf"] or "default" in plain["methods"]
-        reranked = c.get("/api/query", params={"q": SPACE_QUERY, "k": 5, "method": "rerank"})
-        assert reranked.status_code == 200 and len(reranked.json()["hits"]) == 5
+        assert plain["method"] == "default" and "hybrid" not in plain["methods"]
+        assert len(plain["hits"]) == 5
+        codes = c.get("/api/query", params={"q": SPACE_QUERY, "k": 5, "method": "codes"})
+        assert codes.status_code == 200 and len(codes.json()["hits"]) == 5
+        assert c.get("/api/query", params={"q": "rocket", "method": "hybrid"}).status_code == 400
         assert c.get("/api/map").json()["count"] == 25
-        assert c.get("/", params={"q": SPACE_QUERY, "method": "rerank"}).status_code == 200
+        assert c.get("/", params={"q": SPACE_QUERY, "method": "codes"}).status_code == 200

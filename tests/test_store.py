@@ -208,6 +208,7 @@ def test_opening_a_version_1_database_migrates_it(tmp_path, built_db):
             "m002_binary_codes",
             "m003_document_source",
             "m004_lexicon",
+            "m005_document_metadata",
         ]
         assert index.bits is None and len(index.ids) == 80
         assert all(h.id.startswith("space/") for h in index.query("orbit rocket launch", k=5))

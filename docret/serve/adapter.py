@@ -3,8 +3,7 @@
 Kept in this one module so that a change to the index's internals touches the server here
 only. What it reaches into: the index's ``store`` (its SQLite connection, for the change stamp
 and the titles of the map), its ``snapshot`` (``ids`` and ``codes`` for the map, ``model`` for
-the training curve), ``vectorize`` (the query's unknown words) and ``docret.ranking.METHODS``
-when present.
+the training curve) and ``docret.ranking.METHODS``.
 """
 
 from __future__ import annotations
@@ -21,16 +20,14 @@ import numpy as np
 from docret.errors import QueryError
 from docret.index import Hit, Index
 
-# Shown in the method menu; names a ranking module may add later fall back to themselves.
+# Shown in the method menus; a name missing here is shown as it is.
 METHOD_NAMES = {
     "default": "default ranking",
     "codes": "learned codes",
     "hybrid": "codes + tf-idf",
-    "rerank": "Hamming, re-ranked",
     "tfidf": "tf-idf cosine",
     "bm25": "BM25",
 }
-RERANK_CANDIDATES = 1000  # Hamming candidates re-ranked, as README's binary example
 
 
 def change_stamp(db: str | Path, index: Index | None) -> tuple[Any, ...]:
@@ -46,38 +43,30 @@ def change_stamp(db: str | Path, index: Index | None) -> tuple[Any, ...]:
 
 def methods(index: Index) -> list[str]:
     """Ranking methods this index offers, the first being what a query without one gets."""
-    try:
-        from docret.ranking import METHODS  # type: ignore[attr-defined]
-    except ImportError:
-        METHODS = None
-    if METHODS:
-        return list(METHODS)
-    if index.bits is not None:
-        return ["codes", "rerank", "tfidf"]
-    return ["codes", "hybrid", "tfidf"]
+    from docret.ranking import METHODS
+
+    # The hybrid needs float codes; a binary index's default already re-ranks with tf-idf.
+    return [m for m in METHODS if not (m == "hybrid" and index.bits is not None)]
 
 
 def query(index: Index, text: str, k: int, method: str | None) -> list[Hit]:
     """Rank for ``text`` by ``method`` (None: the index's default ranking)."""
+    check_method(index, method)
+    return index.query(text, k, method=method)
+
+
+def check_method(index: Index, method: str | None) -> None:
+    """Raise :class:`QueryError` for a method this index does not offer."""
     offered = methods(index)
     if method is not None and method not in offered:
         raise QueryError(
             f"Unknown ranking method {method!r} (this index offers: {', '.join(offered)})"
         )
-    if method is None or method == offered[0]:
-        return index.query(text, k)
-    if "default" in offered:  # the ranking module's names: Index.query takes them directly
-        return index.query(text, k, method=method)  # type: ignore[call-arg]
-    if method == "tfidf":
-        return index.tfidf_query(text, k)
-    if method == "hybrid":
-        return index.query(text, k, hybrid=True)
-    return index.query(text, k, rerank=max(RERANK_CANDIDATES, k))
 
 
 def unknown_words(index: Index, text: str) -> list[str]:
     """The query's words outside the vocabulary (ignored by the ranking)."""
-    return list(index.vectorize(text).unknown)
+    return list(index.unknown_words(text))
 
 
 def history(index: Index) -> list[dict[str, Any]]:

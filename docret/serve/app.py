@@ -88,16 +88,14 @@ def run_query(index: Index, text: str, k: int, method: str | None, explain: bool
     }
 
 
-def run_compare(index: Index, text: str, k: int) -> dict[str, Any]:
-    result = index.compare(text, k)
-    both = result.both
-    return {
-        "query": text,
-        "codes": [r | {"in_both": r["id"] in both} for r in hit_rows(result.codes)],
-        "tfidf": [r | {"in_both": r["id"] in both} for r in hit_rows(result.tfidf)],
-        "both": sorted(both),
-        "unknown_words": adapter.unknown_words(index, text),
-    }
+def run_compare(index: Index, text: str, k: int, method: str | None) -> dict[str, Any]:
+    """``query --compare --json``: ``methods`` [method, baseline], each one's hits under its
+    name (with ``rank`` and ``in_both``), ``both``; plus the unknown words."""
+    adapter.check_method(index, method)
+    result = index.compare(text, k, method=method).to_dict()
+    for name in result["methods"]:
+        result[name] = [{"rank": r, **h} for r, h in enumerate(result[name], start=1)]
+    return {"query": text, **result, "unknown_words": adapter.unknown_words(index, text)}
 
 
 def run_document(index: Index, doc_id: str) -> dict[str, Any]:
@@ -283,9 +281,13 @@ def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
         return await served.run(run_query, body.q, body.k, body.method, body.explain)
 
     @api.get("/compare", response_model=models.CompareOut, response_model_exclude_none=True)
-    async def api_compare(q: str = Query(...), k: int = K):
-        """The codes' ranking beside tf-idf's, as ``docret query --compare --json``."""
-        return await served.run(run_compare, q, k)
+    async def api_compare(
+        q: str = Query(...),
+        k: int = K,
+        method: str | None = Query(None, description="Ranking shown beside its baseline"),
+    ):
+        """A ranking beside its baseline, as ``docret query --compare --json``."""
+        return await served.run(run_compare, q, k, method)
 
     @api.get(
         "/similar/{doc_id:path}",
@@ -368,13 +370,13 @@ def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
         method: str | None = None,
         explain: bool = False,
     ):
-        info = await served.run(lambda index: {"methods": adapter.methods(index)})
+        offered = await served.run(adapter.methods)
         context: dict[str, Any] = {
             "q": q,
             "k": k,
             "method": method or "",
             "explain": explain,
-            "methods": [(m, adapter.METHOD_NAMES.get(m, m)) for m in info["methods"]],
+            "methods": [(m, adapter.METHOD_NAMES.get(m, m)) for m in offered],
             "result": None,
             "error": None,
             "more_url": None,
@@ -395,14 +397,27 @@ def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
         return render("search.html", 400 if context["error"] else 200, **context)
 
     @app.get("/compare", response_class=HTMLResponse, include_in_schema=False)
-    async def compare_page(q: str = "", k: int = Query(PAGE, ge=1, le=MAX_K)):
+    async def compare_page(
+        q: str = "", k: int = Query(PAGE, ge=1, le=MAX_K), method: str | None = None
+    ):
+        offered = await served.run(adapter.methods)
         result, error = None, None
         if q.strip():
             try:
-                result = await served.run(run_compare, q, k)
+                result = await served.run(run_compare, q, k, method or None)
             except QueryError as e:
                 error = str(e)
-        return render("compare.html", 400 if error else 200, q=q, k=k, result=result, error=error)
+        return render(
+            "compare.html",
+            400 if error else 200,
+            q=q,
+            k=k,
+            method=method or "",
+            methods=[(m, adapter.METHOD_NAMES.get(m, m)) for m in offered],
+            names=adapter.METHOD_NAMES,
+            result=result,
+            error=error,
+        )
 
     @app.get("/documents/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
     async def document_page(doc_id: str, q: str = ""):

@@ -51,9 +51,13 @@ class QueryOut(BaseModel):
 
 
 class CompareOut(BaseModel):
+    """``methods`` names the two rankings; each one's hits are under its name."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, list[HitOut]]
+
     query: str
-    codes: list[HitOut]
-    tfidf: list[HitOut]
+    methods: list[str]
     both: list[str]
     unknown_words: list[str]
 
