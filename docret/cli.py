@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -61,6 +62,15 @@ def friendly_errors(f: Callable) -> Callable:
         except KeyboardInterrupt:
             click.echo("Interrupted: the database was left as it was", err=True)
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+        except sqlite3.Error as e:  # store: a damaged, read-only or busy database: one line
+            from docret.store import user_error
+
+            ctx = click.get_current_context(silent=True)
+            database = (ctx.find_root().obj or {}).get("database", "") if ctx else ""
+            error = user_error(e, database or "the database")
+            if error is None:
+                raise
+            raise click.ClickException(str(error)) from None
 
     return wrapper
 
@@ -655,7 +665,9 @@ def retrain(ctx: click.Context, as_json: bool, binary_bits: int | None, **option
 def _open(ctx: click.Context):
     from docret.index import Index
 
-    return Index.open(ctx.obj["database"])
+    idx = Index.open(ctx.obj["database"])
+    idx.store.hold_snapshot()  # store: the command reads one committed state throughout
+    return idx
 
 
 @cli.command()
@@ -1060,6 +1072,54 @@ def _print_comparison(text: str, result) -> None:
     console.print(table)
     only = len([h for h in result.hits if h.id not in both])
     console.print(f"[bold green]●[/] found by both: {len(both)}; only by {left}: {only}")
+
+
+# -- store: docret check ----------------------------------------------------------------------
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text")
+@click.pass_context
+@friendly_errors
+def check(ctx: click.Context, as_json: bool) -> None:
+    """Check the database: SQLite's integrity check, then docret's own consistency (every
+    document has a vector and a code of the current model, counts agree). Exit code 1 if
+    anything is wrong; nothing is written."""
+    from docret.errors import DatabaseError
+    from docret.store import CheckReport, Store
+
+    database = ctx.obj["database"]
+    try:
+        store = Store.open(database)
+    except DatabaseError as e:
+        if not Path(database).is_file():
+            raise
+        report = CheckReport(database, [str(e)])
+    else:
+        with store:
+            report = store.check()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "database": database,
+                    "ok": report.ok,
+                    "problems": report.problems,
+                    "documents": report.documents,
+                    "model_id": report.model_id,
+                    "generation": report.generation,
+                }
+            )
+        )
+    elif report.ok:
+        click.echo(
+            f"OK: {database} ({report.documents:,} documents, codes of model "
+            f"{report.model_id}, {report.generation:,} writes)",
+            err=True,
+        )
+    else:
+        for problem in report.problems:  # one line each, never wrapped: for people and grep
+            click.echo(f"Problem: {problem}", err=True)
+    if not report.ok:
+        ctx.exit(1)
 
 
 # -- serve (issue 14) -----------------------------------------------------------------------

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from docret.catchup import Baseline, baseline, catch_up
 from docret.corpus import Document, ReadOptions, ReadResult, Skipped, read_documents
 from docret.defaults import DEFAULTS
 from docret.errors import DocretError, UnknownDocumentError, listing
@@ -75,14 +76,22 @@ def build(
     leaves no file behind; a foreign database is refused before training.
     """
     start = time.perf_counter()
+    Store.ensure_creatable(db)  # store: say so before reading if it cannot be written
     progress = progress or SILENT
     progress.stage(f"Reading {path}")
     read = _read(path, globs, on_skip, progress, read_options)
     store = Store.create(db)
     source = str(Path(path).resolve())
     try:
+        base = baseline(store)  # store: what others commit from here on is kept
         report = _fit_and_write(
-            store, read.documents, [source] * len(read.documents), source, progress, settings
+            store,
+            read.documents,
+            [source] * len(read.documents),
+            source,
+            progress,
+            settings,
+            base,
         )
     except BaseException:
         store.close()
@@ -99,7 +108,10 @@ def retrain(store: Store, *, progress: Progress | None = None, **settings: Any) 
     changes only those given in ``settings``: a binary index stays binary.
     """
     start = time.perf_counter()
-    stored = store.all_documents()
+    store.ensure_writable()  # store: fail before training, not after
+    with store.snapshot():  # store: documents and baseline of one committed state
+        stored = store.all_documents()
+        base = baseline(store)
     report = _fit_and_write(
         store,
         [d for _, d in stored],
@@ -107,6 +119,7 @@ def retrain(store: Store, *, progress: Progress | None = None, **settings: Any) 
         store.meta().get("source", ""),
         progress or SILENT,
         {**stored_settings(store), **settings},
+        base,
     )
     report.seconds = time.perf_counter() - start
     return report
@@ -139,8 +152,10 @@ def _fit_and_write(
     source: str,
     progress: Progress,
     settings: dict[str, Any],
+    base: Baseline,
 ) -> BuildReport:
-    """Learn vocabulary and model from ``documents`` and replace the index with them."""
+    """Learn vocabulary and model from ``documents`` and replace the index with them,
+    keeping what other processes committed since ``base`` (see :mod:`docret.catchup`)."""
     from docret.encoder import Encoder
 
     texts = [d.text for d in documents]
@@ -159,38 +174,42 @@ def _fit_and_write(
     lexical, choice = choose_for_index(texts, encoder, codes, encoder.seed)
     progress.stage(f"Writing {store.path}")
     with store.transaction():
-        model_id = store.replace_index(
-            IndexData(
-                documents=documents,
-                vectors=[
-                    (tfidf.indices[a:b], tfidf.data[a:b])
-                    for a, b in zip(tfidf.indptr[:-1], tfidf.indptr[1:], strict=True)
-                ],
-                codes=codes,
-                bits=pack_bits(codes) if encoder.binary else None,
-                vocabulary=state["vocabulary"],
-                surface_forms=state["surface_forms"],
-                df=state["df"],
-                idf=state["idf"],
-                analyzer=state["analyzer"],
-                config=state["config"],
-                train_config=state["train_config"],
-                history=state["history"],
-                weights=state["weights"],
-                source=source,
-                document_sources=sources,
-                settings=state["settings"],
-            ),
-            progress=progress,
+        data = IndexData(
+            documents=documents,
+            vectors=[
+                (tfidf.indices[a:b], tfidf.data[a:b])
+                for a, b in zip(tfidf.indptr[:-1], tfidf.indptr[1:], strict=True)
+            ],
+            codes=codes,
+            bits=pack_bits(codes) if encoder.binary else None,
+            vocabulary=state["vocabulary"],
+            surface_forms=state["surface_forms"],
+            df=state["df"],
+            idf=state["idf"],
+            analyzer=state["analyzer"],
+            config=state["config"],
+            train_config=state["train_config"],
+            history=state["history"],
+            weights=state["weights"],
+            source=source,
+            document_sources=sources,
+            settings=state["settings"],
         )
-        store.write_term_counts(
-            lexical.terms, 0, lexical.rows([d.id for d in documents]), replace=True
-        )
+        # >>> store: documents committed by others since ``base``, encoded with the new model
+        data, arrived = catch_up(store, base, data, encoder)
+        kept = {d.id for d in data.documents[: len(data.documents) - len(arrived)]}
+        # <<< store
+        model_id = store.replace_index(data, progress=progress)
+        rows = lexical.rows([d.id for d in documents])
+        store.write_term_counts(lexical.terms, 0, (r for r in rows if r[0] in kept), replace=True)
+        if arrived:  # store: their term counts too
+            lexical.stored = True
+            store_added(store, lexical, sorted(kept), arrived, encoder.analyzer_)
         store.set_ranking(model_id, choice.to_dict())
     # <<< rank
     history = encoder.history_
     return BuildReport(
-        documents=len(documents),
+        documents=len(data.documents),
         skipped=[],
         vocabulary=len(state["vocabulary"]),
         epochs=len(history),
@@ -216,20 +235,25 @@ def add(
 
     See :meth:`docret.index.Index.add`.
     """
+    store.ensure_writable()  # store: before reading the corpus
     read = _read(path, globs, on_skip, progress or SILENT, read_options)
     source = str(Path(path).resolve())
-    if not replace:
-        _refuse_other_sources(store, read.documents, source)
-    stored = store.document_hashes()
-    gone = []
-    if remove_missing:
-        present = {d.id for d in read.documents}
-        gone = [i for i in store.document_hashes(source) if i not in present]
-    fresh = [d for d in read.documents if stored.get(d.id) != d.content_hash]
-    vectors = [snapshot.vectorizer.transform_one(d.text) for d in fresh]
-    unknown = sum(v.n_unknown for v in vectors)
-    known = sum(v.n_known for v in vectors)
+    # store: compare, encode and write inside one write transaction, with what is stored now:
+    # another docret may have committed since ``snapshot`` was read (even a new model)
     with store.transaction():
+        if snapshot.generation != store.generation():
+            snapshot = Snapshot.load(store)
+        if not replace:
+            _refuse_other_sources(store, read.documents, source)
+        stored = store.document_hashes()
+        gone = []
+        if remove_missing:
+            present = {d.id for d in read.documents}
+            gone = [i for i in store.document_hashes(source) if i not in present]
+        fresh = [d for d in read.documents if stored.get(d.id) != d.content_hash]
+        vectors = [snapshot.vectorizer.transform_one(d.text) for d in fresh]
+        unknown = sum(v.n_unknown for v in vectors)
+        known = sum(v.n_known for v in vectors)
         if fresh:
             codes = snapshot.encoder.encode(vectors)
             store.upsert_documents(
@@ -272,16 +296,16 @@ def _refuse_other_sources(store: Store, documents: Sequence[Document], source: s
 
 def remove(store: Store, ids: Sequence[str]) -> int:
     """Remove documents by id; all or nothing: any unknown id raises and removes none."""
-    stored = store.document_hashes()
-    missing = [i for i in ids if i not in stored]
-    if missing:
-        raise UnknownDocumentError(
-            "No document with id " + listing([repr(i) for i in missing]) + " in the index"
-        )
-    unique = list(dict.fromkeys(ids))
-    if len(stored) - len(unique) < 1:
-        raise DocretError("Refusing to remove every document; build a new index instead")
-    with store.transaction():
+    with store.transaction():  # store: checked and deleted in one write transaction
+        stored = store.document_hashes()
+        missing = [i for i in ids if i not in stored]
+        if missing:
+            raise UnknownDocumentError(
+                "No document with id " + listing([repr(i) for i in missing]) + " in the index"
+            )
+        unique = list(dict.fromkeys(ids))
+        if len(stored) - len(unique) < 1:
+            raise DocretError("Refusing to remove every document; build a new index instead")
         store.delete_documents(unique)
         store.delete_term_counts(unique)  # rank
     return len(unique)

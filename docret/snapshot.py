@@ -42,14 +42,18 @@ class Snapshot:
     fusion: FusionChoice = field(default_factory=lambda: FusionChoice(0.0))
     read_lexical: Callable[[], LexicalIndex] | None = field(default=None, repr=False, compare=False)
     # <<< rank
+    generation: int = 0  # store: the database's write count when this was read
 
     @classmethod
     def load(cls, store: Store) -> Snapshot:
         """Read model, vocabulary and codes of the index in ``store``."""
-        model, weights = store.load_model()
-        terms, idf = store.load_vocabulary()
-        known = store.load_surface_forms(terms)
-        ids, codes, bits = store.load_codes()
+        with store.snapshot():  # store: all of one committed state, whatever others write
+            generation = store.generation()
+            model, weights = store.load_model()
+            terms, idf = store.load_vocabulary()
+            known = store.load_surface_forms(terms)
+            ids, codes, bits = store.load_codes()
+            fusion = FusionChoice.from_dict(store.load_ranking() or {"weight": 0.0})  # rank
         analyzer = Analyzer.from_dict(model["analyzer"], known)
         return cls(
             model=model,
@@ -60,8 +64,9 @@ class Snapshot:
             encoder=NumpyEncoder(model["config"], weights),
             weights=weights,
             read_vectors=store.load_vectors,
-            fusion=FusionChoice.from_dict(store.load_ranking() or {"weight": 0.0}),  # rank
+            fusion=fusion,  # rank
             read_lexical=lambda: load_lexical(store, ids, analyzer),
+            generation=generation,  # store
         )
 
     @cached_property

@@ -4,13 +4,22 @@ One file holds a whole index. Vectors are little-endian float32 BLOBs (term ids 
 model is its config as JSON plus one float32 BLOB per weight tensor, so nothing is ever
 pickled. A build replaces everything inside one transaction: an error or an interrupt leaves
 the previous index as it was. This module never imports torch or scikit-learn.
+
+Several docret processes may use one file at once. Every write is one ``BEGIN IMMEDIATE``
+transaction (:meth:`Store.transaction`): a second writer waits its turn (busy timeout) instead of
+failing, and each commit bumps a generation number, so that a writer that read the index long
+before it writes (a retrain) can tell that others committed meanwhile. A file or folder that is
+not writable is read through a read-only connection; a damaged file is never written to.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +34,13 @@ from docret.progress import Progress
 
 APPLICATION = "docret"
 SCHEMA_VERSION = 5  # bump together with a new migration
+# How long a writer waits for another docret's write transaction before giving up (seconds). A
+# retrain holds the write lock only while it writes its result, not while it trains.
+BUSY_TIMEOUT = 60.0
+BUSY_TIMEOUT_ENV = "DOCRET_BUSY_TIMEOUT"
+# SQLite's own wait for a lock within one statement (readers during a recovery, say); a writer
+# waiting for the write lock retries in Python (Store._begin_immediate), where Ctrl-C works.
+_STATEMENT_WAIT = 1.0
 
 migrations = Migrations("docret")
 
@@ -123,6 +139,22 @@ class StoredDocument:
 
 
 @dataclass
+class CheckReport:
+    """What :meth:`Store.check` found; a sound index has no ``problems``."""
+
+    path: str
+    problems: list[str] = field(default_factory=list)
+    documents: int = 0
+    model_id: int | None = None
+    generation: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing is wrong."""
+        return not self.problems
+
+
+@dataclass
 class IndexData:
     """Everything a build writes, gathered so that one call writes it atomically."""
 
@@ -147,21 +179,36 @@ class IndexData:
 class Store:
     """A docret SQLite file. Use :meth:`open` for an existing index, :meth:`create` to build."""
 
-    def __init__(self, db: sqlite_utils.Database, path: str) -> None:
+    def __init__(self, db: sqlite_utils.Database, path: str, readonly: bool = False) -> None:
         self.db = db
         self.path = path
+        self.readonly = readonly  # opened read-only: the file or its folder is not writable
+        self._pinned = False  # a read transaction held by :meth:`hold_snapshot`
 
     # -- opening ---------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path) -> Store:
-        """Open an existing index; raise :class:`DatabaseError` if it is missing or foreign."""
-        p = Path(path)
+        """Open an existing index; raise :class:`DatabaseError` if it is missing or foreign.
+
+        A file that cannot be written (or that sits in a folder that cannot be) is opened
+        read-only: queries work, writes fail with a one-line :class:`DatabaseError`.
+        """
+        p = _database_path(path)
         if not p.exists():
-            raise DatabaseError(f"Database not found: {path} (build one with 'docret index PATH')")
-        store = cls._connect(p)
-        if not store._is_docret():
-            raise DatabaseError(f"Not a docret database: {path}")
-        store._check_version()
+            where = "" if p.parent.is_dir() else f"; the folder {p.parent} does not exist"
+            raise DatabaseError(
+                f"Database not found: {path}{where} (build one with 'docret index PATH')"
+            )
+        if p.is_dir():
+            raise DatabaseError(f"{path} is a folder, not a database file")
+        store = cls._connect(p, readonly=_why_not_writable(p) is not None)
+        try:
+            if not store._is_docret():
+                raise DatabaseError(f"Not a docret database: {path}")
+            store._check_version()
+        except sqlite3.DatabaseError as e:
+            store.close()
+            raise user_error(e, str(p)) or DatabaseError(f"Not a docret database: {path}") from e
         return store
 
     @classmethod
@@ -171,28 +218,58 @@ class Store:
         An existing file is only accepted if it is a docret database or an empty SQLite file,
         so that pointing docret at some other database never damages it.
         """
-        p = Path(path)
-        if p.exists() and p.is_dir():
-            raise DatabaseError(f"Database path is a folder: {path}")
+        p = cls.ensure_creatable(path)
         store = cls._connect(p)
-        if not store._is_docret() and store._table_names():
-            raise DatabaseError(f"Not a docret database: {path} (it has other tables)")
-        store._check_version()
-        migrations.apply(store.db)
-        with store.db.atomic():
-            store._set_meta(application=APPLICATION, schema_version=SCHEMA_VERSION)
+        try:
+            if not store._is_docret() and store._table_names():
+                raise DatabaseError(f"Not a docret database: {path} (it has other tables)")
+            store._check_version()
+            if migrations.pending(store.db):
+                with store.transaction():
+                    migrations.apply(store.db)
+            meta = store.meta()
+            if (meta.get("application"), meta.get("schema_version")) != (
+                APPLICATION,
+                str(SCHEMA_VERSION),
+            ):
+                with store.transaction():
+                    store._set_meta(application=APPLICATION, schema_version=SCHEMA_VERSION)
+        except sqlite3.DatabaseError as e:
+            store.close()
+            raise user_error(e, str(p)) or DatabaseError(f"Not a docret database: {path}") from e
         return store
 
+    @staticmethod
+    def ensure_creatable(path: str | Path) -> Path:
+        """Raise a one-line :class:`DatabaseError` unless an index can be written at ``path``
+        (checked before slow work; nothing is created)."""
+        p = _database_path(path)
+        if p.exists() and p.is_dir():
+            raise DatabaseError(f"Database path is a folder: {path}")
+        if not p.parent.is_dir():
+            raise DatabaseError(f"Cannot create {path}: the folder {p.parent} does not exist")
+        why = _why_not_writable(p)
+        if why is not None:
+            raise DatabaseError(f"Cannot write to {path}: {why}")
+        return p
+
     @classmethod
-    def _connect(cls, p: Path) -> Store:
+    def _connect(cls, p: Path, readonly: bool = False) -> Store:
         try:
-            db = sqlite_utils.Database(p)
+            if readonly:
+                conn = _connect_readonly(p)
+            else:
+                # SQLite waits this long for a lock within a statement; a writer waiting for
+                # another's transaction to end retries in _begin_immediate.
+                conn = sqlite3.connect(str(p), timeout=_STATEMENT_WAIT)
+            db = sqlite_utils.Database(conn)
             db.execute("select count(*) from sqlite_master").fetchone()
-            if not db.conn.in_transaction:
+            if not readonly and not db.conn.in_transaction:
                 db.enable_wal()
         except sqlite3.DatabaseError as e:
-            raise DatabaseError(f"Not a docret database: {p} ({e})") from None
-        return cls(db, str(p))
+            error = user_error(e, str(p)) if _is_sqlite_file(p) else None
+            raise error or DatabaseError(f"Not a docret database: {p} ({e})") from None
+        return cls(db, str(p), readonly=readonly)
 
     def _table_names(self) -> list[str]:
         return self.db.table_names()
@@ -213,18 +290,206 @@ class Store:
                 f"this docret reads up to {SCHEMA_VERSION}). Upgrade docret to use it."
             )
         if migrations.pending(self.db):
+            if self.readonly:
+                raise DatabaseError(
+                    f"{self.path} was written by an older docret and needs an upgrade, which "
+                    "needs write access: open it once where the file and its folder are writable"
+                )
             try:
-                migrations.apply(self.db)
+                with self.transaction():
+                    migrations.apply(self.db)
             except sqlite3.OperationalError as e:
                 raise DatabaseError(f"{self.path} needs an upgrade that failed: {e}") from None
 
-    def transaction(self):
-        """A context manager: the writes inside it commit together or not at all (nestable)."""
-        return self.db.atomic()
+    # -- transactions ----------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """A write transaction: the writes inside it commit together or not at all.
+
+        The outermost one starts with ``BEGIN IMMEDIATE``, so it holds the write lock from
+        the start: what it reads inside is what it overwrites, and another writer waits (up to
+        :func:`busy_timeout`) rather than failing half-way. Before writing it runs SQLite's
+        quick check, so a damaged file is never written to; at commit it bumps the generation
+        (:meth:`generation`). Nested calls are savepoints of the outer transaction.
+        """
+        if self.db.conn.in_transaction and not self._pinned:
+            with self.db.atomic():
+                yield self
+            return
+        self.ensure_writable()
+        self._release_snapshot()
+        self._begin_immediate()
+        try:
+            problem = self._quick_check()
+            if problem is not None:
+                raise DatabaseError(damaged(self.path, problem))
+            yield self
+            self.db.execute(
+                "insert into meta (key, value) values ('generation', '1') on conflict(key) "
+                "do update set value = cast(value as integer) + 1"
+            )
+            self.db.execute("COMMIT")
+        except BaseException as e:
+            self.db.rollback()
+            error = user_error(e, self.path) if isinstance(e, sqlite3.DatabaseError) else None
+            if error is None:
+                raise
+            raise error from e
+
+    def _begin_immediate(self) -> None:
+        """``BEGIN IMMEDIATE``, retried until :func:`busy_timeout` while another writer holds
+        the lock. The waiting is done here rather than in SQLite's busy handler, which would
+        not let Ctrl-C through until it gave up."""
+        deadline = time.monotonic() + busy_timeout()
+        while True:
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.DatabaseError as e:
+                if not _is_busy(e) or time.monotonic() >= deadline:
+                    raise user_error(e, self.path) or e from None
+            time.sleep(0.05)
+
+    def ensure_writable(self) -> None:
+        """Raise a one-line :class:`DatabaseError` if this file cannot be written.
+
+        Called before slow work (training) so that it is not wasted on a read-only file.
+        """
+        if self.readonly:
+            why = _why_not_writable(Path(self.path)) or "it was opened read-only"
+            raise DatabaseError(f"Cannot write to {self.path}: {why}")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Store]:
+        """A read transaction: every read inside it sees the same committed state, whatever
+        other processes commit meanwhile (nestable; a no-op inside any other transaction)."""
+        if self.db.conn.in_transaction:
+            yield self
+            return
+        self._begin_read()
+        try:
+            yield self
+        finally:
+            self.db.rollback()
+
+    def hold_snapshot(self) -> None:
+        """Read one committed state until :meth:`close` or the next write transaction.
+
+        For a short-lived command: model, codes and documents it reads stay consistent while
+        other processes add, remove or retrain. Long-lived users should not hold it, since
+        they would never see later commits.
+        """
+        if not self.db.conn.in_transaction:
+            self._begin_read()
+            self._pinned = True
+
+    def _begin_read(self) -> None:
+        self.db.execute("BEGIN")
+        self.db.execute("select count(*) from meta").fetchone()  # the snapshot starts here
+
+    def _release_snapshot(self) -> None:
+        if self._pinned:
+            self._pinned = False
+            self.db.rollback()
+
+    def generation(self) -> int:
+        """How many write transactions have committed to this file (0 before the first).
+
+        Compare two readings to tell whether anyone wrote in between.
+        """
+        row = self.db.execute("select value from meta where key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _quick_check(self) -> str | None:
+        """SQLite's quick check: None when the file is sound, else the first problem."""
+        try:
+            rows = [r[0] for r in self.db.execute("pragma quick_check(5)").fetchall()]
+        except sqlite3.DatabaseError as e:
+            return str(e)
+        return None if rows == ["ok"] else "; ".join(rows)
+
+    def check(self) -> CheckReport:
+        """SQLite's integrity check, then docret's own consistency: the current model is
+        stored whole, every document has a vector and a code of that model (of its size), and
+        no vector or code is left without its document."""
+        report = CheckReport(self.path)
+        try:
+            with self.snapshot():
+                rows = [r[0] for r in self.db.execute("pragma integrity_check(20)").fetchall()]
+                if rows != ["ok"]:
+                    report.problems += [f"SQLite: {r}" for r in rows]
+                else:
+                    self._check_consistency(report)
+        except sqlite3.DatabaseError as e:
+            report.problems.append(f"SQLite: {e}")
+        return report
+
+    def _check_consistency(self, report: CheckReport) -> None:
+        problems = report.problems
+
+        def count(sql: str, *args: Any) -> int:
+            return int(self.db.execute(sql, args).fetchone()[0])
+
+        meta = self.meta()
+        report.generation = int(meta.get("generation", 0) or 0)
+        report.documents = count("select count(*) from documents")
+        if "model_id" not in meta:
+            problems.append("no index yet (meta has no model_id)")
+            return
+        model_id = report.model_id = int(meta["model_id"])
+        row = self.db.execute("select config from models where id = ?", [model_id]).fetchone()
+        if row is None:
+            problems.append(f"the current model ({model_id}) is missing")
+            return
+        config = json.loads(row[0])
+        if not count("select count(*) from weights where model_id = ?", model_id):
+            problems.append(f"the current model ({model_id}) has no weights")
+        for table in ("vectors", "codes"):
+            missing = count(
+                "select count(*) from documents d where not exists "
+                f"(select 1 from [{table}] t where t.id = d.id)"
+            )
+            left = count(
+                f"select count(*) from [{table}] t where not exists "
+                "(select 1 from documents d where d.id = t.id)"
+            )
+            if missing:
+                problems.append(f"{missing:,} documents have no {table[:-1]}")
+            if left:
+                problems.append(f"{left:,} {table} belong to no document")
+        stale = count("select count(*) from codes where model_id != ?", model_id)
+        if stale:
+            problems.append(f"{stale:,} codes are of another model than the current one")
+        size = int(config.get("code_size", 0)) * 4
+        wrong = count("select count(*) from codes where length(code) != ?", size)
+        if wrong:
+            problems.append(f"{wrong:,} codes are not {size // 4} numbers long")
+        if config.get("binary"):
+            words = (int(config["code_size"]) + 63) // 64 * 8
+            bad = count("select count(*) from codes where bits is null or length(bits) != ?", words)
+            if bad:
+                problems.append(f"{bad:,} binary codes lack their bits")
+        uneven = count("select count(*) from vectors where length(indices) != length(weights)")
+        if uneven:
+            problems.append(f"{uneven:,} vectors have unlike term ids and weights")
+        terms, low, high = self.db.execute(
+            "select count(*), min(term_id), max(term_id) from vocabulary"
+        ).fetchone()
+        if terms != config.get("vocab_size") or (terms and (low, high) != (0, terms - 1)):
+            problems.append(
+                f"the vocabulary has {terms:,} terms, the model expects {config.get('vocab_size')}"
+            )
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (ending a held snapshot)."""
+        self._release_snapshot()
         self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- metadata --------------------------------------------------------------------------
     def meta(self) -> dict[str, str]:
@@ -246,7 +511,7 @@ class Store:
         # Model ids keep counting up across rebuilds, so an id never names two models.
         model_id = int(self.meta().get("model_id", 0)) + 1
         sources = data.document_sources or [data.source] * len(data.documents)
-        with self.db.atomic():
+        with self.transaction():
             for table in (
                 "codes",
                 "weights",
@@ -328,7 +593,7 @@ class Store:
         """
         meta = self.meta()
         model_id = self.current_model_id()
-        with self.db.atomic():
+        with self.transaction():
             self._write_rows(
                 documents, [source] * len(documents), vectors, codes, bits, model_id, insert=False
             )
@@ -381,7 +646,7 @@ class Store:
 
     def delete_documents(self, ids: Sequence[str]) -> None:
         """Remove documents with their vectors and codes, atomically."""
-        with self.db.atomic():
+        with self.transaction():
             for marks, chunk in _id_chunks(ids):
                 for table in ("codes", "vectors", "documents"):
                     self.db.execute(f"delete from [{table}] where id in ({marks})", chunk)
@@ -550,7 +815,7 @@ class Store:
     ) -> None:
         """Store terms new to the lexicon (ids from ``first_id`` on) and the (id, term ids,
         counts) rows of documents, atomically; ``replace`` clears both tables first (a build)."""
-        with self.db.atomic():
+        with self.transaction():
             if replace:
                 self.db.execute("delete from lexicon")
                 self.db.execute("delete from term_counts")
@@ -569,7 +834,7 @@ class Store:
 
     def delete_term_counts(self, ids: Sequence[str]) -> None:
         """Remove the term counts of documents (their lexicon terms stay)."""
-        with self.db.atomic():
+        with self.transaction():
             for start in range(0, len(ids), 500):
                 chunk = list(ids[start : start + 500])
                 marks = ",".join("?" * len(chunk))
@@ -606,6 +871,7 @@ class Store:
             "select ranking from models where id = ?", [self.current_model_id()]
         ).fetchone()
         return json.loads(row[0]) if row and row[0] else None
+
     def type_counts(self) -> dict[str, int]:
         """How many documents of each type (pdf, html, ...; "unknown" before schema 5)."""
         counts: dict[str, int] = {}
@@ -652,3 +918,116 @@ def _document_row(d: Any, source: str) -> dict[str, Any]:
         "hash": d.content_hash,
         "metadata": json.dumps(dict(d.metadata)) if getattr(d, "metadata", None) else None,
     }
+
+
+# -- opening files safely -------------------------------------------------------------------
+# SQLite's primary result codes (sqlite3.SQLITE_* constants exist only from Python 3.11).
+_BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 10, 11, 13, 14, 26
+
+
+def busy_timeout() -> float:
+    """Seconds a writer waits for another's transaction: :data:`BUSY_TIMEOUT`, or the
+    ``DOCRET_BUSY_TIMEOUT`` environment variable."""
+    value = os.environ.get(BUSY_TIMEOUT_ENV, "").strip()
+    if not value:
+        return BUSY_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise DatabaseError(f"{BUSY_TIMEOUT_ENV} must be a number of seconds, not {value!r}")
+    return seconds
+
+
+def damaged(path: str, detail: str) -> str:
+    """The one-line message for a damaged database file."""
+    detail = " ".join(detail.replace("*** in database main ***", "").split())
+    detail = detail if len(detail) <= 120 else detail[:117] + "..."
+    return (
+        f"The file is damaged: {path} ({detail}); nothing was written to it. Rebuild the index "
+        "into a new file (docret -d NEW.db index PATH) or restore a copy; 'docret check' "
+        "lists what is wrong"
+    )
+
+
+def user_error(error: BaseException, path: str) -> DatabaseError | None:
+    """The one-line :class:`DatabaseError` for a SQLite error a user can act on (damaged,
+    read-only or full file, another writer holding the lock), else None."""
+    if not isinstance(error, sqlite3.Error):
+        return None
+    code = getattr(error, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(error)
+    if primary in (_CORRUPT, _NOTADB) or "malformed" in text or "not a database" in text:
+        return DatabaseError(damaged(path, text))
+    if primary in (_BUSY, _LOCKED) or "database is locked" in text:
+        return DatabaseError(
+            f"Another docret is writing to {path}: still busy after {busy_timeout():g} s, "
+            f"nothing was written (try again later, or wait longer with {BUSY_TIMEOUT_ENV}=SECONDS)"
+        )
+    if primary == _READONLY or "readonly database" in text:
+        why = _why_not_writable(Path(path)) or "the file is read-only"
+        return DatabaseError(f"Cannot write to {path}: {why}")
+    if primary == _FULL:
+        return DatabaseError(f"Cannot write to {path}: the disk is full; nothing was written")
+    if primary in (_IOERR, _CANTOPEN):
+        return DatabaseError(f"Cannot read or write {path}: {text}")
+    return None
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in (_BUSY, _LOCKED)
+    return "database is locked" in str(error)
+
+
+def _database_path(path: str | Path) -> Path:
+    if isinstance(path, str) and not path.strip():
+        raise DatabaseError("No database file given: -d/--database (or DOCRET_DB) is empty")
+    return Path(path)
+
+
+def _why_not_writable(p: Path) -> str | None:
+    """Why SQLite could not write ``p`` (None if it can): the file, or its folder, where the
+    write-ahead log goes, is read-only."""
+    if p.exists() and not os.access(p, os.W_OK):
+        return "the file is read-only"
+    folder = p.parent
+    if not os.access(folder, os.W_OK):
+        return f"its folder {folder} is read-only (SQLite writes {p.name}-wal beside the file)"
+    return None
+
+
+def _is_sqlite_file(p: Path) -> bool:
+    try:
+        with open(p, "rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+def _connect_readonly(p: Path) -> sqlite3.Connection:
+    """A read-only connection to ``p``, in a read-only folder too.
+
+    ``mode=ro`` still needs the WAL index file (``-shm``) beside the database; in a folder
+    where it cannot be created, the file alone is the whole database (as long as no
+    write-ahead log was left behind) and SQLite may read it as ``immutable``.
+    """
+    uri = p.resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=_STATEMENT_WAIT)
+    try:
+        conn.execute("select count(*) from sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError as e:
+        conn.close()
+        if getattr(e, "sqlite_errorcode", _CANTOPEN) & 0xFF != _CANTOPEN:
+            raise
+    wal = p.with_name(p.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise DatabaseError(
+            f"Cannot read {p}: its folder is read-only and {wal.name} holds changes not yet "
+            "in the file; open it once where the folder is writable"
+        )
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True)

@@ -88,3 +88,21 @@ def built_db(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Path
     db = tmp_path_factory.mktemp("db") / "test.db"
     Index.build(corpus_dir, db, **FAST).close()
     return db
+
+
+@pytest.fixture(scope="session")
+def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny index of 20 documents with the smallest training that runs, its write-ahead log
+    folded into the file so that copying the file copies the index (storage tests; read-only)."""
+    import sqlite3
+
+    from bench.faults import TINY_OPTIONS
+    from docret.index import Index
+
+    root = tmp_path_factory.mktemp("tiny")
+    db = root / "tiny.db"
+    Index.build(write_corpus(root / "corpus", per_topic=5), db, **TINY_OPTIONS).close()
+    conn = sqlite3.connect(db)
+    conn.execute("pragma wal_checkpoint(truncate)")
+    conn.close()
+    return db

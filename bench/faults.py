@@ -1,0 +1,421 @@
+"""Fault injection: kill docret while it writes, and run readers beside two writers.
+
+Usage (from a checkout):
+
+    python bench/faults.py                     # 24 kills, then 120 s of 3 readers + 2 writers
+    python bench/faults.py --kills 2 --seconds 20 --readers 2   # a quick look
+
+1. Kills. A small index of the bundled sample corpus is built once. Each trial copies it, starts
+   ``index --retrain``, ``add`` or ``retrain`` as a child process, and sends it SIGKILL or SIGINT
+   at a random moment of its run. Afterwards ``docret check`` must pass, a query must answer, and
+   the database must be either the old index (same model, ids and codes, byte for byte) or the
+   complete new one (all expected ids, codes of one model; for ``add`` the old model).
+2. Readers and writers. For a fixed time, N processes run ``docret query`` in a loop while two
+   writers change the index: one adds batches of new documents, the other adds its own batches,
+   removes documents it added, and retrains. Every write that reported success must be in the
+   final index (writes lost = 0), every reader run must exit 0 with hits (reader errors = 0), and
+   ``docret check`` must pass at the end.
+
+Everything runs through ``python -m docret`` with tiny training settings, so what is measured is
+the storage layer, not the model. tests/test_faults.py runs a few seconds of the same code in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "corpora" / "sample"
+# The storage layer is under test, not the model: the smallest training that still runs.
+TINY = ["--epochs", "2", "--hidden", "32", "--code-size", "8", "--vocab-size", "500"]
+TINY += ["--no-pretrain", "--device", "cpu"]
+# The same for the Python API (Index.build, Index.retrain).
+TINY_OPTIONS = dict(epochs=2, hidden=(32,), code_size=8, vocab_size=500, pretrain=False)
+TINY_OPTIONS.update(device="cpu", seed=0)
+
+
+def docret(db: Path, *args: str, env: dict | None = None, **popen) -> subprocess.Popen:
+    """Start ``python -m docret -d DB ARGS`` from this checkout (output captured)."""
+    environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    popen.setdefault("stdout", subprocess.PIPE)
+    popen.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "docret", "-d", str(db), *args],
+        cwd=REPO,
+        env=environment,
+        text=True,
+        **popen,
+    )
+
+
+def run(db: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run ``docret`` to the end; return its exit code and output."""
+    proc = docret(db, *args)
+    out, err = proc.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+@dataclass(frozen=True)
+class State:
+    """What an index holds, to compare before and after a fault."""
+
+    model_id: int | None
+    ids: frozenset[str]
+    digest: str  # model id, ids, hashes and codes in storage order
+
+
+def state(db: Path) -> State:
+    """Read ``db`` directly with SQLite (read-only), independent of docret's own code."""
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        meta = dict(conn.execute("select key, value from meta").fetchall())
+        model_id = int(meta["model_id"]) if "model_id" in meta else None
+        digest = hashlib.sha256(str(model_id).encode())
+        ids = []
+        for doc_id, doc_hash, code in conn.execute(
+            "select d.id, d.hash, c.code from documents d left join codes c on c.id = d.id "
+            "order by d.rowid"
+        ):
+            ids.append(doc_id)
+            digest.update(f"{doc_id}\0{doc_hash}\0".encode() + (code or b""))
+        return State(model_id, frozenset(ids), digest.hexdigest())
+    finally:
+        conn.close()
+
+
+def common_word(db: Path) -> str:
+    """A word of the index's vocabulary found in many documents: a query that always has hits."""
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return conn.execute(
+            "select s.word from surface_forms s join vocabulary v on v.term_id = s.term_id "
+            "order by v.df desc, s.word limit 1"
+        ).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """Copy a checkpointed database file, dropping the target's stale side files."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    shutil.copy(source, target)
+
+
+def checkpoint(db: Path) -> None:
+    """Fold the write-ahead log into the file, so that copying the file copies everything."""
+    conn = sqlite3.connect(db)
+    conn.execute("pragma wal_checkpoint(truncate)")
+    conn.close()
+
+
+def write_batch(folder: Path, name: str, texts: list[str]) -> tuple[Path, list[str]]:
+    """Write ``texts`` as ``folder/name/name/NNN.txt``; return the folder to add and the ids
+    docret gives them (``name/NNN.txt``: ids are relative to the folder added)."""
+    target = folder / name / name
+    target.mkdir(parents=True, exist_ok=True)
+    ids = []
+    for i, text in enumerate(texts):
+        (target / f"{i:03d}.txt").write_text(f"{text}\n\n{name} {i}\n", encoding="utf-8")
+        ids.append(f"{name}/{i:03d}.txt")
+    return folder / name, ids
+
+
+def sample_texts(corpus: Path = SAMPLE) -> list[str]:
+    """Texts of the bundled sample corpus, in a fixed order."""
+    return [p.read_text(encoding="utf-8") for p in sorted(corpus.rglob("*.txt"))]
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time a running process has used so far (Linux /proc), or None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after "pid (name)": state is fields[0]
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def answered(done: subprocess.CompletedProcess) -> bool:
+    """Whether a ``query --json`` run exited 0 with at least one hit."""
+    try:
+        return done.returncode == 0 and len(json.loads(done.stdout)) > 0
+    except json.JSONDecodeError:
+        return False
+
+
+# -- 1. kills ---------------------------------------------------------------------------------
+@dataclass
+class KillResult:
+    """One killed run and what the database held after it."""
+
+    operation: str
+    signal: str
+    delay: float  # seconds of wall time, or of the process's CPU time, when it was killed
+    outcome: str  # "old", "new", or what was wrong
+    check_ok: bool
+    query_ok: bool
+    killed: bool = True  # False if the operation had finished before the signal was sent
+
+
+def kill_trials(
+    pristine: Path,
+    work: Path,
+    operations: dict[str, tuple[list[str], set[str], bool]],
+    trials: int,
+    seed: int,
+    delays: tuple[float, float] | None = None,
+    query: str | None = None,
+) -> list[KillResult]:
+    """Kill each operation ``trials`` times in turn; classify the database after each kill.
+
+    ``operations`` maps a name to (docret arguments, ids of the complete new index, whether
+    the new index has a new model). Kill moments are uniform over ``delays`` seconds of wall
+    time or, by default, over the CPU time the operation takes uninterrupted (measured first):
+    on a busy machine wall time varies several-fold from run to run, CPU time hardly at all,
+    so the kills spread over the whole run, startup, training and writing alike.
+    """
+    rng = random.Random(seed)
+    old = state(pristine)
+    db = work / "fault.db"
+    spans: dict[str, tuple[float, float]] = {}
+    for name, (args, _, _) in operations.items():
+        if delays is not None:
+            spans[name] = delays
+            continue
+        copy_database(pristine, db)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = run(db, *args)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode != 0:
+            raise RuntimeError(f"{name} failed without a fault: {done.stderr[-2000:]}")
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        spans[name] = (0.02 * cpu, cpu)
+    results = []
+    names = list(operations)
+    for trial in range(trials * len(names)):
+        name = names[trial % len(names)]
+        args, new_ids, new_model = operations[name]
+        sig = signal.SIGKILL if trial % 2 == 0 else signal.SIGINT
+        copy_database(pristine, db)
+        delay = rng.uniform(*spans[name])
+        proc = docret(db, *args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if delays is not None:
+            time.sleep(delay)
+        else:
+            while proc.poll() is None and (cpu_seconds(proc.pid) or 0.0) < delay:
+                time.sleep(0.01)
+        killed = proc.poll() is None
+        if killed:
+            proc.send_signal(sig)
+        proc.wait(timeout=600)
+        check = run(db, "check")
+        query_ok = query is None or answered(run(db, "query", query, "-k", "3", "--json"))
+        after = state(db)
+        if after == old:
+            outcome = "old"
+        elif (
+            after.ids == new_ids
+            and after.model_id is not None
+            and old.model_id is not None
+            and (after.model_id > old.model_id) == new_model
+        ):
+            outcome = "new"
+        else:
+            outcome = f"neither: {len(after.ids)} ids, model {after.model_id}"
+        results.append(
+            KillResult(name, sig.name, delay, outcome, check.returncode == 0, query_ok, killed)
+        )
+    return results
+
+
+# -- 2. readers and writers -------------------------------------------------------------------
+@dataclass
+class Traffic:
+    """What the readers and writers did, and what was lost."""
+
+    seconds: float
+    reads: int = 0
+    reader_errors: list[str] = field(default_factory=list)
+    writes: dict[str, int] = field(default_factory=dict)  # kind -> successful runs
+    writer_errors: list[str] = field(default_factory=list)
+    writes_lost: int = 0
+    check_ok: bool = False
+
+
+def readers_and_writers(
+    db: Path,
+    work: Path,
+    texts: list[str],
+    seconds: float,
+    readers: int,
+    query: str,
+    batch: int = 5,
+    retrain_every: int = 3,
+    min_steps: int = 0,
+) -> Traffic:
+    """Run ``readers`` query loops and two writers against ``db`` for ``seconds`` (and until
+    each writer made at least ``min_steps`` writes; readers read until the writers are done).
+
+    Writer A adds batches of ``batch`` new documents; writer B adds batches too, removes a
+    document from each of its batches once added, and retrains every ``retrain_every`` steps.
+    Ids are unique per batch folder, so every successful ``add`` and ``remove`` has an exact
+    expected effect on the final set of ids.
+    """
+    traffic = Traffic(seconds)
+    lock = threading.Lock()
+    expected = set(state(db).ids)
+    stop = time.monotonic() + seconds
+    writing = threading.Event()
+    writing.set()
+
+    def more(step: int) -> bool:
+        return time.monotonic() < stop or step < min_steps
+
+    def note_write(kind: str, done: subprocess.CompletedProcess, added=(), removed=()) -> None:
+        with lock:
+            if done.returncode == 0:
+                traffic.writes[kind] = traffic.writes.get(kind, 0) + 1
+                expected.update(added)
+                expected.difference_update(removed)
+            else:
+                traffic.writer_errors.append(f"{kind}: {done.stderr.strip()[-300:]}")
+
+    def add(writer: str, step: int) -> list[str]:
+        name = f"{writer}{step:04d}"
+        start = (step * batch) % max(1, len(texts) - batch)
+        folder, ids = write_batch(work / "batches", name, texts[start : start + batch])
+        note_write("add", run(db, "add", str(folder)), added=ids)
+        return ids
+
+    def writer_a() -> None:
+        step = 0
+        while more(step):
+            add("a", step)
+            step += 1
+
+    def writer_b() -> None:
+        step = 0
+        while more(step):
+            if retrain_every and step % retrain_every == retrain_every - 1:
+                note_write("retrain", run(db, "retrain", *TINY))
+            else:
+                added = add("b", step)
+                if added and added[0] in expected:
+                    note_write("remove", run(db, "remove", added[0]), removed=[added[0]])
+            step += 1
+
+    def reader() -> None:
+        while writing.is_set():
+            done = run(db, "query", query, "-k", "5", "--json")
+            ok = answered(done)
+            with lock:
+                traffic.reads += 1
+                if not ok:
+                    traffic.reader_errors.append(done.stderr.strip()[-300:] or done.stdout[:300])
+
+    writers = [threading.Thread(target=writer_a), threading.Thread(target=writer_b)]
+    reading = [threading.Thread(target=reader) for _ in range(readers)]
+    for t in writers + reading:
+        t.start()
+    for t in writers:
+        t.join()
+    writing.clear()
+    for t in reading:
+        t.join()
+    final = state(db).ids
+    traffic.writes_lost = len(expected ^ final)
+    traffic.check_ok = run(db, "check").returncode == 0
+    return traffic
+
+
+def build(db: Path, corpus: Path) -> None:
+    """A tiny index of ``corpus`` in ``db``, checkpointed so that the file can be copied."""
+    done = run(db, "index", str(corpus), *TINY)
+    if done.returncode != 0:
+        raise RuntimeError(f"index failed: {done.stderr[-2000:]}")
+    checkpoint(db)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--kills", type=int, default=8, help="kills per operation")
+    parser.add_argument("--seconds", type=float, default=120.0, help="readers + writers time")
+    parser.add_argument("--readers", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--skip-kills", action="store_true", help="only readers and writers (e.g. on old code)"
+    )
+    opts = parser.parse_args()
+    started = datetime.now().strftime("%Y-%m-%d %H:%M")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        pristine = work / "pristine.db"
+        build(pristine, SAMPLE)
+        old_ids = set(state(pristine).ids)
+        texts = sample_texts()
+        folder, added = write_batch(work / "extra", "new", texts[:40])
+        operations = {
+            "index --retrain": (["index", str(SAMPLE), "--retrain", *TINY], old_ids, True),
+            "add": (["add", str(folder)], old_ids | set(added), False),
+            "retrain": (["retrain", *TINY], old_ids, True),
+        }
+        t0 = time.perf_counter()
+        query = common_word(pristine)
+        kills = (
+            []
+            if opts.skip_kills
+            else kill_trials(pristine, work, operations, opts.kills, opts.seed, query=query)
+        )
+        kill_seconds = time.perf_counter() - t0
+        db = work / "traffic.db"
+        copy_database(pristine, db)
+        traffic = readers_and_writers(
+            db, work, texts, opts.seconds, opts.readers, query, retrain_every=2
+        )
+    survived = [k for k in kills if k.outcome in ("old", "new") and k.check_ok and k.query_ok]
+    print(f"# bench/faults.py, {started}, {platform.node()} ({os.cpu_count()} CPUs)")
+    print(f"kills: {len(survived)} of {len(kills)} survived ({kill_seconds:.0f} s)")
+    for name in operations:
+        mine = [k for k in kills if k.operation == name]
+        outcomes = {o: sum(k.outcome == o for k in mine) for o in ("old", "new")}
+        print(
+            f"  {name}: {len(mine)} kills, old {outcomes['old']}, new {outcomes['new']}, "
+            f"check failed {sum(not k.check_ok for k in mine)}, "
+            f"query failed {sum(not k.query_ok for k in mine)}, "
+            f"finished before the signal {sum(not k.killed for k in mine)}; killed at "
+            + ", ".join(f"{k.delay:.1f}" for k in sorted(mine, key=lambda k: k.delay))
+            + " s of CPU"
+        )
+    for k in kills:
+        if k not in survived:
+            print(f"  NOT SURVIVED: {k}")
+    print(
+        f"readers and writers, {traffic.seconds:.0f} s, {opts.readers} readers: "
+        f"{traffic.reads} reads, reader errors {len(traffic.reader_errors)}; writes "
+        f"{traffic.writes}, writer errors {len(traffic.writer_errors)}, "
+        f"writes lost {traffic.writes_lost}, check {'ok' if traffic.check_ok else 'FAILED'}"
+    )
+    for line in traffic.reader_errors[:5] + traffic.writer_errors[:5]:
+        print(f"  {line}")
+
+
+if __name__ == "__main__":
+    main()
