@@ -1,8 +1,8 @@
 """The JSON API's request and response shapes (they make the OpenAPI description).
 
 Field names are those of the CLI's ``--json`` output: a hit is ``id, score, title, snippet,
-labels`` (plus ``rank``, and ``shared_words`` / ``in_both`` where the CLI adds them), a word is
-``word, weight``, an add report is what ``docret add --json`` prints.
+labels, metadata`` (plus ``rank``, and ``shared_words`` / ``in_both`` where the CLI adds
+them), a word is ``word, weight``, an add report is what ``docret add --json`` prints.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ class HitOut(BaseModel):
     title: str
     snippet: str
     labels: list[str]
+    metadata: dict[str, Any] = Field(default_factory=dict)  # path, type, author, date, ...
     shared_words: list[str] | None = None
     in_both: bool | None = None
 
