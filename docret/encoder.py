@@ -57,6 +57,7 @@ class Encoder:
         patience: int = 5,
         negatives: int = 500,
         pretrain: bool = True,
+        query_fraction: float = 0.3,
         progress=None,
         seed: int = 0,
         device: str = "auto",
@@ -81,6 +82,7 @@ class Encoder:
         self.patience = patience
         self.negatives = negatives
         self.pretrain = pretrain
+        self.query_fraction = query_fraction
         self.progress = progress
         self.seed = seed
         self.device = device
@@ -152,6 +154,7 @@ class Encoder:
             patience=self.patience,
             negatives=self.negatives,
             pretrain=self.pretrain,
+            query_fraction=self.query_fraction,
             seed=self.seed,
             device=self.device,
         )
