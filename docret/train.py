@@ -25,6 +25,8 @@ from docret.model import (  # noqa: E402
     corrupt,
 )
 
+SVD_MAX_ROWS = 20_000  # documents the first layer's truncated SVD is computed from, at most
+
 
 @dataclass
 class TrainConfig:
@@ -259,13 +261,18 @@ def init_first_layer(model: Autoencoder, inputs, seed: int) -> float:
 
     Unit j reads the document's coordinate on the j-th singular direction (what LSA keeps),
     scaled so that it has unit variance over the corpus, the scale the random initialisation
-    gives. Units beyond the matrix's rank keep their random weights. Returns the share of the
+    gives. Units beyond the matrix's rank keep their random weights. Above ``SVD_MAX_ROWS``
+    documents the directions come from a random sample of that many, so that the (rows x width)
+    work matrices stay small however large the corpus. Returns the share of the (sampled)
     matrix's squared norm that the directions capture.
     """
+    n = inputs.shape[0]
+    if n > SVD_MAX_ROWS:  # a sample finds the leading directions as well, in bounded memory
+        rows = np.random.default_rng(seed).choice(n, SVD_MAX_ROWS, replace=False)
+        inputs, n = inputs[np.sort(rows)], SVD_MAX_ROWS
     width = model.input_weight.shape[1]
     k = min(width, *inputs.shape)
     singular, components = truncated_svd(inputs, k, seed)
-    n = inputs.shape[0]
     scale = np.sqrt(n) / np.maximum(singular, 1e-6)
     weight = torch.from_numpy((components.T * scale).astype(np.float32))
     model.input_weight[:, :k] = weight.to(model.input_weight.device)

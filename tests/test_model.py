@@ -326,3 +326,19 @@ def test_importing_train_makes_waiting_threads_sleep_unless_told_otherwise():
     assert subprocess.run(run, env=env, capture_output=True, text=True).stdout.strip() == "PASSIVE"
     env["OMP_WAIT_POLICY"] = "ACTIVE"
     assert subprocess.run(run, env=env, capture_output=True, text=True).stdout.strip() == "ACTIVE"
+
+
+def test_first_layer_of_a_large_corpus_comes_from_a_sample(monkeypatch):
+    from docret import train
+
+    x = sp.random(300, 30, density=0.3, format="csr", random_state=5, dtype=np.float32)
+    seen = []
+    real = train.truncated_svd
+    monkeypatch.setattr(train, "truncated_svd", lambda m, *a: seen.append(m.shape) or real(m, *a))
+    monkeypatch.setattr(train, "SVD_MAX_ROWS", 100)
+    model = Autoencoder(AutoencoderConfig(vocab_size=30, hidden=(16, 8), code_size=4))
+    train.init_first_layer(model, x, seed=0)
+    assert seen == [(100, 30)]
+    with torch.no_grad():
+        h = model.first_layer(SparseBatch.from_csr(x)).numpy()
+    assert 0.7 < np.sqrt((h**2).mean()) < 1.3  # about the unit scale on all the rows
