@@ -58,6 +58,7 @@ class Encoder:
         negatives: int = 500,
         pretrain: bool = True,
         query_fraction: float = 0.3,
+        first_layer: str = "svd",
         progress=None,
         seed: int = 0,
         device: str = "auto",
@@ -83,6 +84,7 @@ class Encoder:
         self.negatives = negatives
         self.pretrain = pretrain
         self.query_fraction = query_fraction
+        self.first_layer = first_layer
         self.progress = progress
         self.seed = seed
         self.device = device
@@ -155,6 +157,7 @@ class Encoder:
             negatives=self.negatives,
             pretrain=self.pretrain,
             query_fraction=self.query_fraction,
+            first_layer=self.first_layer,
             seed=self.seed,
             device=self.device,
         )

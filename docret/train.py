@@ -23,8 +23,11 @@ from docret.model import (  # noqa: E402
     Autoencoder,
     SparseBatch,
     corrupt,
+    drop_inputs,
+    sampled_softmax_cross_entropy,
 )
 
+FIRST_LAYER_STARTS = ("svd", "softmax")
 SVD_MAX_ROWS = 20_000  # documents the first layer's truncated SVD is computed from, at most
 
 
@@ -42,8 +45,16 @@ class TrainConfig:
     pretrain: bool = True  # layer-wise pre-training (:func:`pretrain`) before :func:`fit`
     query_fraction: float = 0.3  # share of training inputs replaced by a few of their words
     query_words: tuple[int, int] = (2, 12)  # how many words such a query-like input keeps
+    # How pre-training starts the first layer: "svd" (truncated SVD of the tf-idf matrix) or
+    # "softmax" (3 epochs as a shallow autoencoder through the output softmax, the former
+    # default: better for whole-document queries, worse for short ones; bench/RESULTS.md)
+    first_layer: str = "svd"
     seed: int = 0
     device: str = "auto"  # "auto" takes CUDA when present
+
+    def __post_init__(self) -> None:
+        if self.first_layer not in FIRST_LAYER_STARTS:
+            raise ValueError(f"first_layer must be one of {FIRST_LAYER_STARTS}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -224,7 +235,14 @@ def pretrain(
     rng = np.random.default_rng(config.seed)
     n = inputs.shape[0]
     act = model.act
-    history = [{"layer": 1, "explained": init_first_layer(model, inputs, config.seed)}]
+    if config.first_layer == "svd":
+        history = [{"layer": 1, "explained": init_first_layer(model, inputs, config.seed)}]
+    else:
+        history = [
+            {"layer": 1, "loss": _pretrain_first_layer(model, inputs, targets, config, epochs)}
+        ]
+        if callback:
+            callback("layer 1", epochs, history[0]["loss"])
     n_stages = len(model.encoder) + 1
     for k in range(1, n_stages):
         enc = model.encoder[k - 1]
@@ -253,6 +271,39 @@ def pretrain(
                 callback(f"layer {k + 1}", epoch, total / n)
         history.append({"layer": k + 1, "loss": total / n})
     return history
+
+
+def _pretrain_first_layer(
+    model: Autoencoder, inputs, targets, config: TrainConfig, epochs: int = 3, l1: float = 1e-3
+) -> float:
+    """Train the first layer as a shallow autoencoder through the output softmax; its loss.
+
+    The former start (``first_layer="softmax"``): sampled softmax as in :func:`fit`, with an L1
+    penalty that keeps the hidden units sparse.
+    """
+    device = next(model.parameters()).device
+    rng = np.random.default_rng(config.seed)
+    noise_gen = torch.Generator().manual_seed(config.seed)
+    out_layer = model.decoder[-1]
+    params = [model.input_weight, model.input_bias, *out_layer.parameters()]
+    optimizer = make_optimizer(params, config)
+    n = inputs.shape[0]
+    for _ in range(epochs):
+        total = 0.0
+        for rows in _batches(rng.permutation(n), config.batch_size):
+            x = drop_inputs(SparseBatch.from_csr(inputs[rows]), model.config.noise, noise_gen)
+            h = model.act(model.first_layer(x.to(device)))
+            target = SparseBatch.from_csr(targets[rows]).to(device)
+            negatives = torch.randint(
+                out_layer.out_features, (max(config.negatives, 1),), generator=noise_gen
+            )
+            loss = sampled_softmax_cross_entropy(h, out_layer, target, negatives.to(device))
+            loss = loss + l1 * h.abs().mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(rows)
+    return total / n
 
 
 @torch.no_grad()

@@ -342,3 +342,26 @@ def test_first_layer_of_a_large_corpus_comes_from_a_sample(monkeypatch):
     with torch.no_grad():
         h = model.first_layer(SparseBatch.from_csr(x)).numpy()
     assert 0.7 < np.sqrt((h**2).mean()) < 1.3  # about the unit scale on all the rows
+
+
+def test_first_layer_can_start_through_the_softmax_instead():
+    from docret import train
+    from docret.text import tfidf_matrix
+
+    enc = Encoder(**FAST)
+    counts = enc.fit_vocabulary(_texts(8))
+    targets = sp.csr_matrix(counts.multiply(1 / np.asarray(counts.sum(1)).clip(1e-9)))
+    inputs = tfidf_matrix(counts, enc.idf_)
+    weights = []
+    for start in ("svd", "softmax"):
+        torch.manual_seed(0)
+        model = Autoencoder(AutoencoderConfig(vocab_size=counts.shape[1], hidden=(16, 8)))
+        before = model.input_weight.detach().clone()
+        config = train.TrainConfig(device="cpu", first_layer=start)
+        (first, *_) = train.pretrain(model, inputs, targets, config, epochs=1)
+        assert ("explained" if start == "svd" else "loss") in first
+        assert not torch.equal(before, model.input_weight)
+        weights.append(model.input_weight.detach().clone())
+    assert not torch.allclose(*weights)
+    with pytest.raises(ValueError, match="first_layer"):
+        train.TrainConfig(first_layer="pca")
