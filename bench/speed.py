@@ -237,8 +237,6 @@ def binary_precision(float_db: Path, bin_db: Path, train: list[dict], test: list
 
     labels = np.array([d["labels"][0] for d in train])
     with Index.open(bin_db) as b, Index.open(float_db) as f:
-        b.load()
-        f.load()
         vecs = [b.vectorizer.transform_one(d["text"]) for d in test]
         keep = [i for i, v in enumerate(vecs) if len(v.indices)]
         query_labels = np.array([test[i]["labels"][0] for i in keep])
@@ -256,7 +254,7 @@ def binary_precision(float_db: Path, bin_db: Path, train: list[dict], test: list
         # `--rerank` did before), of their logits (the code layer's values before the
         # logistic), or of the logits plus tf-idf cosine (what `--rerank` does now).
         q_logits = normalize_rows(logits(bin_codes))
-        inverted = f.inverted
+        inverted = f.snapshot.tfidf_by_term
 
         def hamming(i, rerank=0, score="activations"):
             d = hamming_distances(b.bits, q_bits[i])
@@ -264,9 +262,9 @@ def binary_precision(float_db: Path, bin_db: Path, train: list[dict], test: list
                 return smallest_k(d, 100)
             cand = smallest_k(d, rerank)
             if score == "activations":
-                s = b.codes[cand] @ normalize_rows(bin_codes[i : i + 1])[0]
+                s = b.snapshot.unit_codes[cand] @ normalize_rows(bin_codes[i : i + 1])[0]
             else:
-                s = b.rerank_codes[cand] @ q_logits[i]
+                s = b.snapshot.unit_logits[cand] @ q_logits[i]
                 if score == "logits+tfidf":
                     v = vecs[keep[i]]
                     s = s + inverted.scores(v.indices, v.values)[cand]
@@ -277,7 +275,7 @@ def binary_precision(float_db: Path, bin_db: Path, train: list[dict], test: list
                 "tf-idf cosine",
                 lambda i: top_k(inverted.scores(vecs[keep[i]].indices, vecs[keep[i]].values), 100),
             ),
-            ("float codes D=32", lambda i: top_k(f.codes @ q_float[i], 100)),
+            ("float codes D=32", lambda i: top_k(f.snapshot.unit_codes @ q_float[i], 100)),
             ("binary 64-bit, Hamming", hamming),
             ("binary, best 1,000 by Hamming re-ranked by cosine", lambda i: hamming(i, 1000)),
             ("  ... by cosine of the logits", lambda i: hamming(i, 1000, "logits")),

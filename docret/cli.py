@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import functools
 import json
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from docret import __version__
+from docret.defaults import ACTIVATIONS, DATABASE, DEFAULTS, LIMIT, WORDS_LIMIT, Defaults
 from docret.errors import DocretError
+from docret.progress import Progress
 
 DB_OPTION_HELP = "SQLite file of the index (env: DOCRET_DB)"
 MAX_SKIP_LINES = 20  # beyond this the summary line carries the count
@@ -75,118 +77,93 @@ def _df(ctx: click.Context, param: click.Parameter, value: str) -> int | float:
     return number
 
 
+def _setting(name: str, *decls: str, **kwargs: Any) -> Callable:
+    """A click option for the model setting ``name``: default and help from docret.defaults."""
+    default = getattr(DEFAULTS, name)
+    if name == "hidden":
+        default = ",".join(map(str, default))
+    elif name in ("min_df", "max_df"):
+        default = str(default)
+    flag = "--" + name.replace("_", "-")
+    return click.option(
+        *(decls or (flag,)),
+        name,
+        default=default,
+        show_default=True,
+        help=Defaults.help(name),
+        **kwargs,
+    )
+
+
+_MODEL_OPTIONS = [
+    _setting("code_size", type=click.IntRange(1)),
+    _setting("hidden", callback=_layer_sizes),
+    _setting("activation", type=click.Choice(ACTIVATIONS)),
+    _setting("vocab_size", type=click.IntRange(1)),
+    _setting("min_df", callback=_df),
+    _setting("max_df", callback=_df),
+    _setting("epochs", type=click.IntRange(1)),
+    _setting("patience", type=click.IntRange(1)),
+    _setting("batch_size", type=click.IntRange(1)),
+    _setting("negatives", type=click.IntRange(0)),
+    _setting("lr", type=click.FloatRange(0, min_open=True)),
+    _setting("noise", type=click.FloatRange(0, 1, max_open=True)),
+    _setting("code_l2", type=click.FloatRange(0)),
+    _setting("pretrain", "--pretrain/--no-pretrain"),
+    _setting("seed", type=int),
+    _setting("device"),
+]
+
+
 def model_options(f: Callable) -> Callable:
-    """The options that shape and train the model, shared by ``index`` and ``evaluate``."""
+    """The options that shape and train the model, shared by ``index``, ``retrain`` and
+    ``evaluate``."""
     for option in reversed(_MODEL_OPTIONS):
         f = option(f)
     return f
 
 
-_MODEL_OPTIONS = [
-    click.option(
-        "--code-size",
-        default=32,
-        show_default=True,
-        type=click.IntRange(1),
-        help="D, size of each document's code",
-    ),
-    click.option(
-        "--hidden",
-        default="500,250,125",
-        show_default=True,
-        callback=_layer_sizes,
-        help="Encoder layer widths, comma-separated",
-    ),
-    click.option(
-        "--activation",
-        default="tanh",
-        show_default=True,
-        type=click.Choice(["tanh", "relu", "sigmoid"]),
-        help="Between hidden layers (the code layer is linear)",
-    ),
-    click.option(
-        "--vocab-size",
-        default=10_000,
-        show_default=True,
-        type=click.IntRange(1),
-        help="Keep this many most frequent terms",
-    ),
-    click.option(
-        "--min-df",
-        default="2",
-        show_default=True,
-        callback=_df,
-        help="Drop terms in fewer documents (count or fraction)",
-    ),
-    click.option(
-        "--max-df",
-        default="0.5",
-        show_default=True,
-        callback=_df,
-        help="Drop terms in more documents (count or fraction)",
-    ),
-    click.option(
-        "--epochs",
-        default=50,
-        show_default=True,
-        type=click.IntRange(1),
-        help="Most training epochs (early stopping may end sooner)",
-    ),
-    click.option(
-        "--patience",
-        default=5,
-        show_default=True,
-        type=click.IntRange(1),
-        help="Stop after this many epochs without held-out improvement",
-    ),
-    click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1)),
-    click.option(
-        "--negatives",
-        default=500,
-        show_default=True,
-        type=click.IntRange(0),
-        help="Sampled softmax: the batch's words plus this many random ones (0: whole vocabulary)",
-    ),
-    click.option(
-        "--lr",
-        default=2e-3,
-        show_default=True,
-        type=click.FloatRange(0, min_open=True),
-        help="Adam learning rate",
-    ),
-    click.option(
-        "--noise",
-        default=0.7,
-        show_default=True,
-        type=click.FloatRange(0, 1, max_open=True),
-        help="Denoising: chance of dropping each input word",
-    ),
-    click.option(
-        "--code-l2",
-        default=0.0,
-        show_default=True,
-        type=click.FloatRange(0),
-        help="L2 penalty on float codes (not used with --binary)",
-    ),
-    click.option(
-        "--pretrain/--no-pretrain",
-        default=True,
-        show_default=True,
-        help="Pre-train layer by layer (shallow autoencoders) before fine-tuning",
-    ),
-    click.option(
-        "--seed", default=0, show_default=True, type=int, help="Same seed, same corpus: same codes"
-    ),
-    click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, ..."),
-]
-
-
 BINARY_OPTION = click.option(
     "--binary",
     "binary_bits",
-    type=click.IntRange(1),
-    help="Semantic hashing: learn binary codes of this many bits (replaces --code-size)",
+    type=click.IntRange(0),
+    help="Semantic hashing: learn binary codes of this many bits (replaces --code-size; "
+    "0: float codes)",
 )
+
+
+def json_option(what: str = "JSON instead of a table") -> Callable:
+    """``--json``: machine-readable output on stdout."""
+    return click.option("--json", "as_json", is_flag=True, help=f"Print {what}")
+
+
+def limit_option(default: int = LIMIT) -> Callable:
+    """``-k/--limit``: how many results."""
+    return click.option(
+        "-k",
+        "--limit",
+        "k",
+        default=default,
+        show_default=True,
+        type=click.IntRange(1),
+        help="How many results",
+    )
+
+
+def _given_settings(
+    ctx: click.Context, options: dict[str, Any], binary_bits: int | None
+) -> dict[str, Any]:
+    """The model settings the user typed (defaults left out), ``--binary N`` folded in."""
+    given = {
+        name: value
+        for name, value in options.items()
+        if ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+    }
+    if binary_bits is not None:
+        given["binary"] = bool(binary_bits)
+        if binary_bits:
+            given["code_size"] = binary_bits
+    return given
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -194,7 +171,7 @@ BINARY_OPTION = click.option(
 @click.option(
     "-d",
     "--database",
-    default="docret.db",
+    default=DATABASE,
     show_default=True,
     envvar="DOCRET_DB",
     type=click.Path(dir_okay=False),
@@ -225,9 +202,10 @@ def cli(ctx: click.Context, database: str) -> None:
 @click.option(
     "--retrain",
     is_flag=True,
-    help="Learn a new model even if the database already indexes PATH",
+    help="Learn a new model even if the database already indexes PATH (from its stored "
+    "settings and the options given)",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of text")
+@json_option("a JSON report instead of text")
 @click.pass_context
 @friendly_errors
 def index(
@@ -245,18 +223,20 @@ def index(
     their label), a single text file, or a .jsonl/.jsonl.gz file of {"id", "text", "labels"}.
     The previous index in the database is replaced only once the new one is complete.
     Run again on the same PATH, it only encodes new and changed documents and drops those
-    gone, with the stored model; --retrain learns a new one.
+    gone, with the stored model; --retrain learns a new one, starting from the stored
+    model's settings and changing only the options given.
     """
-    if binary_bits:
-        options.update(binary=True, code_size=binary_bits)
     from docret.index import Index
 
+    settings = _given_settings(ctx, options, binary_bits)
     database = ctx.obj["database"]
-    if not retrain:
-        existing = Index.existing_for(database, path)
-        if existing is not None:
-            _update(existing, path, globs, as_json)
-            return
+    existing = Index.existing_for(database, path)
+    if existing is not None and not retrain:
+        _update(existing, path, globs, as_json)
+        return
+    if existing is not None:
+        settings = {**existing.settings(), **settings}
+        existing.close()
     err = _stderr()
     skipped_lines = 0
 
@@ -266,23 +246,16 @@ def index(
         if skipped_lines <= MAX_SKIP_LINES:
             err.print(f"[yellow]Skipped[/] {item.source}: {item.reason}")
 
-    progress, on_epoch, on_stage, on_progress = _progress_display(err, as_json)
+    bars = _ProgressBars(err, as_json)
     try:
         built = Index.build(
-            path,
-            database,
-            globs=globs or None,
-            on_skip=on_skip,
-            on_stage=on_stage,
-            on_progress=on_progress,
-            callback=on_epoch,
-            **options,
+            path, database, globs=globs or None, on_skip=on_skip, progress=bars, **settings
         )
     except KeyboardInterrupt:
-        progress.stop()
+        bars.stop()
         raise click.ClickException("Interrupted: the database was left as it was") from None
     finally:
-        progress.stop()
+        bars.stop()
     report = built.last_build
     built.close()
     if skipped_lines > MAX_SKIP_LINES:
@@ -315,56 +288,56 @@ def index(
     )
 
 
-def _progress_display(err, quiet: bool):
-    """Rich progress bars for a build: a count and an estimate for reading, vocabulary and
-    training (with loss and held-out loss), plus a line per stage.
+class _ProgressBars(Progress):
+    """Rich progress bars on stderr: a count and an estimate for reading, vocabulary,
+    training (with loss and held-out loss) and writing, plus a line per stage."""
 
-    Returns the progress object and three callbacks that feed it: per epoch, per stage, and
-    per step of counted work (stage name, done, total or None).
-    """
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
+    def __init__(self, err, quiet: bool) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as Bars
 
-    progress = Progress(
-        TextColumn("[bold]{task.description}[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[extra]}"),
-        TimeRemainingColumn(),
-        console=err,
-        disable=quiet and not err.is_terminal,
-    )
-    tasks: dict[str, Any] = {}
+        self.quiet = quiet
+        self.bars = Bars(
+            TextColumn("[bold]{task.description}[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[extra]}"),
+            TimeRemainingColumn(),
+            console=err,
+            disable=quiet and not err.is_terminal,
+        )
+        self.tasks: dict[str, Any] = {}
 
-    def on_progress(stage: str, done: int, total: int | None) -> None:
-        if stage not in tasks:
-            progress.start()
-            tasks[stage] = progress.add_task(stage, total=total, extra="")
-        progress.update(tasks[stage], completed=done, total=total)
+    def stage(self, message: str) -> None:
+        if not self.quiet:
+            self.bars.console.print(f"[dim]{message}…[/]")
 
-    def on_epoch(stats, total: int) -> None:
+    def step(self, stage: str, done: int, total: int | None) -> None:
+        if stage not in self.tasks:
+            self.bars.start()
+            self.tasks[stage] = self.bars.add_task(stage, total=total, extra="")
+        self.bars.update(self.tasks[stage], completed=done, total=total)
+
+    def epoch(self, stats, total: int) -> None:
         held_out = "-" if stats.val_loss is None else f"{stats.val_loss:.4f}"
-        on_progress("Training (epochs)", stats.epoch, total)
-        progress.update(
-            tasks["Training (epochs)"], extra=f"loss {stats.loss:.4f}  held-out {held_out}"
+        self.step("Training (epochs)", stats.epoch, total)
+        self.bars.update(
+            self.tasks["Training (epochs)"], extra=f"loss {stats.loss:.4f}  held-out {held_out}"
         )
 
-    def on_stage(message: str) -> None:
-        if not quiet:
-            progress.console.print(f"[dim]{message}…[/]")
-
-    return progress, on_epoch, on_stage, on_progress
+    def stop(self) -> None:
+        self.bars.stop()
 
 
 @cli.command()
 @click.argument("path", type=click.Path())
 @click.option("--glob", "globs", multiple=True, help="File name pattern for folders (repeatable)")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of text")
+@json_option("a JSON report instead of text")
 @click.pass_context
 @friendly_errors
 def add(ctx: click.Context, path: str, globs: tuple[str, ...], as_json: bool) -> None:
@@ -379,7 +352,7 @@ def add(ctx: click.Context, path: str, globs: tuple[str, ...], as_json: bool) ->
 
 @cli.command()
 @click.argument("ids", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of text")
+@json_option("a JSON report instead of text")
 @click.pass_context
 @friendly_errors
 def remove(ctx: click.Context, ids: tuple[str, ...], as_json: bool) -> None:
@@ -397,17 +370,17 @@ def _update(
 ) -> None:
     """Add new and changed documents (and drop vanished ones) with the stored model; report."""
     err = _stderr()
-    progress, _, _, on_progress = _progress_display(err, as_json)
+    bars = _ProgressBars(err, as_json)
     try:
         report = idx.add(
             path,
             globs=globs or None,
             on_skip=lambda item: err.print(f"[yellow]Skipped[/] {item.source}: {item.reason}"),
             remove_missing=remove_missing,
-            on_progress=on_progress,
+            progress=bars,
         )
     finally:
-        progress.stop()
+        bars.stop()
         idx.close()
     if as_json:
         click.echo(
@@ -441,26 +414,23 @@ def _update(
 @cli.command()
 @model_options
 @BINARY_OPTION
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of text")
+@json_option("a JSON report instead of text")
 @click.pass_context
 @friendly_errors
 def retrain(ctx: click.Context, as_json: bool, binary_bits: int | None, **options: Any) -> None:
     """Learn a new vocabulary and model from every stored document and re-encode them all.
 
-    One transaction: if it fails or is interrupted, the old model and codes stay. Model
-    options are those of 'docret index' (their defaults, not the stored model's settings).
+    Starts from the settings the stored model was made with and changes only the options
+    given (a binary index stays binary unless --binary 0). One transaction: if it fails or is
+    interrupted, the old model and codes stay.
     """
-    if binary_bits:
-        options.update(binary=True, code_size=binary_bits)
-    err = _stderr()
-    progress, on_epoch, on_stage, on_progress = _progress_display(err, as_json)
+    settings = _given_settings(ctx, options, binary_bits)
+    bars = _ProgressBars(_stderr(), as_json)
     with _open(ctx) as idx:
         try:
-            report = idx.retrain(
-                on_stage=on_stage, on_progress=on_progress, callback=on_epoch, **options
-            )
+            report = idx.retrain(progress=bars, **settings)
         finally:
-            progress.stop()
+            bars.stop()
     if as_json:
         click.echo(
             json.dumps(
@@ -473,7 +443,7 @@ def retrain(ctx: click.Context, as_json: bool, binary_bits: int | None, **option
             )
         )
     else:
-        err.print(
+        _stderr().print(
             f"[green]Retrained on {report.documents:,} documents[/] ({report.vocabulary:,} "
             f"terms, {report.epochs} epochs, {report.seconds:.1f} s)"
         )
@@ -487,16 +457,16 @@ def _open(ctx: click.Context):
 
 @cli.command()
 @click.argument("text")
+@limit_option()
 @click.option(
-    "-k",
-    "--limit",
-    "k",
-    default=10,
-    show_default=True,
-    type=click.IntRange(1),
-    help="How many results",
+    "--method",
+    # docret.ranking.METHODS, spelled out so that --help does not import numpy (a test checks)
+    type=click.Choice(("default", "codes", "hybrid", "bm25", "tfidf")),
+    help="Ranking: default = BM25 fused with the learned codes at the weight chosen when the "
+    "index was built; codes = the codes alone; hybrid = code cosine + tf-idf cosine; bm25, "
+    "tfidf = words alone",
 )
-@click.option("--compare", is_flag=True, help="Show tf-idf cosine ranking beside the learned codes")
+@click.option("--compare", is_flag=True, help="Show the ranking beside BM25's")
 @click.option(
     "--explain",
     "explain_hits",
@@ -509,13 +479,8 @@ def _open(ctx: click.Context):
     help="Binary codes: take this many by Hamming distance, re-order them by the cosine of "
     "the code logits plus tf-idf cosine",
 )
-@click.option(
-    "--hybrid",
-    is_flag=True,
-    help="Rank by code cosine plus tf-idf cosine (float codes): the codes find the topic, "
-    "shared words order the documents in it",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table")
+@click.option("--hybrid", is_flag=True, help="Same as --method hybrid")
+@json_option()
 @click.pass_context
 @friendly_errors
 def query(
@@ -524,39 +489,25 @@ def query(
     k: int,
     compare: bool,
     explain_hits: bool,
+    method: str | None,
     rerank: int | None,
     hybrid: bool,
     as_json: bool,
 ) -> None:
-    """Rank documents by cosine similarity of their codes to the code of TEXT."""
-    if hybrid and compare:
-        raise click.ClickException(
-            "--compare shows the learned codes beside tf-idf; use it without --hybrid"
-        )
+    """Rank documents for TEXT: by default BM25 fused with the learned codes (see --method)."""
+    if hybrid and method not in (None, "hybrid"):
+        raise click.ClickException(f"--hybrid contradicts --method {method}")
+    method = "hybrid" if hybrid else method
     with _open(ctx) as idx:
         if compare:
-            result = idx.compare(text, k, rerank)
-            both = result.both
+            result = idx.compare(text, k, rerank, method=method)
             if as_json:
-                click.echo(
-                    json.dumps(
-                        {
-                            "query": text,
-                            "codes": [
-                                h.to_dict() | {"in_both": h.id in both} for h in result.codes
-                            ],
-                            "tfidf": [
-                                h.to_dict() | {"in_both": h.id in both} for h in result.tfidf
-                            ],
-                            "both": sorted(both),
-                        }
-                    )
-                )
+                click.echo(json.dumps({"query": text, **result.to_dict()}))
             else:
                 _print_comparison(text, result)
             return
-        hits = idx.query(text, k, rerank, hybrid)
-        unknown = idx.vectorize(text).unknown
+        hits = idx.query(text, k, rerank, method=method)
+        unknown = idx.unknown_words(text)
         shared = [idx.shared_words(text, h.id) for h in hits] if explain_hits else None
         query_words = [w for w, _ in idx.explain(text, 10)] if explain_hits else []
     if as_json:
@@ -566,25 +517,17 @@ def query(
                 row["shared_words"] = [w for w, _ in words]
         click.echo(json.dumps(rows))
     else:
-        _print_hits(f"Learned codes{' + tf-idf' if hybrid else ''}: {text}", hits, shared)
+        _print_hits(f"{_METHOD_TITLES[method or 'default']}: {text}", hits, shared)
         if query_words:
             _stdout().print(f"The query's code stands for: {', '.join(query_words)}")
         if unknown:
-            _stderr().print(f"[dim]Not in the vocabulary, ignored: {', '.join(unknown)}[/]")
+            _stderr().print(f"[dim]In no indexed document, ignored: {', '.join(unknown)}[/]")
 
 
 @cli.command()
 @click.argument("doc_id")
-@click.option(
-    "-k",
-    "--limit",
-    "k",
-    default=10,
-    show_default=True,
-    type=click.IntRange(1),
-    help="How many results",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table")
+@limit_option()
+@json_option()
 @click.pass_context
 @friendly_errors
 def similar(ctx: click.Context, doc_id: str, k: int, as_json: bool) -> None:
@@ -616,8 +559,8 @@ def _print_words(title: str, words, as_json: bool = False) -> None:
 
 @cli.command()
 @click.argument("text")
-@click.option("-k", "--limit", "k", default=15, show_default=True, type=click.IntRange(1))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table")
+@limit_option(WORDS_LIMIT)
+@json_option()
 @click.pass_context
 @friendly_errors
 def explain(ctx: click.Context, text: str, k: int, as_json: bool) -> None:
@@ -629,8 +572,8 @@ def explain(ctx: click.Context, text: str, k: int, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("doc_id")
-@click.option("-k", "--limit", "k", default=15, show_default=True, type=click.IntRange(1))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table")
+@limit_option(WORDS_LIMIT)
+@json_option()
 @click.pass_context
 @friendly_errors
 def words(ctx: click.Context, doc_id: str, k: int, as_json: bool) -> None:
@@ -662,7 +605,7 @@ def map_command(ctx: click.Context, out: str, compare_lsa: bool) -> None:
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text")
+@json_option("JSON instead of text")
 @click.pass_context
 @friendly_errors
 def info(ctx: click.Context, as_json: bool) -> None:
@@ -711,6 +654,17 @@ def info(ctx: click.Context, as_json: bool) -> None:
                 else ""
             ),
         ),
+        (
+            "Ranking",
+            "Hamming distance of the binary codes"
+            if data["ranking"]["default"] == "codes"
+            else f"BM25 + learned codes, weight {data['ranking']['weight']} "
+            + (
+                f"(chosen on {data['ranking']['queries']:,} pseudo-queries)"
+                if data["ranking"]["queries"]
+                else "(BM25 alone: rebuild to choose a weight)"
+            ),
+        ),
         ("Schema", str(data["schema_version"])),
     ]
     for key, value in rows:
@@ -721,7 +675,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
 @cli.command()
 @click.argument("path", type=click.Path())
 @model_options
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table")
+@json_option("one JSON object instead of a table")
 @click.option(
     "--plot",
     "plot_file",
@@ -747,8 +701,9 @@ def evaluate(
     - a folder with train/ and test/ in <label>/<file> layout (as 20 Newsgroups ships);
     - a folder with docs.jsonl[.gz], queries.jsonl and qrels.tsv (query, doc, relevance).
     Labelled corpora: every test document queries the train documents, relevant = a shared
-    label (P@1, P@10, P@100, MAP@100). Test collections: MAP, nDCG@10, P@10. Nothing is written
-    to the database.
+    label (P@1, P@10, P@100, MAP@100). Test collections: MAP, nDCG@10, P@10. Metrics follow
+    trec_eval (MAP@100 is map_cut_100, nDCG@10 has linear gains). The first row is docret's
+    default ranking. Nothing is written to the database.
     """
     from docret.evaluate import evaluate as run_evaluation
     from docret.evaluate import load_collection, plot
@@ -758,21 +713,26 @@ def evaluate(
     if not as_json:
         err.print(
             f"[dim]{collection.name}: {len(collection.documents):,} documents, "
-            f"{len(collection.queries):,} queries ({collection.protocol})[/]"
+            f"{len(collection.queries):,} queries ({collection.protocol})"
+            + (
+                f"; {collection.left_out:,} without a relevant document left out, as trec_eval does"
+                if collection.left_out
+                else ""
+            )
+            + "[/]"
         )
-    progress, on_epoch, on_stage, on_progress = _progress_display(err, as_json)
+    bars = _ProgressBars(err, as_json)
     try:
         results = run_evaluation(
             collection,
             curve=plot_file is not None,
             extra_lsa=extra_lsa,
-            on_method=lambda name: on_stage(f"Evaluating {name}"),
-            progress=on_progress,
-            callback=on_epoch,
+            on_method=lambda name: bars.stage(f"Evaluating {name}"),
+            progress=bars,
             **options,
         )
     finally:
-        progress.stop()
+        bars.stop()
     if plot_file:
         try:
             plot(results, plot_file, f"{collection.name}: precision vs documents retrieved")
@@ -791,6 +751,7 @@ def evaluate(
                     "protocol": protocol,
                     "documents": len(collection.documents),
                     "queries": len(collection.queries),
+                    "queries_left_out": collection.left_out,
                     "methods": [r.to_dict() for r in results],
                 }
             )
@@ -834,24 +795,34 @@ def _print_hits(title: str, hits, shared=None) -> None:
     _stdout().print(table)
 
 
+_METHOD_TITLES = {
+    "default": "BM25 + learned codes",
+    "codes": "Learned codes",
+    "hybrid": "Learned codes + tf-idf",
+    "bm25": "BM25",
+    "tfidf": "tf-idf cosine",
+}
+
+
 def _print_comparison(text: str, result) -> None:
     from rich.table import Table
 
     both = result.both
-    table = Table(title=f"Learned codes vs tf-idf: {text}", title_justify="left")
+    left, right = _METHOD_TITLES[result.method], _METHOD_TITLES[result.baseline]
+    table = Table(title=f"{left} vs {right}: {text}", title_justify="left")
     table.add_column("#", justify="right")
-    table.add_column("learned codes", ratio=1)
+    table.add_column(left, ratio=1)
     table.add_column("score", justify="right")
-    table.add_column("tf-idf cosine", ratio=1)
+    table.add_column(right, ratio=1)
     table.add_column("score", justify="right")
 
     def cell(hit) -> str:
         mark = "[bold green]● [/]" if hit.id in both else ""
         return f"{mark}{hit.title}\n[dim]{hit.id}[/]"
 
-    for rank in range(max(len(result.codes), len(result.tfidf))):
-        c = result.codes[rank] if rank < len(result.codes) else None
-        t = result.tfidf[rank] if rank < len(result.tfidf) else None
+    for rank in range(max(len(result.hits), len(result.baseline_hits))):
+        c = result.hits[rank] if rank < len(result.hits) else None
+        t = result.baseline_hits[rank] if rank < len(result.baseline_hits) else None
         table.add_row(
             str(rank + 1),
             cell(c) if c else "",
@@ -861,16 +832,48 @@ def _print_comparison(text: str, result) -> None:
         )
     console = _stdout()
     console.print(table)
-    only_codes = len([h for h in result.codes if h.id not in both])
-    console.print(
-        f"[bold green]●[/] found by both: {len(both)}; only by the learned codes: {only_codes}"
-    )
+    only = len([h for h in result.hits if h.id not in both])
+    console.print(f"[bold green]●[/] found by both: {len(both)}; only by {left}: {only}")
 
 
-def main() -> None:
-    """Entry point for ``python -m docret`` and the console script."""
-    cli(prog_name="docret")
+# -- serve (issue 14) -----------------------------------------------------------------------
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in a web browser")
+@click.option(
+    "--allow-writes",
+    is_flag=True,
+    help="Add POST /api/documents and DELETE /api/documents/{id} (read-only without it)",
+)
+@click.pass_context
+@friendly_errors
+def serve(ctx: click.Context, host: str, port: int, open_browser: bool, allow_writes: bool) -> None:
+    """A local web page and JSON API: search, compare, explain, documents, map, info.
 
+    The index is reopened when another process rebuilds or adds to the database. The JSON
+    API is described at /openapi.json. Needs the web extra: pip install 'docret[serve]'.
+    """
+    from docret import serve as web
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    err = _stderr()
+    if not web.is_loopback(host):
+        err.print(
+            f"[yellow]Warning: listening on {host}, reachable from other machines; docret "
+            "serve has no authentication[/]"
+        )
+
+    def ready(url: str) -> None:
+        from rich.markup import escape
+
+        database = escape(ctx.obj["database"])
+        err.print(f"[green]docret serve[/] {database} at [bold]{escape(url)}[/] (Ctrl+C stops)")
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    try:
+        web.serve(ctx.obj["database"], host, port, allow_writes=allow_writes, on_ready=ready)
+    except ImportError as e:
+        raise click.ClickException(str(e)) from None

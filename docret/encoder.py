@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from docret.defaults import DEFAULTS
 from docret.errors import TrainingError
+from docret.progress import Progress
 from docret.text import (
     Analyzer,
     count_vectorizer,
@@ -31,38 +33,38 @@ class NotFittedError(ValueError):
 class Encoder:
     """Bag-of-words vectorizer plus deep autoencoder.
 
-    All arguments are keyword-only and only stored; ``fit`` learns ``vocabulary_``, ``idf_``,
-    ``analyzer_``, ``model_`` and ``history_``.
+    All arguments are keyword-only and only stored (their defaults and help are in
+    :mod:`docret.defaults`; ``progress`` is a :class:`~docret.progress.Progress`); ``fit``
+    learns ``vocabulary_``, ``idf_``, ``analyzer_``, ``model_`` and ``history_``.
     """
 
     def __init__(
         self,
         *,
-        vocab_size: int = 10_000,
-        min_df: int | float = 2,
-        max_df: int | float = 0.5,
-        stemmer: str = "porter",
-        hidden: Sequence[int] = (500, 250, 125),
-        code_size: int = 32,
-        activation: str = "tanh",
-        noise: float = 0.7,
-        code_l2: float = 0.0,
-        binary: bool = False,
-        code_noise: float = 4.0,
-        epochs: int = 50,
-        batch_size: int = 64,
-        lr: float = 2e-3,
-        weight_decay: float = 0.0,
-        validation_fraction: float = 0.1,
-        patience: int = 5,
-        negatives: int = 500,
-        pretrain: bool = True,
-        query_fraction: float = 0.3,
-        first_layer: str = "svd",
-        progress=None,
-        seed: int = 0,
-        device: str = "auto",
-        callback=None,
+        vocab_size: int = DEFAULTS.vocab_size,
+        min_df: int | float = DEFAULTS.min_df,
+        max_df: int | float = DEFAULTS.max_df,
+        stemmer: str = DEFAULTS.stemmer,
+        hidden: Sequence[int] = DEFAULTS.hidden,
+        code_size: int = DEFAULTS.code_size,
+        activation: str = DEFAULTS.activation,
+        noise: float = DEFAULTS.noise,
+        code_l2: float = DEFAULTS.code_l2,
+        binary: bool = DEFAULTS.binary,
+        code_noise: float = DEFAULTS.code_noise,
+        epochs: int = DEFAULTS.epochs,
+        batch_size: int = DEFAULTS.batch_size,
+        lr: float = DEFAULTS.lr,
+        weight_decay: float = DEFAULTS.weight_decay,
+        validation_fraction: float = DEFAULTS.validation_fraction,
+        patience: int = DEFAULTS.patience,
+        negatives: int = DEFAULTS.negatives,
+        pretrain: bool = DEFAULTS.pretrain,
+        query_fraction: float = DEFAULTS.query_fraction,
+        first_layer: str = DEFAULTS.first_layer,
+        seed: int = DEFAULTS.seed,
+        device: str = DEFAULTS.device,
+        progress: Progress | None = None,
     ) -> None:
         self.vocab_size = vocab_size
         self.min_df = min_df
@@ -85,10 +87,9 @@ class Encoder:
         self.pretrain = pretrain
         self.query_fraction = query_fraction
         self.first_layer = first_layer
-        self.progress = progress
         self.seed = seed
         self.device = device
-        self.callback = callback
+        self.progress = progress
 
     # -- fitting -------------------------------------------------------------------------
     def fit(self, texts: Sequence[str]) -> Encoder:
@@ -176,7 +177,13 @@ class Encoder:
             if self.train_config_.pretrain
             else []
         )
-        self.history_ = train.fit(self.model_, inputs, targets, self.train_config_, self.callback)
+        self.history_ = train.fit(
+            self.model_,
+            inputs,
+            targets,
+            self.train_config_,
+            self.progress.epoch if self.progress is not None else None,
+        )
         return self
 
     # -- using a fitted encoder ----------------------------------------------------------
@@ -203,7 +210,8 @@ class Encoder:
         self._check_fitted("model_")
         from docret.train import encode
 
-        return encode(self.model_, self.tfidf(counts), on_progress=self.progress)
+        on_progress = self.progress.step if self.progress is not None else None
+        return encode(self.model_, self.tfidf(counts), on_progress=on_progress)
 
     def transform(self, texts: Sequence[str]) -> np.ndarray:
         """Codes (N, D), float32, of ``texts``."""
@@ -216,10 +224,18 @@ class Encoder:
         self.fit_model(counts)
         return self.encode_counts(counts)
 
+    def get_settings(self) -> dict[str, Any]:
+        """The settings this encoder was made with (the fields of
+        :class:`~docret.defaults.Defaults`), JSON-able: what ``retrain`` starts from."""
+        settings = {name: getattr(self, name) for name in DEFAULTS.as_dict()}
+        settings["hidden"] = [int(h) for h in settings["hidden"]]
+        return settings
+
     def export(self) -> dict[str, Any]:
         """Everything needed to encode later: JSON-able settings plus float32 weight arrays."""
         self._check_fitted("model_")
         return {
+            "settings": self.get_settings(),
             "analyzer": self.analyzer_.to_dict(),
             "vocabulary": list(self.vocabulary_),
             "surface_forms": self.surface_forms(),
@@ -257,13 +273,13 @@ class Encoder:
 class _Counting:
     """An analyzer that reports how many documents it has analysed (for progress bars)."""
 
-    def __init__(self, analyzer: Analyzer, total: int, progress) -> None:
+    def __init__(self, analyzer: Analyzer, total: int, progress: Progress) -> None:
         self.analyzer, self.total, self.progress, self.done = analyzer, total, progress, 0
 
     def __call__(self, text: str) -> list[str]:
         self.done += 1
         if self.done % 200 == 0 or self.done == self.total:
-            self.progress("Vocabulary", self.done, self.total)
+            self.progress.step("Vocabulary", self.done, self.total)
         return self.analyzer(text)
 
 

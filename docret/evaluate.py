@@ -5,14 +5,18 @@ Two protocols:
 - **labels**: a labelled corpus split into train and test (a ``.jsonl[.gz]`` whose lines carry
   ``split``, or a folder with ``train/`` and ``test/`` in ``<label>/<file>`` layout). Every test
   document queries the train documents; relevant means sharing a label. P@1, P@10, P@100 and
-  MAP@100 (mean over the relevant ranks of precision at that rank).
+  MAP@100 (trec_eval's ``map_cut_100``: divided by all the query's relevant documents).
 - **qrels**: an IR test collection folder with ``docs.jsonl[.gz]``, ``queries.jsonl`` and
   ``qrels.tsv`` (query, document, graded relevance; higher is better). MAP over the first 1,000
-  ranks (TREC convention), nDCG@10 and P@10 over the judged queries.
+  ranks (trec_eval's ``map``), nDCG@10 (``ndcg_cut_10``, linear gains) and P@10.
 
-Methods: docret's learned codes; tf-idf cosine over the full vocabulary; BM25 (bm25s); LSA
-(truncated SVD of the tf-idf matrix) with as many dimensions as the code; and a hybrid that adds
-tf-idf cosine to code cosine (see :class:`Hybrid`).
+Metrics follow trec_eval (:mod:`docret.metrics`): queries with no relevant document are left
+out (:attr:`Collection.left_out` says how many), P@k divides by k.
+
+Methods, by name: docret's default ranking (BM25 fused with the codes, :class:`Default`), the
+learned codes alone, the hybrid that adds tf-idf cosine to code cosine (:class:`Hybrid`);
+baselines tf-idf cosine over the full vocabulary, BM25 (bm25s) and LSA (truncated SVD of the
+tf-idf matrix) with as many dimensions as the code.
 """
 
 from __future__ import annotations
@@ -26,9 +30,12 @@ from typing import Any
 import numpy as np
 
 from docret.corpus import Document, read_documents
+from docret.defaults import DEFAULTS
 from docret.errors import CorpusError
-from docret.metrics import average_precision_at_k, ndcg_at_k, precision_at_k, top_rows
-from docret.ranking import HYBRID_WEIGHT, normalize_rows
+from docret.fusion import calibrate
+from docret.lexicon import LexicalIndex, query_terms
+from docret.metrics import average_precision, judged, ndcg_at_k, precision_at_k, top_rows
+from docret.ranking import HYBRID_WEIGHT, fuse, normalize_rows, query_weight
 from docret.text import Analyzer, english_stop_words
 
 PLOT_DEPTH = 1000  # the paper's figure runs to 1,000 retrieved documents
@@ -43,6 +50,7 @@ class Collection:
     documents: list[Document]
     queries: list[Document]
     qrels: dict[str, dict[str, int]] = field(default_factory=dict)  # protocol "qrels"
+    left_out: int = 0  # queries without any relevant document, left out as trec_eval does
 
 
 def load_collection(path: str | Path) -> Collection:
@@ -72,7 +80,11 @@ def load_collection(path: str | Path) -> Collection:
 def _labelled(name: str, train: list[Document], test: list[Document]) -> Collection:
     if not any(d.labels for d in train) or not any(d.labels for d in test):
         raise CorpusError(f"{name}: the train and test documents need labels")
-    return Collection(name, "labels", train, test)
+    known = {label for d in train for label in d.labels}
+    queries = [d for d in test if known.intersection(d.labels)]
+    if not queries:
+        raise CorpusError(f"{name}: no test document shares a label with a train document")
+    return Collection(name, "labels", train, queries, left_out=len(test) - len(queries))
 
 
 def _load_qrels_collection(p: Path) -> Collection:
@@ -92,14 +104,19 @@ def _load_qrels_collection(p: Path) -> Collection:
     judged = [q for q in queries if any(r > 0 for r in qrels.get(q.id, {}).values())]
     if not judged:
         raise CorpusError(f"{p}: no query has a relevant document in qrels.tsv")
-    return Collection(p.name, "qrels", documents, judged, qrels)
+    return Collection(p.name, "qrels", documents, judged, qrels, len(queries) - len(judged))
 
 
 # -- methods ------------------------------------------------------------------------------
 class Method:
-    """A retrieval method: ``fit`` on document texts, then ``search`` query texts."""
+    """A retrieval method: ``fit`` on document texts, then ``search`` query texts.
+
+    ``parts`` are methods whose fitted state this one reuses: they are fitted first, and their
+    fit time is this method's fit time.
+    """
 
     name = "method"
+    parts: tuple[Method, ...] = ()
 
     def fit(self, texts: Sequence[str]) -> Method:
         raise NotImplementedError
@@ -147,6 +164,7 @@ class Lsa(Method):
     def __init__(self, tfidf: Tfidf, dims: int, seed: int = 0) -> None:
         self.tfidf, self.dims, self.seed = tfidf, dims, seed
         self.name = f"LSA-{dims}"
+        self.parts = (tfidf,)
 
     def fit(self, texts: Sequence[str]) -> Lsa:
         from sklearn.decomposition import TruncatedSVD
@@ -160,7 +178,8 @@ class Lsa(Method):
 
 
 class Bm25(Method):
-    """Okapi BM25 (bm25s, Lucene variant, k1=1.5, b=0.75) over the same analyzed tokens."""
+    """Okapi BM25 by bm25s (Lucene idf, k1=1.5, b=0.75) over the same analyzed tokens: the
+    reference baseline, independent of docret's own BM25 (:class:`Lexical`)."""
 
     name = "BM25"
 
@@ -183,6 +202,30 @@ class Bm25(Method):
         return np.asarray(docs, dtype=np.int64)
 
 
+class Lexical(Method):
+    """docret's own BM25 (:class:`docret.ranking.Bm25`) over every stem of the documents, as
+    an index stores it: the lexical half of the default ranking."""
+
+    name = "docret BM25"
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        self.analyzer = analyzer
+
+    def fit(self, texts: Sequence[str]) -> Lexical:
+        self.index = LexicalIndex.from_tokens(map(self.analyzer, texts))
+        self.lexicon, self.bm25 = self.index.lexicon, self.index.bm25
+        return self
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack(
+            [self.bm25.scores(*query_terms(self.analyzer, t, self.lexicon)) for t in texts]
+        )
+
+    def lengths(self, texts: Sequence[str]) -> list[float]:
+        """How many of each text's terms are in the lexicon."""
+        return [float(query_terms(self.analyzer, t, self.lexicon)[1].sum()) for t in texts]
+
+
 class Codes(Method):
     """docret: cosine of the autoencoder's codes."""
 
@@ -202,6 +245,42 @@ class Codes(Method):
         return normalize_rows(self.encoder.transform(texts)) @ self.docs.T
 
 
+class Default(Method):
+    """docret default: BM25 fused with the code cosine (:func:`docret.ranking.fuse`) at the
+    weight the corpus' own pseudo-queries choose (:func:`docret.fusion.calibrate`), as
+    ``docret index`` chooses and ``docret query`` ranks."""
+
+    name = "docret default"
+
+    def __init__(self, codes: Codes, lexical: Lexical, seed: int = 0) -> None:
+        self.codes, self.lexical, self.seed = codes, lexical, seed
+        self.parts = (codes, lexical)
+
+    def fit(self, texts: Sequence[str]) -> Default:
+        self.choice = calibrate(
+            texts,
+            self.lexical.analyzer,
+            self.lexical.lexicon,
+            self.lexical.bm25,
+            self.codes.docs,
+            self.codes.encoder.transform,
+            seed=self.seed,
+        )
+        return self
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        lexical, semantic = self.lexical.scores(texts), self.codes.scores(texts)
+        if self.choice.weight <= 0:
+            return lexical
+        length = self.lexical.index.median_length
+        return np.stack(
+            [
+                fuse(lexical[i], semantic[i], query_weight(self.choice.weight, n, length))
+                for i, n in enumerate(self.lexical.lengths(texts))
+            ]
+        )
+
+
 class Hybrid(Method):
     """docret hybrid: code cosine plus ``weight`` times tf-idf cosine.
 
@@ -214,6 +293,7 @@ class Hybrid(Method):
 
     def __init__(self, codes: Codes, tfidf: Tfidf, weight: float = HYBRID_WEIGHT) -> None:
         self.codes, self.tfidf, self.weight = codes, tfidf, weight
+        self.parts = (codes, tfidf)
 
     def fit(self, texts: Sequence[str]) -> Hybrid:
         return self  # reuses the fitted parts
@@ -232,6 +312,7 @@ class MethodResult:
     fit_seconds: float
     query_ms: float
     precision_curve: list[tuple[int, float]] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)  # say, the default's fusion weight
 
     def to_dict(self) -> dict[str, Any]:
         """The ``methods`` entry of ``docret evaluate --json``."""
@@ -240,6 +321,7 @@ class MethodResult:
             **{k: round(v, 4) for k, v in self.metrics.items()},
             "fit_seconds": round(self.fit_seconds, 2),
             "query_ms": round(self.query_ms, 3),
+            **self.details,
         }
 
 
@@ -250,20 +332,26 @@ def evaluate(
     extra_lsa: Sequence[int] = (),
     extra_methods: Sequence[Method] = (),
     on_method: Callable[[str], None] | None = None,
+    codes: Codes | None = None,
     **encoder_options: Any,
 ) -> list[MethodResult]:
     """Fit every method on the collection's documents, run its queries, score the rankings.
 
-    LSA runs with as many dimensions as the code, and also at each size in ``extra_lsa``;
-    ``extra_methods`` (say, a pretrained embedding model in a benchmark) run last.
+    Rows, in order: docret's default ranking (the headline), its codes alone, the hybrid with
+    tf-idf, then the baselines tf-idf, BM25 and LSA with as many dimensions as the code (and
+    each size in ``extra_lsa``); ``extra_methods`` (say, a pretrained embedding model in a
+    benchmark) run last. ``codes`` replaces the learned-code method (a benchmark may pass one
+    that reuses a trained encoder); by default it is ``Codes(**encoder_options)``.
     """
     texts = [d.text for d in collection.documents]
     queries = [d.text for d in collection.queries]
     analyzer = Analyzer(stop_words=english_stop_words())
-    code_size = int(encoder_options.get("code_size", 32))
+    code_size = int(encoder_options.get("code_size", DEFAULTS.code_size))
     tfidf = Tfidf(analyzer)
-    codes = Codes(**encoder_options)
+    codes = codes or Codes(**encoder_options)
+    lexical = Lexical(analyzer)
     methods: list[Method] = [
+        Default(codes, lexical, seed=int(encoder_options.get("seed", 0))),
         codes,
         Hybrid(codes, tfidf),
         tfidf,
@@ -271,29 +359,40 @@ def evaluate(
         *(Lsa(tfidf, d) for d in [code_size, *(d for d in extra_lsa if d != code_size)]),
         *extra_methods,
     ]
-    # Fitting order: tf-idf and the codes before the hybrid and LSA, which reuse them.
-    order = [2, 0, 1, *range(3, len(methods))]
     depth = PLOT_DEPTH if curve or collection.protocol == "qrels" else 100
     depth = min(depth, len(texts))
     judge = (
         _label_judge(collection) if collection.protocol == "labels" else _qrels_judge(collection)
     )
-    results: dict[int, MethodResult] = {}
-    for i in order:
-        method = methods[i]
+    fit_seconds: dict[int, float] = {}
+
+    def fit(method: Method) -> None:
+        if id(method) in fit_seconds:
+            return
+        for part in method.parts:
+            fit(part)
         if on_method:
             on_method(method.name)
         start = time.perf_counter()
         method.fit(texts)
-        fit_seconds = time.perf_counter() - start
-        if isinstance(method, Hybrid):
-            fit_seconds = results[0].fit_seconds + results[2].fit_seconds
+        fit_seconds[id(method)] = (
+            time.perf_counter() - start + sum(fit_seconds[id(p)] for p in method.parts)
+        )
+
+    results = []
+    for method in methods:
+        fit(method)
         start = time.perf_counter()
         ranking = method.search(queries, depth)
         query_ms = (time.perf_counter() - start) * 1000 / max(len(queries), 1)
         metrics, curve_points = judge(ranking, curve)
-        results[i] = MethodResult(method.name, metrics, fit_seconds, query_ms, curve_points)
-    return [results[i] for i in range(len(methods))]
+        details = {"fusion": method.choice.to_dict()} if isinstance(method, Default) else {}
+        results.append(
+            MethodResult(
+                method.name, metrics, fit_seconds[id(method)], query_ms, curve_points, details
+            )
+        )
+    return results
 
 
 def _curve_points(rel: np.ndarray) -> list[tuple[int, float]]:
@@ -305,6 +404,12 @@ def _curve_points(rel: np.ndarray) -> list[tuple[int, float]]:
 def _label_judge(c: Collection):
     doc_labels = [set(d.labels) for d in c.documents]
     query_labels = [set(q.labels) for q in c.queries]
+    # AP divides by every relevant document, found or not; count them once per label set.
+    counts: dict[frozenset[str], int] = {}
+    for ql in map(frozenset, query_labels):
+        if ql not in counts:
+            counts[ql] = sum(1 for labels in doc_labels if labels & ql)
+    n_relevant = np.array([counts[frozenset(ql)] for ql in query_labels])
 
     def judge(ranking: np.ndarray, curve: bool):
         rel = np.array(
@@ -313,12 +418,13 @@ def _label_judge(c: Collection):
                 for row, ql in zip(ranking, query_labels, strict=True)
             ]
         )
-        k = rel.shape[1]
+        # Left out by the loader already; kept as trec_eval's rule in one place.
+        rel, n_rel = rel[judged(n_relevant)], n_relevant[judged(n_relevant)]
         metrics = {
             "P@1": precision_at_k(rel, 1).mean(),
-            "P@10": precision_at_k(rel, min(10, k)).mean(),
-            "P@100": precision_at_k(rel, min(100, k)).mean(),
-            "MAP@100": average_precision_at_k(rel, min(100, k)).mean(),
+            "P@10": precision_at_k(rel, 10).mean(),
+            "P@100": precision_at_k(rel, 100).mean(),
+            "MAP@100": average_precision(rel, n_rel, 100).mean(),
         }
         return metrics, (_curve_points(rel) if curve else [])
 
@@ -327,6 +433,8 @@ def _label_judge(c: Collection):
 
 def _qrels_judge(c: Collection):
     ids = [d.id for d in c.documents]
+    n_relevant = np.array([sum(r > 0 for r in c.qrels[q.id].values()) for q in c.queries])
+    ideal = [np.array([r for r in c.qrels[q.id].values() if r > 0]) for q in c.queries]
 
     def judge(ranking: np.ndarray, curve: bool):
         gains = np.array(
@@ -335,12 +443,10 @@ def _qrels_judge(c: Collection):
                 for row, q in zip(ranking, c.queries, strict=True)
             ]
         )
-        n_relevant = np.array([sum(r > 0 for r in c.qrels[q.id].values()) for q in c.queries])
-        ideal = [np.array([r for r in c.qrels[q.id].values() if r > 0]) for q in c.queries]
         metrics = {
-            "MAP": average_precision_at_k(gains, gains.shape[1], n_relevant).mean(),
+            "MAP": average_precision(gains, n_relevant).mean(),
             "nDCG@10": ndcg_at_k(gains, ideal, 10).mean(),
-            "P@10": precision_at_k(gains, min(10, gains.shape[1])).mean(),
+            "P@10": precision_at_k(gains, 10).mean(),
         }
         return metrics, (_curve_points(gains) if curve else [])
 

@@ -1,38 +1,47 @@
-"""The :class:`Index` facade: build from a path, open, query, compare, find similar documents.
+"""The :class:`Index` facade: open an index and search it; build and update through it.
 
-Building needs torch and scikit-learn; everything else (open, query, similar, compare) runs on
-numpy and sqlite-utils alone, encoding queries with :class:`~docret.inference.NumpyEncoder`.
+This is the read side: open, query, similar, compare, explain, words, info and map, on numpy
+and sqlite-utils alone (queries are encoded by :class:`~docret.inference.NumpyEncoder`), over
+one immutable :class:`~docret.snapshot.Snapshot` of the index. Building and updating live in
+:mod:`docret.indexing`; the methods here that write call it and then drop the snapshot, so
+the next read loads the new state whole.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from docret.corpus import Document, ReadResult, Skipped, body_of, read_documents
-from docret.errors import DocretError, QueryError, UnknownDocumentError
-from docret.inference import NumpyDecoder, NumpyEncoder
+from docret import indexing
+from docret.corpus import Skipped, body_of
+from docret.errors import QueryError, UnknownDocumentError
+from docret.fusion import FusionChoice
+from docret.indexing import RETRAIN_UNKNOWN_SHARE, AddReport, BuildReport
+from docret.inference import NumpyEncoder
+from docret.progress import Progress
 from docret.ranking import (
     HYBRID_WEIGHT,
-    InvertedIndex,
+    fuse,
     hamming_distances,
     logits,
+    method_name,
     normalize_rows,
     pack_bits,
+    query_weight,
     smallest_k,
     top_k,
 )
-from docret.store import IndexData, Store, StoredDocument
-from docret.text import Analyzer, QueryVectorizer, SparseVector
+from docret.snapshot import Snapshot
+from docret.store import Store, StoredDocument
+from docret.text import QueryVectorizer, SparseVector
+
+__all__ = ["AddReport", "BuildReport", "Comparison", "Hit", "Index", "snippet"]
 
 SNIPPET_CHARS = 160
-# Above this share of unknown words, the stored vocabulary no longer describes what is added.
-RETRAIN_UNKNOWN_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -58,45 +67,30 @@ class Hit:
 
 @dataclass
 class Comparison:
-    """Learned-code ranking and tf-idf ranking of the same query."""
+    """Two rankings of the same query: ``method``'s (``hits``) beside ``baseline``'s."""
 
-    codes: list[Hit]
-    tfidf: list[Hit]
+    method: str
+    hits: list[Hit]
+    baseline: str
+    baseline_hits: list[Hit]
 
     @property
     def both(self) -> set[str]:
         """Ids that both rankings found."""
-        return {h.id for h in self.codes} & {h.id for h in self.tfidf}
+        return {h.id for h in self.hits} & {h.id for h in self.baseline_hits}
 
-
-@dataclass
-class BuildReport:
-    """What :meth:`Index.build` read, skipped and learned."""
-
-    documents: int
-    skipped: list[Skipped]
-    vocabulary: int
-    epochs: int
-    final_loss: float | None
-    final_val_loss: float | None
-    seconds: float
-
-
-@dataclass
-class AddReport:
-    """What :meth:`Index.add` did."""
-
-    added: list[str]
-    updated: list[str]
-    unchanged: int
-    skipped: list[Skipped]
-    unknown_share: float  # share of the new words (tokens, stop words aside) not in the vocabulary
-    removed: list[str] = field(default_factory=list)
-
-    @property
-    def retrain_advised(self) -> bool:
-        """Whether so many words were unknown that a retrain would serve the new documents."""
-        return self.unknown_share > RETRAIN_UNKNOWN_SHARE
+    def to_dict(self) -> dict[str, Any]:
+        """``{"methods": [method, baseline], method: hits, baseline: hits, "both": ids}``, each
+        hit with ``in_both``."""
+        both = self.both
+        return {
+            "methods": [self.method, self.baseline],
+            **{
+                name: [h.to_dict() | {"in_both": h.id in both} for h in hits]
+                for name, hits in ((self.method, self.hits), (self.baseline, self.baseline_hits))
+            },
+            "both": sorted(both),
+        }
 
 
 class Index:
@@ -104,10 +98,10 @@ class Index:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._loaded = False
+        self._snapshot: Snapshot | None = None
         self.last_build: BuildReport | None = None
 
-    # -- construction ------------------------------------------------------------------------
+    # -- opening, building, updating ---------------------------------------------------------
     @classmethod
     def open(cls, db: str | Path = "docret.db") -> Index:
         """Open an index built earlier; raises :class:`~docret.errors.DatabaseError`."""
@@ -134,117 +128,40 @@ class Index:
         *,
         globs: Sequence[str] | None = None,
         on_skip: Callable[[Skipped], None] | None = None,
-        on_stage: Callable[[str], None] | None = None,
-        on_progress: Callable[[str, int, int | None], None] | None = None,
-        **encoder_options: Any,
+        progress: Progress | None = None,
+        **settings: Any,
     ) -> Index:
         """Read ``path``, learn vocabulary and autoencoder, and write everything to ``db``.
 
-        ``encoder_options`` are :class:`~docret.encoder.Encoder` arguments (``code_size``,
-        ``hidden``, ``vocab_size``, ``epochs``, ``seed``, ``callback``, ...). Nothing is
-        written until training has finished, and then in one transaction, so a failure or an
-        interrupt at any point leaves an existing index in ``db`` untouched.
+        ``settings`` are :class:`~docret.encoder.Encoder` arguments (``code_size``,
+        ``hidden``, ``vocab_size``, ``epochs``, ``seed``, ...; defaults in
+        :mod:`docret.defaults`). Nothing is written until training has finished, and then in
+        one transaction, so a failure or an interrupt at any point leaves an existing index in
+        ``db`` untouched. The report is :attr:`last_build`.
         """
-        start = time.perf_counter()
-        stage = on_stage or (lambda _msg: None)
-        stage(f"Reading {path}")
-        read = _read(path, globs, on_skip, on_progress)
-        store = Store.create(db)  # refuses a foreign database before the slow part
-        if on_progress is not None:
-            encoder_options = {**encoder_options, "progress": on_progress}
-        source = str(Path(path).resolve())
-        index = cls(store)
-        index.last_build = index._fit_and_write(
-            read.documents, [source] * len(read.documents), source, stage, encoder_options
+        store, report = indexing.build(
+            path, db, globs=globs, on_skip=on_skip, progress=progress, **settings
         )
-        index.last_build.skipped = read.skipped
-        index.last_build.seconds = time.perf_counter() - start
+        index = cls(store)
+        index.last_build = report
         return index
 
-    def retrain(
-        self,
-        *,
-        on_stage: Callable[[str], None] | None = None,
-        on_progress: Callable[[str, int, int | None], None] | None = None,
-        **encoder_options: Any,
-    ) -> BuildReport:
+    def retrain(self, *, progress: Progress | None = None, **settings: Any) -> BuildReport:
         """Learn a new vocabulary and model from every stored document and re-encode them all.
 
-        Written in one transaction: until it commits, the old model and codes stay in place.
+        Starts from the settings the current model was made with and changes only those
+        given (a binary index stays binary). Written in one transaction: until it commits,
+        the old model and codes stay in place.
         """
-        start = time.perf_counter()
-        stored = self.store.all_documents()
-        source = self.store.meta().get("source", "")
-        if on_progress is not None:
-            encoder_options = {**encoder_options, "progress": on_progress}
-        report = self._fit_and_write(
-            [d for _, d in stored],
-            [s for s, _ in stored],
-            source,
-            on_stage or (lambda _msg: None),
-            encoder_options,
-        )
-        report.seconds = time.perf_counter() - start
-        self._loaded = False
-        return report
+        try:
+            return indexing.retrain(self.store, progress=progress, **settings)
+        finally:
+            self._snapshot = None
 
-    def _fit_and_write(
-        self,
-        documents: Sequence[Document],
-        sources: Sequence[str],
-        source: str,
-        stage: Callable[[str], None],
-        encoder_options: dict[str, Any],
-    ) -> BuildReport:
-        """Learn vocabulary and model from ``documents`` and replace the index with them."""
-        from docret.encoder import Encoder
+    def settings(self) -> dict[str, Any]:
+        """The :class:`~docret.encoder.Encoder` settings the current model was made with."""
+        return indexing.stored_settings(self.store)
 
-        texts = [d.text for d in documents]
-        encoder = Encoder(**encoder_options)
-        stage(f"Building the vocabulary of {len(texts):,} documents")
-        counts = encoder.fit_vocabulary(texts)
-        stage(f"Training the autoencoder on {len(texts):,} documents")
-        encoder.fit_model(counts)
-        stage("Encoding documents")
-        codes = encoder.encode_counts(counts)
-        tfidf = encoder.tfidf(counts)
-        state = encoder.export()
-        stage(f"Writing {self.store.path}")
-        self.store.replace_index(
-            IndexData(
-                documents=documents,
-                vectors=[
-                    (tfidf.indices[a:b], tfidf.data[a:b])
-                    for a, b in zip(tfidf.indptr[:-1], tfidf.indptr[1:], strict=True)
-                ],
-                codes=codes,
-                bits=pack_bits(codes) if encoder.binary else None,
-                vocabulary=state["vocabulary"],
-                surface_forms=state["surface_forms"],
-                df=state["df"],
-                idf=state["idf"],
-                analyzer=state["analyzer"],
-                config=state["config"],
-                train_config=state["train_config"],
-                history=state["history"],
-                weights=state["weights"],
-                source=source,
-                document_sources=sources,
-            ),
-            on_progress=encoder_options.get("progress"),
-        )
-        history = encoder.history_
-        return BuildReport(
-            documents=len(documents),
-            skipped=[],
-            vocabulary=len(state["vocabulary"]),
-            epochs=len(history),
-            final_loss=history[-1].loss if history else None,
-            final_val_loss=history[-1].val_loss if history else None,
-            seconds=0.0,
-        )
-
-    # -- keeping it current -----------------------------------------------------------------
     def add(
         self,
         path: str | Path,
@@ -252,7 +169,7 @@ class Index:
         globs: Sequence[str] | None = None,
         on_skip: Callable[[Skipped], None] | None = None,
         remove_missing: bool = False,
-        on_progress: Callable[[str, int, int | None], None] | None = None,
+        progress: Progress | None = None,
     ) -> AddReport:
         """Encode new or changed documents under ``path`` with the stored model; skip the rest.
 
@@ -262,58 +179,25 @@ class Index:
         ``path`` before that are no longer there are removed (what re-running ``docret index``
         on the same folder does).
         """
-        read = _read(path, globs, on_skip, on_progress)
-        source = str(Path(path).resolve())
-        self.load()
-        stored = self.store.document_hashes()
-        gone = []
-        if remove_missing:
-            present = {d.id for d in read.documents}
-            gone = [i for i in self.store.document_hashes(source) if i not in present]
-        fresh = [d for d in read.documents if stored.get(d.id) != d.content_hash]
-        vectors = [self.vectorizer.transform_one(d.text) for d in fresh]
-        with self.store.transaction():
-            if fresh:
-                codes = self.encoder.encode(vectors)
-                bits = pack_bits(codes) if self.encoder.binary else None
-                self.store.upsert_documents(
-                    source,
-                    fresh,
-                    [(v.indices, v.values) for v in vectors],
-                    codes,
-                    bits,
-                    unknown_tokens=sum(v.n_unknown for v in vectors),
-                    known_tokens=sum(v.n_known for v in vectors),
-                )
-            if gone:
-                self.store.delete_documents(gone)
-        if fresh or gone:
-            self._loaded = False  # reload codes on next use
-        unknown = sum(v.n_unknown for v in vectors)
-        total = unknown + sum(v.n_known for v in vectors)
-        return AddReport(
-            added=[d.id for d in fresh if d.id not in stored],
-            updated=[d.id for d in fresh if d.id in stored],
-            unchanged=len(read.documents) - len(fresh),
-            skipped=read.skipped,
-            unknown_share=unknown / total if total else 0.0,
-            removed=gone,
-        )
+        try:
+            return indexing.add(
+                self.store,
+                self.snapshot,
+                path,
+                globs=globs,
+                on_skip=on_skip,
+                remove_missing=remove_missing,
+                progress=progress,
+            )
+        finally:
+            self._snapshot = None
 
     def remove(self, ids: Sequence[str]) -> int:
         """Remove documents by id; all or nothing: any unknown id raises and removes none."""
-        stored = self.store.document_hashes()
-        missing = [i for i in ids if i not in stored]
-        if missing:
-            raise UnknownDocumentError(
-                "No document with id " + ", ".join(repr(i) for i in missing) + " in the index"
-            )
-        unique = list(dict.fromkeys(ids))
-        if len(stored) - len(unique) < 1:
-            raise DocretError("Refusing to remove every document; build a new index instead")
-        self.store.delete_documents(unique)
-        self._loaded = False
-        return len(unique)
+        try:
+            return indexing.remove(self.store, ids)
+        finally:
+            self._snapshot = None
 
     def close(self) -> None:
         """Close the database."""
@@ -325,88 +209,42 @@ class Index:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- lazily loaded state -----------------------------------------------------------------
-    def load(self) -> None:
-        """Read model, vocabulary and codes into memory (done on first use; idempotent)."""
-        if self._loaded:
-            return
-        info, weights = self.store.load_model()
-        terms, idf = self.store.load_vocabulary()
-        self.model_info = info
-        known = self.store.load_surface_forms(terms)
-        self._vectorizer = QueryVectorizer(Analyzer.from_dict(info["analyzer"], known), terms, idf)
-        self._encoder = NumpyEncoder(info["config"], weights)
-        self._ids, codes = self.store.load_codes()
-        # Normalised once here, so ranking is one matrix-vector product.
-        self._codes = normalize_rows(codes)
-        self._raw_codes = codes
-        self._bits = self.store.load_bits()
-        self._rerank_codes: np.ndarray | None = None
-        self.position = {doc_id: i for i, doc_id in enumerate(self._ids)}
-        self._inverted: InvertedIndex | None = None
-        self._decoder: NumpyDecoder | None = None
-        self._display: dict[str, str] | None = None
-        self._loaded = True
-
+    # -- the loaded state --------------------------------------------------------------------
     @property
-    def vectorizer(self) -> QueryVectorizer:
-        """Maps text onto the stored vocabulary (loaded on first use)."""
-        self.load()
-        return self._vectorizer
+    def snapshot(self) -> Snapshot:
+        """Model, vocabulary and codes in memory (read on first use, again after a write)."""
+        if self._snapshot is None:
+            self._snapshot = Snapshot.load(self.store)
+        return self._snapshot
 
-    @property
-    def encoder(self) -> NumpyEncoder:
-        """The stored encoder, evaluated with numpy (loaded on first use)."""
-        self.load()
-        return self._encoder
+    def reload(self) -> Snapshot:
+        """Read the index again (after another process wrote it) and swap the snapshot."""
+        self._snapshot = Snapshot.load(self.store)
+        return self._snapshot
 
     @property
     def ids(self) -> list[str]:
-        """Document ids in storage order (the rows of :attr:`codes`)."""
-        self.load()
-        return self._ids
-
-    @property
-    def codes(self) -> np.ndarray:
-        """L2-normalised codes of all documents, (N, D) float32."""
-        self.load()
-        return self._codes
-
-    @property
-    def raw_codes(self) -> np.ndarray:
-        """Codes as the encoder gave them (not normalised), (N, D) float32."""
-        self.load()
-        return self._raw_codes
+        """Document ids in storage order (the rows of the snapshot's codes)."""
+        return self.snapshot.ids
 
     @property
     def bits(self) -> np.ndarray | None:
         """Packed binary codes (N, ceil(D / 64)) uint64 of a binary model, else None."""
-        self.load()
-        return self._bits
+        return self.snapshot.bits
 
     @property
-    def rerank_codes(self) -> np.ndarray:
-        """Binary indexes: L2-normalised logits of the stored code activations (built on first
-        use), which ``rerank`` orders Hamming candidates by."""
-        self.load()
-        if self._rerank_codes is None:
-            self._rerank_codes = normalize_rows(logits(self._raw_codes))
-        return self._rerank_codes
+    def vectorizer(self) -> QueryVectorizer:
+        """Maps text onto the stored vocabulary."""
+        return self.snapshot.vectorizer
 
     @property
-    def inverted(self) -> InvertedIndex:
-        """The stored tf-idf vectors by term (built on first use)."""
-        self.load()
-        if self._inverted is None:
-            ids, indptr, indices, weights = self.store.load_vectors()
-            assert ids == self.ids, "vectors and codes are stored in the same order"
-            self._inverted = InvertedIndex(indptr, indices, weights, len(self.vectorizer.idf))
-        return self._inverted
+    def encoder(self) -> NumpyEncoder:
+        """The stored encoder, evaluated with numpy."""
+        return self.snapshot.encoder
 
     # -- queries -----------------------------------------------------------------------------
     def vectorize(self, text: str) -> SparseVector:
         """The query's tf-idf vector; raises :class:`QueryError` if it has no known word."""
-        self.load()
         if not text or not text.strip():
             raise QueryError("Query is empty")
         vec = self.vectorizer.transform_one(text)
@@ -430,37 +268,67 @@ class Index:
         return self.encoder.encode([self.vectorize(t) for t in texts])
 
     def query(
-        self, text: str, k: int = 10, rerank: int | None = None, hybrid: bool = False
+        self,
+        text: str,
+        k: int = 10,
+        rerank: int | None = None,
+        hybrid: bool = False,
+        *,
+        method: str | None = None,
     ) -> list[Hit]:
-        """The ``k`` documents whose codes are closest to the query's code.
+        """The ``k`` best documents for ``text`` by ``method`` (:data:`~docret.ranking.METHODS`).
 
-        Float codes rank by cosine, or with ``hybrid`` by cosine plus
-        :data:`~docret.ranking.HYBRID_WEIGHT` times the tf-idf cosine. Binary codes (``docret
-        index --binary``) rank by Hamming distance, or with ``rerank`` take that many by
-        Hamming and order them by the cosine of the code layer's logits plus the tf-idf cosine.
+        ``None`` or "default": BM25 fused with the code cosine at the weight chosen when the
+        index was built (:attr:`fusion`). "codes": float codes rank by cosine; binary codes
+        (``docret index --binary``) by Hamming distance, or with ``rerank`` take that many by
+        Hamming and order them by the cosine of the code layer's logits plus the tf-idf cosine
+        (a binary index's default). "hybrid" (or ``hybrid=True``): code cosine plus
+        :data:`~docret.ranking.HYBRID_WEIGHT` times the tf-idf cosine. "bm25", "tfidf": the
+        lexical rankings alone.
         """
-        return self.query_many([text], k, rerank, hybrid)[0]
+        return self.query_many([text], k, rerank, hybrid, method=method)[0]
 
     def query_many(
-        self, texts: Sequence[str], k: int = 10, rerank: int | None = None, hybrid: bool = False
+        self,
+        texts: Sequence[str],
+        k: int = 10,
+        rerank: int | None = None,
+        hybrid: bool = False,
+        *,
+        method: str | None = None,
     ) -> list[list[Hit]]:
         """:meth:`query` for several texts, encoded and scored as one batch."""
         if isinstance(texts, str):
             raise TypeError("query_many expects a list of texts; use query for one")
-        vectors = [self.vectorize(t) for t in texts]  # loads the index on first use
-        if hybrid and self.bits is not None:
+        snap = self.snapshot  # one snapshot for the whole batch, even if another is loaded
+        # >>> rank
+        try:
+            name = method_name(method, hybrid)
+        except ValueError as e:
+            raise QueryError(str(e)) from None
+        if name == "default" and snap.bits is None:
+            return [self._rank_lexical(snap, t, k, snap.fusion.weight) for t in texts]
+        if name == "bm25":
+            return [self._rank_lexical(snap, t, k, 0.0) for t in texts]
+        if name == "tfidf":
+            return [self.tfidf_query(t, k) for t in texts]
+        hybrid = name == "hybrid"
+        # <<< rank
+        vectors = [self.vectorize(t) for t in texts]
+        if hybrid and snap.bits is not None:
             raise QueryError(
                 "The hybrid ranking needs float codes; a binary index adds tf-idf cosine when "
                 "it re-ranks (--rerank N)"
             )
-        codes = self.encoder.encode(vectors)  # (Q, D)
+        codes = snap.encoder.encode(vectors)  # (Q, D)
         return [
-            self._rank_code(code, k, rerank, vector=v, hybrid=hybrid)
+            self._rank(snap, code, k, rerank, vector=v, hybrid=hybrid)
             for code, v in zip(codes, vectors, strict=True)
         ]
 
-    def _rank_code(
+    def _rank(
         self,
+        snap: Snapshot,
         code: np.ndarray,
         k: int,
         rerank: int | None = None,
@@ -468,43 +336,99 @@ class Index:
         vector: SparseVector | None = None,
         hybrid: bool = False,
     ) -> list[Hit]:
-        if self.bits is None:
-            scores = self.codes @ normalize_rows(code[None])[0]
+        """The ``k`` documents of ``snap`` closest to ``code`` (row ``exclude`` left out)."""
+        if snap.bits is None:
+            scores = snap.unit_codes @ normalize_rows(code[None])[0]
             if hybrid and vector is not None:
-                scores += HYBRID_WEIGHT * self.inverted.scores(vector.indices, vector.values)
-            return self._hits(top_k(scores, k, exclude), scores)
+                scores += HYBRID_WEIGHT * snap.tfidf_by_term.scores(vector.indices, vector.values)
+            return self._hits(snap, top_k(scores, k, exclude), scores)
         # Binary codes: Hamming distance; the score shown is the share of matching bits.
-        distances = hamming_distances(self.bits, pack_bits(code[None])[0])
-        similarity = 1.0 - distances / self.encoder.code_size
+        distances = hamming_distances(snap.bits, pack_bits(code[None])[0])
+        similarity = 1.0 - distances / snap.encoder.code_size
         if not rerank:
-            return self._hits(smallest_k(distances, k, exclude), similarity)
+            return self._hits(snap, smallest_k(distances, k, exclude), similarity)
         # Semantic hashing as a filter: the best `rerank` by Hamming distance, re-ordered by
         # the cosine of the code layer's logits (the activations themselves are mostly pinned
-        # near 0 or 1) plus, for a text query, its tf-idf cosine. On 20 Newsgroups that took
-        # P@100 of the best 1,000 from 0.584 (activations) to 0.593 and 0.604 (bench/RESULTS.md).
+        # near 0 or 1, so they order candidates poorly) plus, for a text query, its tf-idf
+        # cosine (bench/RESULTS.md has the measurements).
         candidates = smallest_k(distances, max(rerank, k), exclude)
-        scores = self.rerank_codes[candidates] @ normalize_rows(logits(code[None]))[0]
+        scores = snap.unit_logits[candidates] @ normalize_rows(logits(code[None]))[0]
         if vector is not None:
-            scores = scores + self.inverted.scores(vector.indices, vector.values)[candidates]
+            scores = scores + snap.tfidf_by_term.scores(vector.indices, vector.values)[candidates]
         order = candidates[top_k(scores, k)]
-        full = np.zeros(len(self.ids), dtype=np.float32)
+        full = np.zeros(len(snap.ids), dtype=np.float32)
         full[candidates] = scores
-        return self._hits(order, full)
+        return self._hits(snap, order, full)
 
     def tfidf_query(self, text: str, k: int = 10) -> list[Hit]:
         """Plain bag-of-words retrieval: tf-idf cosine over the stored vectors."""
+        snap = self.snapshot
         vec = self.vectorize(text)
-        scores = self.inverted.scores(vec.indices, vec.values)
-        return self._hits(top_k(scores, k), scores)
+        scores = snap.tfidf_by_term.scores(vec.indices, vec.values)
+        return self._hits(snap, top_k(scores, k), scores)
 
-    def compare(self, text: str, k: int = 10, rerank: int | None = None) -> Comparison:
-        """Learned-code and tf-idf rankings of the same query, side by side."""
-        return Comparison(self.query(text, k, rerank), self.tfidf_query(text, k))
+    def compare(
+        self,
+        text: str,
+        k: int = 10,
+        rerank: int | None = None,
+        *,
+        method: str | None = None,
+        baseline: str | None = None,
+    ) -> Comparison:
+        """``method``'s ranking (the default unless told) beside ``baseline``'s (BM25, or
+        tf-idf when the method is BM25)."""
+        name = method or "default"
+        other = baseline or ("tfidf" if name == "bm25" else "bm25")
+        return Comparison(
+            name,
+            self.query(text, k, rerank, method=name),
+            other,
+            self.query(text, k, rerank, method=other),
+        )
+
+    # >>> rank: BM25 and the default ranking
+    @property
+    def fusion(self) -> FusionChoice:
+        """The default ranking's weight of the codes against BM25, chosen at build time; 0
+        (BM25 alone) for an index built before docret chose one."""
+        return self.snapshot.fusion
+
+    def _rank_lexical(self, snap: Snapshot, text: str, k: int, weight: float) -> list[Hit]:
+        """BM25, fused with the code cosine at ``weight`` (for this query's length,
+        :func:`~docret.ranking.query_weight`) when the query has a word the model knows (a
+        query of only rarer words ranks by BM25 alone)."""
+        if not text or not text.strip():
+            raise QueryError("Query is empty")
+        found = snap.lexical.scores(snap.vectorizer.analyzer, text)
+        if found is None:
+            self.vectorize(text)  # raises the precise error: unknown words, stop words, ...
+            raise QueryError("No word of the query is in the index")
+        scores, n_terms = found
+        vector = snap.vectorizer.transform_one(text)
+        weight = query_weight(weight, n_terms, snap.lexical.median_length)
+        if weight > 0 and len(vector.indices):
+            code = snap.encoder.encode([vector])[0]
+            scores = fuse(scores, snap.unit_codes @ normalize_rows(code[None])[0], weight)
+        return self._hits(snap, top_k(scores, k), scores)
+
+    def unknown_words(self, text: str) -> list[str]:
+        """The query's words that no indexed document has (ignored by every ranking)."""
+        snap = self.snapshot
+        analyzer = snap.vectorizer.analyzer
+        return [
+            w
+            for w in dict.fromkeys(analyzer.tokens(text))
+            if w not in analyzer.stop_words and analyzer.stem(w) not in snap.lexical.lexicon
+        ]
+
+    # <<< rank
 
     def similar(self, doc_id: str, k: int = 10) -> list[Hit]:
         """Documents whose codes are closest to the stored document ``doc_id`` (itself left out)."""
-        i = self._position(doc_id)
-        return self._rank_code(self.raw_codes[i], k, exclude=i)
+        snap = self.snapshot
+        i = self._row(snap, doc_id)
+        return self._rank(snap, snap.codes[i], k, exclude=i)
 
     def document(self, doc_id: str) -> StoredDocument:
         """A stored document by id."""
@@ -516,53 +440,37 @@ class Index:
     # -- what codes mean ---------------------------------------------------------------------
     def explain(self, text: str, k: int = 10) -> list[tuple[str, float]]:
         """The words the query's code stands for, by weight (see :meth:`words`)."""
-        code = self.encoder.encode([self.vectorize(text)])[0]
-        return self._top_words(self.decoder.word_weights(code)[0], k)
+        snap = self.snapshot
+        code = snap.encoder.encode([self.vectorize(text)])[0]
+        return self._top_words(snap, snap.decoder.word_weights(code)[0], k)
 
     def words(self, doc_id: str, k: int = 10) -> list[tuple[str, float]]:
         """The words a stored document's code stands for: the decoder turns the code back into
         a distribution over the vocabulary, shown without the corpus-wide word frequencies."""
-        i = self._position(doc_id)
-        return self._top_words(self.decoder.word_weights(self.raw_codes[i])[0], k)
+        snap = self.snapshot
+        code = snap.codes[self._row(snap, doc_id)]
+        return self._top_words(snap, snap.decoder.word_weights(code)[0], k)
 
     def shared_words(self, text: str, doc_id: str, k: int = 5) -> list[tuple[str, float]]:
         """Words that both the query's code and the document's code stand for (the smaller of
         the two weights, so a word must matter to both): why the document matched, even when
         it lacks the query's own words."""
-        code = self.encoder.encode([self.vectorize(text)])[0]
-        weights = self.decoder.word_weights(
-            np.stack([code, self.raw_codes[self._position(doc_id)]])
-        )
-        return self._top_words(weights.min(axis=0), k)
+        snap = self.snapshot
+        code = snap.encoder.encode([self.vectorize(text)])[0]
+        weights = snap.decoder.word_weights(np.stack([code, snap.codes[self._row(snap, doc_id)]]))
+        return self._top_words(snap, weights.min(axis=0), k)
 
-    @property
-    def decoder(self) -> NumpyDecoder:
-        """The stored decoder (loaded on first use)."""
-        self.load()
-        if self._decoder is None:
-            _, weights = self.store.load_model()
-            self._decoder = NumpyDecoder(self.model_info["config"], weights)
-        return self._decoder
-
-    def _position(self, doc_id: str) -> int:
-        self.load()
-        i = self.position.get(doc_id)
+    @staticmethod
+    def _row(snap: Snapshot, doc_id: str) -> int:
+        i = snap.row_of.get(doc_id)
         if i is None:
             raise UnknownDocumentError(f"No document with id {doc_id!r} in the index")
         return i
 
-    def _top_words(self, weights: np.ndarray, k: int) -> list[tuple[str, float]]:
-        terms = self.vectorizer.terms
-        if self._display is None:
-            # Show each stem as the shortest word seen for it ("engin" -> "engine").
-            shown: dict[str, str] = {}
-            for word, stem in self.vectorizer.analyzer.stems_seen().items():
-                if stem not in shown or len(word) < len(shown[stem]):
-                    shown[stem] = word
-            self._display = shown
-        return [
-            (self._display.get(terms[j], terms[j]), float(weights[j])) for j in top_k(weights, k)
-        ]
+    @staticmethod
+    def _top_words(snap: Snapshot, weights: np.ndarray, k: int) -> list[tuple[str, float]]:
+        terms, shown = snap.vectorizer.terms, snap.shortest_word
+        return [(shown.get(terms[j], terms[j]), float(weights[j])) for j in top_k(weights, k)]
 
     def map(self, out: str | Path, compare_lsa: bool = False) -> np.ndarray:
         """Draw every document in 2-D, coloured by label, to the PNG ``out``.
@@ -573,25 +481,28 @@ class Index:
         """
         from docret import mapping
 
-        xy = mapping.pca_2d(self.raw_codes)
+        snap = self.snapshot
+        xy = mapping.pca_2d(snap.codes)
         panels = [
-            (f"docret codes (D={self.encoder.code_size}), first two principal components", xy)
+            (f"docret codes (D={snap.encoder.code_size}), first two principal components", xy)
         ]
         if compare_lsa:
             _, indptr, indices, weights = self.store.load_vectors()
-            lsa = mapping.lsa_2d(indptr, indices, weights, len(self.vectorizer.terms))
+            lsa = mapping.lsa_2d(indptr, indices, weights, len(snap.vectorizer.terms))
             panels.append(("LSA, 2 dimensions", lsa))
         labels = self.store.first_labels()
-        mapping.draw(panels, [labels.get(i) for i in self.ids], out)
+        mapping.draw(panels, [labels.get(i) for i in snap.ids], out)
         return xy
 
     # -- reporting ---------------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
         """What the index holds: counts, vocabulary, model and training summary."""
-        self.load()
+        snap = self.snapshot
         meta = self.store.meta()
-        history = self.model_info["history"]
-        best = min((h["val_loss"] for h in history if h.get("val_loss") is not None), default=None)
+        model = snap.model
+        history = model["history"]
+        held_out = [h for h in history if h.get("val_loss") is not None]
+        best = min(held_out, key=lambda h: h["val_loss"], default=None)
         added = int(meta.get("added_tokens", 0))
         unknown_share = int(meta.get("added_unknown_tokens", 0)) / added if added else 0.0
         return {
@@ -602,33 +513,33 @@ class Index:
             "added_unknown_share": round(unknown_share, 4),
             "retrain_advised": unknown_share > RETRAIN_UNKNOWN_SHARE,
             "schema_version": int(meta.get("schema_version", 0)),
-            "documents": len(self.ids),
-            "vocabulary": len(self.vectorizer.idf),
+            "documents": len(snap.ids),
+            "vocabulary": len(snap.vectorizer.idf),
             "labels": self.store.label_counts(),
             "model": {
-                "id": self.model_info["id"],
-                "layers": self.encoder.config.get("hidden"),
-                "code_size": self.encoder.code_size,
-                **{k: v for k, v in self.model_info["config"].items() if k not in {"hidden"}},
+                "id": model["id"],
+                "layers": snap.encoder.config.get("hidden"),
+                "code_size": snap.encoder.code_size,
+                **{k: v for k, v in model["config"].items() if k not in {"hidden"}},
                 "epochs_trained": len(history),
                 "first_loss": history[0]["loss"] if history else None,
                 "final_loss": history[-1]["loss"] if history else None,
-                "best_val_loss": best,
-                "best_epoch": min(
-                    (h for h in history if h.get("val_loss") is not None),
-                    key=lambda h: h["val_loss"],
-                    default={"epoch": None},
-                )["epoch"],
-                "seed": self.model_info["train_config"].get("seed"),
+                "best_val_loss": None if best is None else best["val_loss"],
+                "best_epoch": None if best is None else best["epoch"],
+                "seed": model["train_config"].get("seed"),
                 # None for indexes built before the flag was stored
-                "pretrained": self.model_info["train_config"].get("pretrain"),
+                "pretrained": model["train_config"].get("pretrain"),
+            },
+            "ranking": {  # rank
+                "default": "codes" if snap.bits is not None else "bm25+codes",
+                **snap.fusion.to_dict(),
             },
             "size_bytes": self.store.size_bytes(),
         }
 
     # -- helpers -----------------------------------------------------------------------------
-    def _hits(self, order: np.ndarray, scores: np.ndarray) -> list[Hit]:
-        ids = [self.ids[i] for i in order]
+    def _hits(self, snap: Snapshot, order: np.ndarray, scores: np.ndarray) -> list[Hit]:
+        ids = [snap.ids[i] for i in order]
         docs = self.store.documents(ids)
         return [
             Hit(
@@ -642,23 +553,11 @@ class Index:
         ]
 
 
-def _read(path, globs, on_skip, on_progress) -> ReadResult:
-    """:func:`~docret.corpus.read_documents`, reporting its progress as the "Reading" stage."""
-    return read_documents(
-        path,
-        globs,
-        on_skip=on_skip,
-        on_progress=(lambda done, total: on_progress("Reading", done, total))
-        if on_progress
-        else None,
-    )
-
-
 def snippet(text: str, length: int = SNIPPET_CHARS) -> str:
     """The start of the text after its title, whitespace collapsed, cut at a word boundary."""
     # Only the start is shown: collapsing whitespace in a whole long document would cost more
     # than the rest of a query.
-    # str.split() folds whitespace runs as re.sub(r"\s+", " ") would, about 4x faster
+    # str.split() folds whitespace runs as re.sub(r"\s+", " ") would, only faster
     body = " ".join(body_of(text)[: length * 4].split())
     if len(body) <= length:
         return body

@@ -12,11 +12,13 @@ import numpy as np
 
 from docret.text import SparseVector
 
-_ACTIVATIONS = {
-    "relu": lambda h: np.maximum(h, 0.0),
-    "tanh": np.tanh,
-    "sigmoid": lambda h: 1.0 / (1.0 + np.exp(-h)),
-}
+
+def _sigmoid(h: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-h))
+
+
+# numpy versions of docret.defaults.ACTIVATIONS (a test checks that the names agree)
+NUMPY_ACTIVATIONS = {"relu": lambda h: np.maximum(h, 0.0), "tanh": np.tanh, "sigmoid": _sigmoid}
 
 
 class NumpyEncoder:
@@ -24,7 +26,7 @@ class NumpyEncoder:
 
     def __init__(self, config: Mapping, weights: Mapping[str, np.ndarray]) -> None:
         self.config = dict(config)
-        self.act = _ACTIVATIONS[self.config["activation"]]
+        self.act = NUMPY_ACTIVATIONS[self.config["activation"]]
         self.input_weight = np.ascontiguousarray(weights["input_weight"], dtype=np.float32)
         self.input_bias = np.asarray(weights["input_bias"], dtype=np.float32)
         n_layers = len(self.config["hidden"])
@@ -52,7 +54,7 @@ class NumpyEncoder:
         for weight, bias in self.layers:
             h = self.act(h) @ weight + bias
         if self.binary:
-            h = _ACTIVATIONS["sigmoid"](h)
+            h = _sigmoid(h)
         return h.astype(np.float32)
 
     @property
@@ -65,7 +67,7 @@ class NumpyDecoder:
     """The decoder half of a stored autoencoder: codes back to word weights, with numpy."""
 
     def __init__(self, config: Mapping, weights: Mapping[str, np.ndarray]) -> None:
-        self.act = _ACTIVATIONS[config["activation"]]
+        self.act = NUMPY_ACTIVATIONS[config["activation"]]
         n_layers = len(config["hidden"]) + 1
         self.layers = [
             (

@@ -42,8 +42,8 @@ def lsa_2d(
 
 def draw(
     panels: Sequence[tuple[str, np.ndarray]], labels: Sequence[str | None], out: str | Path
-) -> tuple[int, int]:
-    """Scatter each panel's points coloured by label into one PNG; return its (width, height)."""
+) -> None:
+    """Scatter each panel's points coloured by label into one PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -85,6 +85,4 @@ def draw(
         )
     fig.tight_layout()
     fig.savefig(out)
-    width, height = fig.canvas.get_width_height()
     plt.close(fig)
-    return width, height

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-ACTIVATIONS = ("relu", "tanh", "sigmoid")
+from docret.defaults import ACTIVATIONS
 
 
 @dataclass

@@ -1,5 +1,9 @@
-"""Top-k ranking: cosine on L2-normalised codes, Hamming distance on packed binary codes, and
-tf-idf cosine over an inverted index."""
+"""Top-k ranking: cosine on L2-normalised codes, Hamming distance on packed binary codes,
+tf-idf cosine and Okapi BM25 over inverted indexes, and the fusion of a code score with BM25.
+
+Everything here is numpy: it runs on the query path, which imports neither torch nor
+scikit-learn.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,23 @@ import numpy as np
 # and 0.5 on P@10 and MAP@100 on both, best or within 0.001 of the best on P@100
 # (bench/RESULTS.md, third session).
 HYBRID_WEIGHT = 1.0
+
+# The rankings an index offers, by name (``Index.query(method=...)``, ``docret query --method``):
+# "default" is BM25 fused with the code cosine at the weight chosen when the index was built
+# (docret.fusion); "codes" the code cosine (Hamming distance for binary codes); "hybrid" code
+# cosine plus tf-idf cosine; "bm25" and "tfidf" the lexical rankings alone.
+METHODS = ("default", "codes", "hybrid", "bm25", "tfidf")
+
+
+def method_name(method: str | None, hybrid: bool = False) -> str:
+    """The ranking a query asks for: ``method`` (None is the default) or the older
+    ``hybrid=True``; raises ValueError for an unknown name."""
+    if hybrid and method not in (None, "hybrid"):
+        raise ValueError(f"hybrid=True contradicts method={method!r}")
+    name = "hybrid" if hybrid else method or "default"
+    if name not in METHODS:
+        raise ValueError(f"Unknown ranking method {name!r}; choose one of {', '.join(METHODS)}")
+    return name
 
 
 def normalize_rows(x: np.ndarray) -> np.ndarray:
@@ -52,6 +73,25 @@ def top_k(scores: np.ndarray, k: int, exclude: int | None = None) -> np.ndarray:
     return part[order][:k]
 
 
+def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """:func:`top_k` of each row of a (Q, N) score matrix: (Q, min(k, N)) indices, best first.
+
+    Row by row on purpose: one tie rule (higher score first, then the lower index) in one
+    function, for the product's rankings and for evaluation alike.
+    """
+    scores = np.asarray(scores)
+    k = max(0, min(k, scores.shape[1]))
+    out = np.empty((scores.shape[0], k), dtype=np.int64)
+    for q, row in enumerate(scores):
+        out[q] = top_k(row, k)
+    return out
+
+
+# Okapi BM25 parameters: bm25s' defaults, so the index's BM25 ranks as evaluate's baseline does.
+BM25_K1 = 1.5
+BM25_B = 0.75
+
+
 class InvertedIndex:
     """Sparse document vectors by term, for tf-idf cosine without scipy."""
 
@@ -74,6 +114,101 @@ class InvertedIndex:
             # A document holds each term once, so plain fancy-index += is safe here.
             out[self.docs[s:e]] += w * self.weights[s:e]
         return out
+
+
+class Bm25:
+    """Okapi BM25 over term counts (Lucene's idf ``ln(1 + (N - df + 0.5) / (df + 0.5))``).
+
+    Built from CSR parts of the documents' term counts; document frequencies and lengths are
+    computed here, so documents added or removed since the build are always counted right.
+    Each posting holds its whole BM25 term weight, so a query is one sum per query term.
+    """
+
+    def __init__(
+        self,
+        indptr: np.ndarray,
+        indices: np.ndarray,
+        counts: np.ndarray,
+        n_terms: int,
+        k1: float = BM25_K1,
+        b: float = BM25_B,
+    ) -> None:
+        indptr = np.asarray(indptr, dtype=np.int64)
+        indices = np.asarray(indices, dtype=np.int32)
+        counts = np.asarray(counts, dtype=np.float32)
+        self.counts_csr = (indptr, indices, counts)  # kept for feedback and for storing
+        n_docs = len(indptr) - 1
+        doc_of = np.repeat(np.arange(n_docs), np.diff(indptr))
+        self.k1, self.b, self.n_docs = k1, b, n_docs
+        self.lengths = np.bincount(doc_of, weights=counts, minlength=n_docs).astype(np.float32)
+        self.avgdl = float(self.lengths.mean()) if n_docs and self.lengths.mean() > 0 else 1.0
+        df = np.bincount(indices, minlength=n_terms)
+        self.idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+        weights = self._weights(indices, counts, self.lengths[doc_of])
+        self.postings = InvertedIndex(indptr, indices, weights, n_terms)
+
+    def _weights(self, terms: np.ndarray, counts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        norm = self.k1 * (1.0 - self.b + self.b * lengths / self.avgdl)
+        # Lucene's form, without the constant factor (k1 + 1), as bm25s computes it.
+        return (self.idf[terms] * counts / (counts + norm)).astype(np.float32)
+
+    def scores(self, term_ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """BM25 of one query (its term ids and how often each occurs) against every document."""
+        return self.postings.scores(np.asarray(term_ids), np.asarray(counts, dtype=np.float32))
+
+    def score_text(
+        self,
+        query_ids: np.ndarray,
+        query_counts: np.ndarray,
+        doc_ids: np.ndarray,
+        doc_counts: np.ndarray,
+    ) -> float:
+        """BM25 of a query against a text that is not in the index, with the index's
+        statistics (pseudo-queries score the rest of the document they were cut from)."""
+        doc = dict(zip(np.asarray(doc_ids).tolist(), np.asarray(doc_counts).tolist(), strict=True))
+        tf = np.array([doc.get(j, 0.0) for j in np.asarray(query_ids).tolist()], dtype=np.float32)
+        if not tf.any():
+            return 0.0
+        length = np.full(len(tf), float(np.sum(doc_counts)), dtype=np.float32)
+        w = self._weights(np.asarray(query_ids), tf, length)
+        return float(np.dot(np.asarray(query_counts, dtype=np.float32), w))
+
+
+# A typed question gets the corpus' weight (docret.fusion); a query as long as a document gets
+# at least LONG_QUERY_WEIGHT, and lengths between get a weight between, on a log scale. Whole
+# train documents querying the others (20 Newsgroups, a 1,000-document validation slice of
+# train) rank best with the codes weighing 0.6 to 0.8; pseudo-queries, which reward finding
+# one document, cannot see that (bench/RESULTS.md).
+LONG_QUERY_WEIGHT = 0.7
+SHORT_QUERY_TERMS = 12
+
+
+def query_weight(weight: float, n_terms: float, document_terms: float) -> float:
+    """The fusion weight of a query of ``n_terms`` terms in a corpus whose median document
+    has ``document_terms``: ``weight`` up to :data:`SHORT_QUERY_TERMS` terms, rising (log
+    scale) to ``max(weight, LONG_QUERY_WEIGHT)`` at the median document's length. A weight of
+    0 (the codes did not help this corpus' pseudo-queries) stays 0: BM25 alone."""
+    long = max(weight, LONG_QUERY_WEIGHT)
+    if weight <= 0 or n_terms <= SHORT_QUERY_TERMS or document_terms <= SHORT_QUERY_TERMS:
+        return weight
+    t = min(1.0, np.log(n_terms / SHORT_QUERY_TERMS) / np.log(document_terms / SHORT_QUERY_TERMS))
+    return float(weight + t * (long - weight))
+
+
+def min_max(scores: np.ndarray) -> np.ndarray:
+    """Scores of each row mapped onto [0, 1] (a constant row becomes all 0), float32."""
+    s = np.atleast_2d(np.asarray(scores, dtype=np.float32))
+    lo, hi = s.min(axis=1, keepdims=True), s.max(axis=1, keepdims=True)
+    out = (s - lo) / np.where(hi > lo, hi - lo, 1.0)
+    return out if np.ndim(scores) == 2 else out[0]
+
+
+def fuse(lexical: np.ndarray, semantic: np.ndarray, weight: float) -> np.ndarray:
+    """``(1 - weight)`` x the lexical score plus ``weight`` x the semantic score, each min-max
+    scaled per query (row): a weight of 0 ranks exactly as the lexical score does."""
+    if weight <= 0:
+        return np.asarray(lexical, dtype=np.float32)
+    return (1.0 - weight) * min_max(lexical) + weight * min_max(semantic)
 
 
 def pack_bits(codes: np.ndarray) -> np.ndarray:

@@ -21,9 +21,10 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from docret.errors import DatabaseError
+from docret.progress import Progress
 
 APPLICATION = "docret"
-SCHEMA_VERSION = 3  # bump together with a new migration
+SCHEMA_VERSION = 4  # bump together with a new migration
 
 migrations = Migrations("docret")
 
@@ -83,6 +84,15 @@ def m003_document_source(db: sqlite_utils.Database) -> None:
     db["documents"].add_column("source", str)
 
 
+@migrations()
+def m004_lexicon(db: sqlite_utils.Database) -> None:
+    """BM25's inputs: every stem of the corpus (not only the model's vocabulary) and each
+    document's term counts over them; and the ranking chosen at index time, per model."""
+    db["lexicon"].create({"term_id": int, "term": str}, pk="term_id")
+    db["term_counts"].create({"id": str, "indices": bytes, "counts": bytes}, pk="id")
+    db["models"].add_column("ranking", str)  # JSON: the default ranking's fusion weight
+
+
 def to_blob(array: np.ndarray, dtype: str = "<f4") -> bytes:
     """Little-endian bytes of ``array`` (float32 unless told)."""
     return np.ascontiguousarray(array, dtype=dtype).tobytes()
@@ -124,6 +134,7 @@ class IndexData:
     weights: Mapping[str, np.ndarray]
     source: str
     document_sources: Sequence[str] | None = None  # per document; default: ``source`` for all
+    settings: Mapping[str, Any] | None = None  # what the model was made with (Encoder settings)
 
 
 class Store:
@@ -219,14 +230,15 @@ class Store:
         )
 
     # -- writing ---------------------------------------------------------------------------
-    def replace_index(self, data: IndexData, on_progress=None) -> int:
+    def replace_index(self, data: IndexData, progress: Progress | None = None) -> int:
         """Replace the whole index with ``data`` in one transaction; return the new model id.
 
-        ``on_progress("Writing", done, total)`` follows the documents as they are written.
+        ``progress.step("Writing", done, total)`` follows the documents as they are written.
         """
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = _now()
         # Model ids keep counting up across rebuilds, so an id never names two models.
-        next_id = int(self.meta().get("model_id", 0)) + 1
+        model_id = int(self.meta().get("model_id", 0)) + 1
+        sources = data.document_sources or [data.source] * len(data.documents)
         with self.db.atomic():
             for table in (
                 "codes",
@@ -249,19 +261,16 @@ class Store:
                 ({"word": w, "term_id": j} for w, j in data.surface_forms.items()),
                 batch_size=5000,
             )
-            model_id = (
-                self.db["models"]
-                .insert(
-                    {
-                        "id": next_id,
-                        "created": now,
-                        "config": json.dumps(dict(data.config)),
-                        "train_config": json.dumps(dict(data.train_config)),
-                        "analyzer": json.dumps(dict(data.analyzer)),
-                        "history": json.dumps(list(data.history)),
-                    }
-                )
-                .last_pk
+            self.db["models"].insert(
+                {
+                    "id": model_id,
+                    "created": now,
+                    **{
+                        key: json.dumps(dict(getattr(data, key)))
+                        for key in ("config", "train_config", "analyzer")
+                    },
+                    "history": json.dumps(list(data.history)),
+                }
             )
             self.db["weights"].insert_all(
                 {
@@ -272,40 +281,15 @@ class Store:
                 }
                 for name, w in data.weights.items()
             )
-            self.db["documents"].insert_all(
-                (
-                    _document_row(d, src)
-                    for d, src in _counted(
-                        zip(
-                            data.documents,
-                            data.document_sources or [data.source] * len(data.documents),
-                            strict=True,
-                        ),
-                        len(data.documents),
-                        on_progress,
-                    )
-                ),
-                batch_size=500,
-            )
-            self.db["vectors"].insert_all(
-                (
-                    {"id": d.id, "indices": to_blob(idx, "<i4"), "weights": to_blob(val)}
-                    for d, (idx, val) in zip(data.documents, data.vectors, strict=True)
-                ),
-                batch_size=1000,
-            )
-            bits = data.bits if data.bits is not None else [None] * len(data.codes)
-            self.db["codes"].insert_all(
-                (
-                    {
-                        "id": d.id,
-                        "model_id": model_id,
-                        "code": to_blob(c),
-                        "bits": None if b is None else to_blob(b, "<u8"),
-                    }
-                    for d, c, b in zip(data.documents, data.codes, bits, strict=True)
-                ),
-                batch_size=1000,
+            self._write_rows(
+                data.documents,
+                sources,
+                data.vectors,
+                data.codes,
+                data.bits,
+                model_id,
+                insert=True,
+                progress=progress,
             )
             self._set_meta(
                 application=APPLICATION,
@@ -315,8 +299,9 @@ class Store:
                 model_id=model_id,
                 added_unknown_tokens=0,
                 added_tokens=0,
+                settings=json.dumps(dict(data.settings or {})),
             )
-        return int(model_id)
+        return model_id
 
     def upsert_documents(
         self,
@@ -336,40 +321,61 @@ class Store:
         """
         meta = self.meta()
         model_id = self.current_model_id()
-        packed = bits if bits is not None else [None] * len(codes)
         with self.db.atomic():
-            self.db["documents"].upsert_all((_document_row(d, source) for d in documents), pk="id")
-            self.db["vectors"].upsert_all(
-                (
-                    {"id": d.id, "indices": to_blob(idx, "<i4"), "weights": to_blob(val)}
-                    for d, (idx, val) in zip(documents, vectors, strict=True)
-                ),
-                pk="id",
-            )
-            self.db["codes"].upsert_all(
-                (
-                    {
-                        "id": d.id,
-                        "model_id": model_id,
-                        "code": to_blob(c),
-                        "bits": None if b is None else to_blob(b, "<u8"),
-                    }
-                    for d, c, b in zip(documents, codes, packed, strict=True)
-                ),
-                pk="id",
+            self._write_rows(
+                documents, [source] * len(documents), vectors, codes, bits, model_id, insert=False
             )
             self._set_meta(
-                updated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                updated=_now(),
                 added_unknown_tokens=int(meta.get("added_unknown_tokens", 0)) + unknown_tokens,
                 added_tokens=int(meta.get("added_tokens", 0)) + unknown_tokens + known_tokens,
             )
 
+    def _write_rows(
+        self,
+        documents: Sequence[Any],
+        sources: Sequence[str],
+        vectors: Sequence[tuple[np.ndarray, np.ndarray]],
+        codes: np.ndarray,
+        bits: np.ndarray | None,
+        model_id: int,
+        *,
+        insert: bool,
+        progress: Progress | None = None,
+    ) -> None:
+        """Write the document, vector and code rows of ``documents`` (insert or upsert)."""
+        packed = bits if bits is not None else [None] * len(codes)
+        rows = {
+            "documents": (
+                _document_row(d, src)
+                for d, src in _counted(
+                    zip(documents, sources, strict=True), len(documents), progress
+                )
+            ),
+            "vectors": (
+                {"id": d.id, "indices": to_blob(idx, "<i4"), "weights": to_blob(val)}
+                for d, (idx, val) in zip(documents, vectors, strict=True)
+            ),
+            "codes": (
+                {
+                    "id": d.id,
+                    "model_id": model_id,
+                    "code": to_blob(c),
+                    "bits": None if b is None else to_blob(b, "<u8"),
+                }
+                for d, c, b in zip(documents, codes, packed, strict=True)
+            ),
+        }
+        for table, table_rows in rows.items():
+            if insert:
+                self.db[table].insert_all(table_rows, batch_size=500)
+            else:
+                self.db[table].upsert_all(table_rows, pk="id", batch_size=500)
+
     def delete_documents(self, ids: Sequence[str]) -> None:
         """Remove documents with their vectors and codes, atomically."""
         with self.db.atomic():
-            for start in range(0, len(ids), 500):
-                chunk = list(ids[start : start + 500])
-                marks = ",".join("?" * len(chunk))
+            for marks, chunk in _id_chunks(ids):
                 for table in ("codes", "vectors", "documents"):
                     self.db.execute(f"delete from [{table}] where id in ({marks})", chunk)
 
@@ -442,34 +448,23 @@ class Store:
             for word, j in self.db.execute("select word, term_id from surface_forms")
         }
 
-    def load_codes(self) -> tuple[list[str], np.ndarray]:
-        """Document ids (in storage order) and their codes of the current model, (N, D)."""
-        model_id = self.current_model_id()
-        ids, blobs = [], []
-        for doc_id, blob in self.db.execute(
-            "select d.id, c.code from documents d join codes c on c.id = d.id "
+    def load_codes(self) -> tuple[list[str], np.ndarray, np.ndarray | None]:
+        """Document ids in storage order, their codes of the current model (N, D) float32,
+        and for a binary model their packed bits (N, W) uint64 (else None)."""
+        ids, codes, bits = [], [], []
+        for doc_id, code, packed in self.db.execute(
+            "select d.id, c.code, c.bits from documents d join codes c on c.id = d.id "
             "where c.model_id = ? order by d.rowid",
-            [model_id],
+            [self.current_model_id()],
         ):
             ids.append(doc_id)
-            blobs.append(blob)
-        codes = np.frombuffer(b"".join(blobs), dtype="<f4").astype(np.float32)
-        return ids, codes.reshape(len(ids), -1)
-
-    def load_bits(self) -> np.ndarray | None:
-        """Packed binary codes (N, W) uint64 in storage order, or None for a float model."""
-        model_id = self.current_model_id()
-        blobs = [
-            blob
-            for (blob,) in self.db.execute(
-                "select c.bits from documents d join codes c on c.id = d.id "
-                "where c.model_id = ? order by d.rowid",
-                [model_id],
-            )
-        ]
-        if not blobs or blobs[0] is None:
-            return None
-        return np.frombuffer(b"".join(blobs), dtype="<u8").astype(np.uint64).reshape(len(blobs), -1)
+            codes.append(code)
+            bits.append(packed)
+        matrix = np.frombuffer(b"".join(codes), dtype="<f4").astype(np.float32)
+        if not bits or bits[0] is None:
+            return ids, matrix.reshape(len(ids), -1), None
+        words = np.frombuffer(b"".join(bits), dtype="<u8").astype(np.uint64)
+        return ids, matrix.reshape(len(ids), -1), words.reshape(len(ids), -1)
 
     def load_vectors(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
         """Bag-of-words vectors in storage order as CSR parts: ids, indptr, indices, weights."""
@@ -489,12 +484,9 @@ class Store:
 
     def documents(self, ids: Iterable[str]) -> dict[str, StoredDocument]:
         """Stored documents by id (ids not found are absent from the result)."""
-        ids = list(ids)
         out: dict[str, StoredDocument] = {}
-        for start in range(0, len(ids), 500):  # stay under SQLite's variable limit
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            # Plain cursor rows: sqlite-utils' dict per row cost about a tenth of a query.
+        for marks, chunk in _id_chunks(list(ids)):
+            # Plain cursor rows: a dict per row (sqlite-utils' rows) costs a query dearly.
             rows = self.db.execute(
                 f"select id, title, text, labels, path, split from documents where id in ({marks})",
                 chunk,
@@ -522,6 +514,74 @@ class Store:
                 counts[label] = counts.get(label, 0) + 1
         return dict(sorted(counts.items()))
 
+    # -- lexical index (BM25) and ranking choice ---------------------------------------------
+    def write_term_counts(
+        self,
+        new_terms: Sequence[str],
+        first_id: int,
+        rows: Iterable[tuple[str, np.ndarray, np.ndarray]],
+        *,
+        replace: bool = False,
+    ) -> None:
+        """Store terms new to the lexicon (ids from ``first_id`` on) and the (id, term ids,
+        counts) rows of documents, atomically; ``replace`` clears both tables first (a build)."""
+        with self.db.atomic():
+            if replace:
+                self.db.execute("delete from lexicon")
+                self.db.execute("delete from term_counts")
+            self.db["lexicon"].insert_all(
+                ({"term_id": first_id + i, "term": t} for i, t in enumerate(new_terms)),
+                batch_size=5000,
+            )
+            self.db["term_counts"].upsert_all(
+                (
+                    {"id": doc_id, "indices": to_blob(idx, "<i4"), "counts": to_blob(cnt)}
+                    for doc_id, idx, cnt in rows
+                ),
+                pk="id",
+                batch_size=1000,
+            )
+
+    def delete_term_counts(self, ids: Sequence[str]) -> None:
+        """Remove the term counts of documents (their lexicon terms stay)."""
+        with self.db.atomic():
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                self.db.execute(f"delete from term_counts where id in ({marks})", chunk)
+
+    def load_lexicon(self) -> list[str]:
+        """Lexicon terms in id order (empty for an index built before BM25 was stored)."""
+        return [t for (t,) in self.db.execute("select term from lexicon order by term_id")]
+
+    def load_term_counts(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """Term counts in storage order as CSR parts: ids, indptr, term ids, counts. Documents
+        without counts (added by an older docret) are absent from ``ids``."""
+        ids, idx, cnt = [], [], []
+        for doc_id, i_blob, c_blob in self.db.execute(
+            "select d.id, t.indices, t.counts from documents d join term_counts t on t.id = d.id "
+            "order by d.rowid"
+        ):
+            ids.append(doc_id)
+            idx.append(i_blob)
+            cnt.append(c_blob)
+        lengths = np.fromiter((len(b) // 4 for b in idx), dtype=np.int64, count=len(idx))
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        indices = np.frombuffer(b"".join(idx), dtype="<i4").astype(np.int32)
+        counts = np.frombuffer(b"".join(cnt), dtype="<f4").astype(np.float32)
+        return ids, indptr, indices, counts
+
+    def set_ranking(self, model_id: int, ranking: Mapping[str, Any]) -> None:
+        """Store the default ranking chosen for a model (JSON)."""
+        self.db["models"].update(model_id, {"ranking": json.dumps(dict(ranking))})
+
+    def load_ranking(self) -> dict[str, Any] | None:
+        """The current model's default ranking as stored, or None (built before it was)."""
+        row = self.db.execute(
+            "select ranking from models where id = ?", [self.current_model_id()]
+        ).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
+
     def size_bytes(self) -> int:
         """Size of the database file (WAL included)."""
         p = Path(self.path)
@@ -529,12 +589,23 @@ class Store:
         return p.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
 
 
-def _counted(items: Iterable, total: int, on_progress) -> Iterable:
+def _counted(items: Iterable, total: int, progress: Progress | None) -> Iterable:
     """``items`` unchanged, reporting ("Writing", done, total) every 500 and at the end."""
     for done, item in enumerate(items, start=1):
         yield item
-        if on_progress is not None and (done % 500 == 0 or done == total):
-            on_progress("Writing", done, total)
+        if progress is not None and (done % 500 == 0 or done == total):
+            progress.step("Writing", done, total)
+
+
+def _id_chunks(ids: Sequence[str], size: int = 500) -> Iterable[tuple[str, list[str]]]:
+    """``ids`` in chunks under SQLite's variable limit, each with its ``?,?,...`` marks."""
+    for start in range(0, len(ids), size):
+        chunk = list(ids[start : start + size])
+        yield ",".join("?" * len(chunk)), chunk
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _document_row(d: Any, source: str) -> dict[str, Any]:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
+from docret.defaults import DEFAULTS
 
 # Four topics with disjoint vocabularies plus filler words shared by all: a model that learns
 # anything at all must put documents of one topic together.
@@ -22,19 +25,32 @@ TOPICS = {
 FILLER = "today really people report great small large second thing week good time year"
 PER_TOPIC = 20
 
-# Small and quick, but the same code path as the defaults.
-FAST = dict(
+# Small and quick, but the same code path as the defaults: every setting, these changed.
+FAST = replace(
+    DEFAULTS,
     hidden=(64, 32),
     code_size=8,
     epochs=80,
     batch_size=16,
     lr=3e-3,
-    noise=0.7,
     patience=80,
     vocab_size=500,
-    seed=0,
     device="cpu",
-)
+).as_dict()
+
+
+def cli_args(settings: dict) -> list[str]:
+    """The command-line options that give ``settings`` (those that differ from the defaults)."""
+    args = []
+    for name, value in settings.items():
+        if value == getattr(DEFAULTS, name):
+            continue
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            args.append(flag if value else "--no-" + flag[2:])
+        else:
+            args += [flag, ",".join(map(str, value)) if isinstance(value, tuple) else str(value)]
+    return args
 
 
 def make_text(rng: random.Random, topic: str, n_words: int = 40) -> str:

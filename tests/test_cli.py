@@ -7,19 +7,9 @@ from click.testing import CliRunner
 
 from docret.cli import cli
 
-from .conftest import FAST, TOPICS, write_corpus
+from .conftest import FAST, TOPICS, cli_args, write_corpus
 
-FAST_ARGS = [
-    "--hidden", ",".join(map(str, FAST["hidden"])),
-    "--code-size", str(FAST["code_size"]),
-    "--epochs", str(FAST["epochs"]),
-    "--batch-size", str(FAST["batch_size"]),
-    "--lr", str(FAST["lr"]),
-    "--noise", str(FAST["noise"]),
-    "--patience", str(FAST["patience"]),
-    "--vocab-size", str(FAST["vocab_size"]),
-    "--device", "cpu",
-]  # fmt: skip
+FAST_ARGS = cli_args(FAST)
 
 
 def run(*args, env=None):
@@ -82,14 +72,20 @@ def test_index_then_query_json_and_table(tmp_path):
     assert result.exit_code == 0
     assert "space/" in result.stdout and "score" in result.stdout
 
+    codes = json.loads(
+        run(
+            "-d", db, "query", "orbit rocket launch", "-k", "3", "--method", "codes", "--json"
+        ).stdout
+    )
     result = run("-d", db, "query", "orbit rocket launch", "-k", "3", "--hybrid", "--json")
     hybrid = json.loads(result.stdout)
     assert all(h["id"].startswith("space/") for h in hybrid)
     # tf-idf cosine is added to the code cosine, so every score grows (these hits share words)
-    assert min(h["score"] for h in hybrid) > max(h["score"] for h in hits)
+    assert min(h["score"] for h in hybrid) > max(h["score"] for h in codes)
     assert "Learned codes + tf-idf" in run("-d", db, "query", "orbit", "--hybrid").stdout
-    result = run("-d", db, "query", "orbit", "--hybrid", "--compare")
-    assert result.exit_code == 1 and "without --hybrid" in result.stderr
+    assert "BM25 + learned codes" in run("-d", db, "query", "orbit").stdout
+    result = run("-d", db, "query", "orbit", "--hybrid", "--method", "bm25")
+    assert result.exit_code == 1 and "--hybrid contradicts --method bm25" in result.stderr
 
 
 def test_index_reports_skips_on_stderr(tmp_path):
@@ -111,13 +107,15 @@ def test_database_from_environment_variable(built_db):
 def test_compare(built_db):
     result = run("-d", built_db, "query", "anchor hull", "--compare", "-k", "4", "--json")
     data = json.loads(result.stdout)
-    assert len(data["codes"]) == len(data["tfidf"]) == 4
+    assert data["query"] == "anchor hull" and data["methods"] == ["default", "bm25"]
+    assert len(data["default"]) == len(data["bm25"]) == 4
     both = set(data["both"])
-    assert both == {h["id"] for h in data["codes"]} & {h["id"] for h in data["tfidf"]}
-    assert all(h["in_both"] == (h["id"] in both) for h in data["codes"] + data["tfidf"])
+    assert both == {h["id"] for h in data["default"]} & {h["id"] for h in data["bm25"]}
+    assert all(h["in_both"] == (h["id"] in both) for h in data["default"] + data["bm25"])
     table = run("-d", built_db, "query", "anchor hull", "--compare", "-k", "4")
-    assert "learned codes" in table.stdout and "tf-idf cosine" in table.stdout
-    assert "found by both" in table.stdout
+    assert "BM25 + learned codes" in table.stdout and "found by both" in table.stdout
+    codes = run("-d", built_db, "query", "anchor", "--compare", "--method", "codes", "--json")
+    assert json.loads(codes.stdout)["methods"] == ["codes", "bm25"]
 
 
 def test_similar_and_info(built_db):
@@ -132,6 +130,8 @@ def test_similar_and_info(built_db):
     text = run("-d", built_db, "info").stdout
     assert "Documents" in text and "80" in text and "Vocabulary" in text
     assert "pre-trained, then" in text
+    weight = info["ranking"]["weight"]
+    assert f"BM25 + learned codes, weight {weight} (chosen on" in text
 
 
 def test_no_pretrain_is_stored_and_shown(tmp_path):
@@ -235,6 +235,15 @@ def test_binary_index_and_rerank(tmp_path, corpus_dir):
         run("-d", db, "query", "violin guitar chord", "--rerank", "20", "--json").stdout
     )
     assert len(hits) == 10 and sum(h["id"].startswith("music/") for h in hits) >= 7
+    # --compare with --rerank shows the re-ranked codes (a binary index's default) beside BM25
+    args = ["-d", db, "query", "violin guitar chord", "--compare"]
+    compared = json.loads(run(*args, "--rerank", "20", "--json").stdout)
+    assert [h["id"] for h in compared["default"]] == [h["id"] for h in hits]
+    assert [h["score"] for h in compared["default"]] == [h["score"] for h in hits]
+    hamming = json.loads(run(*args, "--json").stdout)
+    assert [h["score"] for h in hamming["default"]] != [h["score"] for h in hits]
+    assert [h["id"] for h in hamming["bm25"]] == [h["id"] for h in compared["bm25"]]
+    assert info["ranking"]["default"] == "codes"
     result = run("-d", db, "query", "violin", "--hybrid")
     assert result.exit_code == 1 and "needs float codes" in result.stderr
     assert "Traceback" not in result.output

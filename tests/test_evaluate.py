@@ -50,15 +50,24 @@ def test_evaluate_labelled_folder_json_and_plot(split_corpus, tmp_path):
     assert data["corpus"] == split_corpus.name and data["protocol"] == "label"
     assert (data["documents"], data["queries"]) == (60, 16)
     methods = {m["method"]: m for m in data["methods"]}
-    assert set(methods) == {"docret codes", "docret hybrid", "tf-idf cosine", "BM25", "LSA-8"}
+    assert [m["method"] for m in data["methods"]] == [
+        "docret default",
+        "docret codes",
+        "docret hybrid",
+        "tf-idf cosine",
+        "BM25",
+        "LSA-8",
+    ]
+    assert data["queries_left_out"] == 0
+    assert methods["docret default"]["fusion"]["weight"] in [i / 10 for i in range(10)]
     for m in methods.values():
         assert set(m) >= {"P@1", "P@10", "P@100", "MAP@100", "fit_seconds", "query_ms"}
         assert 0.0 <= m["P@10"] <= 1.0 and m["fit_seconds"] >= 0
     # Four clean topics: everything should beat chance (0.25) by far.
     assert methods["tf-idf cosine"]["P@10"] > 0.8
     assert methods["docret codes"]["P@10"] > 0.6
-    # P@100 over 60 documents: at most 15 of the 60 share the label.
-    assert methods["tf-idf cosine"]["P@100"] <= 15 / 60 + 1e-9
+    # P@100 over 60 documents divides by 100 (trec_eval): 15 of the 60 share the label.
+    assert methods["tf-idf cosine"]["P@100"] == pytest.approx(15 / 100)
     from PIL import Image
 
     with Image.open(png) as im:
@@ -77,7 +86,9 @@ def test_evaluate_test_collection(ir_collection):
     result = _evaluate(ir_collection, "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["protocol"] == "qrels" and data["queries"] == 4  # the unjudged query is left out
+    # the unjudged query is left out, as trec_eval does, and counted
+    assert data["protocol"] == "qrels" and data["queries"] == 4
+    assert data["queries_left_out"] == 1
     for m in data["methods"]:
         assert set(m) >= {"MAP", "nDCG@10", "P@10"}
     bm25 = next(m for m in data["methods"] if m["method"] == "BM25")
@@ -126,6 +137,34 @@ def test_evaluate_runs_extra_methods_beside_the_others(ir_collection):
             return np.array([[float(topic(q) == t) for t in self.topics] for q in texts])
 
     results = evaluate(load_collection(ir_collection), extra_methods=[Oracle()], **FAST)
-    assert [r.method for r in results][:3] == ["docret codes", "docret hybrid", "tf-idf cosine"]
+    assert [r.method for r in results][:3] == ["docret default", "docret codes", "docret hybrid"]
     assert results[-1].method == "oracle"
     assert results[-1].metrics["MAP"] == pytest.approx(1.0)
+
+
+def test_labelled_queries_without_a_relevant_document_are_left_out(tmp_path):
+    lines = [
+        {"id": i, "text": f"doc {i}", "labels": [label], "split": split}
+        for i, (label, split) in enumerate(
+            [("a", "train"), ("a", "test"), ("b", "test"), ("b", "test")]
+        )
+    ]
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    c = load_collection(path)
+    assert [q.id for q in c.queries] == ["1"] and c.left_out == 2
+
+
+def test_docret_bm25_scores_equal_the_bm25s_baseline(ir_collection):
+    import numpy as np
+
+    from docret.evaluate import Bm25, Lexical
+    from docret.text import Analyzer, english_stop_words
+
+    c = load_collection(ir_collection)
+    texts, queries = [d.text for d in c.documents], [q.text for q in c.queries]
+    analyzer = Analyzer(stop_words=english_stop_words())
+    ours = Lexical(analyzer).fit(texts).scores(queries)
+    reference = Bm25(analyzer).fit(texts).retriever
+    expected = [reference.get_scores(analyzer(q)) for q in queries]
+    np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-6)

@@ -3,6 +3,7 @@ import pytest
 
 from docret import DatabaseError, QueryError, TrainingError, UnknownDocumentError
 from docret.index import Index, snippet
+from docret.progress import Progress
 
 from .conftest import FAST, TOPICS, write_corpus
 
@@ -31,7 +32,7 @@ def test_codes_find_a_topic_from_words_documents_do_not_share(index):
     # Every document of a topic shares words with others; a query of two topic words still
     # ranks topic documents that contain neither word (the code carries the topic).
     words = TOPICS["sailing"].split()[:2]
-    hits = index.query(" ".join(words), k=20)
+    hits = index.query(" ".join(words), k=20, method="codes")
     lacking = [h for h in hits if not any(w in index.document(h.id).text for w in words)]
     assert lacking, "expected some hits without the query's words"
     assert all(_topic(h.id) == "sailing" for h in lacking)
@@ -60,14 +61,15 @@ def test_similar_leaves_the_document_out_and_stays_on_topic(index):
 
 
 def test_compare_returns_both_rankings(index):
-    result = index.compare("anchor hull", k=5)
-    assert len(result.codes) == len(result.tfidf) == 5
-    assert result.both == {h.id for h in result.codes} & {h.id for h in result.tfidf}
+    result = index.compare("anchor hull", k=5, method="codes", baseline="tfidf")
+    assert len(result.hits) == len(result.baseline_hits) == 5
+    assert result.both == {h.id for h in result.hits} & {h.id for h in result.baseline_hits}
     # tf-idf cosine can only find documents with a query word
-    for h in result.tfidf:
+    for h in result.baseline_hits:
         text = index.document(h.id).text
         assert "anchor" in text or "hull" in text
-    assert result.tfidf[0].score > 0
+    assert result.baseline_hits[0].score > 0
+    assert (result.method, index.compare("anchor").baseline) == ("codes", "bm25")
 
 
 def test_query_errors(index):
@@ -95,7 +97,7 @@ def test_info(index):
 def test_stored_codes_equal_numpy_encoding_of_the_texts(index):
     ids = index.ids[:10]
     texts = [index.document(i).text for i in ids]
-    stored = index.codes[: len(ids)]
+    stored = index.snapshot.unit_codes[: len(ids)]
     fresh = index.encode(texts)
     fresh /= np.linalg.norm(fresh, axis=1, keepdims=True)
     np.testing.assert_allclose(fresh, stored, atol=1e-5)
@@ -107,7 +109,7 @@ def test_rebuild_same_seed_gives_identical_codes(tmp_path, corpus_dir, built_db)
         Index.open(built_db) as first,
     ):
         assert again.ids == first.ids
-        assert np.array_equal(again.codes, first.codes)
+        assert np.array_equal(again.snapshot.codes, first.snapshot.codes)
 
 
 def test_interrupted_build_leaves_the_old_index(tmp_path, monkeypatch):
@@ -150,7 +152,10 @@ def test_hybrid_adds_tfidf_cosine_to_code_cosine(index):
     hits = index.query(text, k=8, hybrid=True)
     vec = index.vectorize(text)
     code = normalize_rows(index.encode([text]))[0]
-    expected = index.codes @ code + HYBRID_WEIGHT * index.inverted.scores(vec.indices, vec.values)
+    snap = index.snapshot
+    expected = snap.unit_codes @ code + HYBRID_WEIGHT * snap.tfidf_by_term.scores(
+        vec.indices, vec.values
+    )
     best = np.lexsort((np.arange(len(expected)), -expected))[:8]
     assert [h.id for h in hits] == [index.ids[i] for i in best]
     assert [h.score for h in hits] == pytest.approx(expected[best].tolist(), abs=1e-5)
@@ -172,7 +177,7 @@ def test_binary_codes_rank_by_hamming(binary_index):
     assert binary_index.bits.shape == (80, 1)
     assert binary_index.info()["model"]["binary"] is True
     # logistic code units pushed to 0/1 by the training noise
-    raw = binary_index.raw_codes
+    raw = binary_index.snapshot.codes
     assert np.mean((raw < 0.1) | (raw > 0.9)) > 0.8
     for topic, words in TOPICS.items():
         hits = binary_index.query(" ".join(words.split()[:4]), k=10)
@@ -197,10 +202,10 @@ def test_binary_rerank_orders_hamming_candidates_by_logits_and_tfidf(binary_inde
     candidates = smallest_k(hamming_distances(binary_index.bits, pack_bits(code[None])[0]), 30)
     q = normalize_rows(logits(code[None]))[0]
     vec = binary_index.vectorize(text)
-    tfidf = binary_index.inverted.scores(vec.indices, vec.values)
+    tfidf = binary_index.snapshot.tfidf_by_term.scores(vec.indices, vec.values)
     expected = {
         binary_index.ids[i]: float(
-            normalize_rows(logits(binary_index.raw_codes[i : i + 1]))[0] @ q + tfidf[i]
+            normalize_rows(logits(binary_index.snapshot.codes[i : i + 1]))[0] @ q + tfidf[i]
         )
         for i in candidates
     }
@@ -270,12 +275,21 @@ def test_pca_2d_keeps_the_main_directions():
 def test_build_reports_progress_of_each_counted_step(tmp_path):
     corpus = write_corpus(tmp_path / "c", per_topic=5)
     seen: dict[str, list[tuple[int, int | None]]] = {}
-    Index.build(
-        corpus,
-        tmp_path / "p.db",
-        on_progress=lambda stage, done, total: seen.setdefault(stage, []).append((done, total)),
-        **{**FAST, "epochs": 2},
-    ).close()
+    stages, epochs = [], []
+
+    class Recorder(Progress):
+        def stage(self, message):
+            stages.append(message)
+
+        def step(self, stage, done, total):
+            seen.setdefault(stage, []).append((done, total))
+
+        def epoch(self, stats, total):
+            epochs.append((stats.epoch, total))
+
+    Index.build(corpus, tmp_path / "p.db", progress=Recorder(), **{**FAST, "epochs": 2}).close()
     assert set(seen) == {"Reading", "Vocabulary", "Encoding", "Writing"}
+    assert epochs == [(1, 2), (2, 2)]
+    assert stages[0].startswith("Reading") and stages[-1].startswith("Writing")
     for stage, steps in seen.items():
         assert steps[-1] == (20, 20), stage

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from docret.ranking import (
     InvertedIndex,
@@ -109,3 +110,257 @@ def test_logits_invert_the_logistic_and_stay_finite_when_saturated():
     assert np.allclose(logits(1 / (1 + np.exp(-x))), x, atol=1e-3)
     saturated = logits(np.array([0.0, 1.0], dtype=np.float32))
     assert np.all(np.isfinite(saturated)) and saturated[0] < -13 and saturated[1] > 13
+
+
+def _bm25_fixture():
+    docs = [
+        "hypersonic flow heat transfer heat",
+        "boundary layer flow over a flat plate",
+        "heat conduction in composite slabs",
+        "shock wave hypersonic boundary layer layer layer",
+        "wing slipstream lift",
+    ]
+    return [d.split() for d in docs]
+
+
+def test_bm25_scores_equal_bm25s():
+    import bm25s
+
+    from docret.lexicon import count_terms
+    from docret.ranking import Bm25
+
+    tokens = _bm25_fixture()
+    lexicon: dict[str, int] = {}
+    bm25 = Bm25(*count_terms(tokens, lexicon), n_terms=len(lexicon))
+    reference = bm25s.BM25()  # Lucene idf, k1=1.5, b=0.75: the evaluate baseline
+    reference.index(tokens, show_progress=False)
+    for query in (["hypersonic", "heat"], ["layer", "layer", "flow"], ["lift"]):
+        ids = np.array([lexicon[t] for t in dict.fromkeys(query)])
+        counts = np.array([query.count(t) for t in dict.fromkeys(query)], dtype=np.float32)
+        np.testing.assert_allclose(
+            bm25.scores(ids, counts), reference.get_scores(query), rtol=1e-5, atol=1e-6
+        )
+
+
+def test_bm25_of_an_unindexed_text_equals_its_score_once_indexed():
+    from docret.lexicon import count_terms, query_terms
+    from docret.ranking import Bm25
+
+    tokens = _bm25_fixture()
+    lexicon: dict[str, int] = {}
+    bm25 = Bm25(*count_terms(tokens, lexicon), n_terms=len(lexicon))
+    q_ids, q_counts = query_terms(str.split, "hypersonic boundary layer", lexicon)
+    d_ids, d_counts = query_terms(str.split, " ".join(tokens[3]), lexicon)
+    assert bm25.score_text(q_ids, q_counts, d_ids, d_counts) == pytest.approx(
+        bm25.scores(q_ids, q_counts)[3], rel=1e-5
+    )
+    assert bm25.score_text(q_ids, q_counts, d_ids[:0], d_counts[:0]) == 0.0
+
+
+def test_count_terms_grows_the_lexicon_only_when_asked():
+    from docret.lexicon import count_terms
+
+    lexicon: dict[str, int] = {}
+    indptr, ids, counts = count_terms([["a", "b", "a"], [], ["c"]], lexicon)
+    assert lexicon == {"a": 0, "b": 1, "c": 2}
+    assert indptr.tolist() == [0, 2, 2, 3] and ids.tolist() == [0, 1, 2]
+    assert counts.tolist() == [2, 1, 1]
+    _, ids, _ = count_terms([["a", "zzz"]], lexicon, grow=False)
+    assert ids.tolist() == [0] and "zzz" not in lexicon
+
+
+def test_fuse_at_weight_zero_ranks_as_the_lexical_score_and_scales_each_row():
+    from docret.ranking import fuse, min_max
+
+    rng = np.random.default_rng(5)
+    lexical, semantic = rng.random((3, 50)) * 12, rng.normal(size=(3, 50))
+    for row in range(3):
+        assert (
+            top_k(fuse(lexical, semantic, 0.0)[row], 10).tolist()
+            == top_k(lexical[row], 10).tolist()
+        )
+    scaled = min_max(lexical)
+    assert np.allclose(scaled.min(axis=1), 0) and np.allclose(scaled.max(axis=1), 1)
+    assert np.all(min_max(np.ones((1, 4))) == 0)
+    # weight 1 would be the semantic score alone
+    assert top_k(fuse(lexical[0], semantic[0], 1.0), 5).tolist() == top_k(semantic[0], 5).tolist()
+
+
+def test_method_names():
+    from docret.ranking import METHODS, method_name
+
+    assert method_name(None) == "default" and method_name(None, hybrid=True) == "hybrid"
+    assert [method_name(m) for m in METHODS] == list(METHODS)
+    with pytest.raises(ValueError, match="Unknown ranking method 'lsa'"):
+        method_name("lsa")
+    with pytest.raises(ValueError, match="contradicts"):
+        method_name("bm25", hybrid=True)
+
+
+def test_cli_offers_exactly_the_ranking_methods():
+    from docret.cli import query
+    from docret.ranking import METHODS
+
+    option = next(p for p in query.params if p.name == "method")
+    assert tuple(option.type.choices) == METHODS
+
+
+def test_query_weight_rises_with_the_query_length_to_the_long_query_weight():
+    from docret.ranking import LONG_QUERY_WEIGHT, SHORT_QUERY_TERMS, query_weight
+
+    assert query_weight(0.2, 5, 100) == query_weight(0.2, SHORT_QUERY_TERMS, 100) == 0.2
+    assert query_weight(0.2, 100, 100) == query_weight(0.2, 900, 100) == LONG_QUERY_WEIGHT
+    middle = query_weight(0.2, np.sqrt(SHORT_QUERY_TERMS * 100), 100)  # half way, log scale
+    assert middle == pytest.approx(0.2 + (LONG_QUERY_WEIGHT - 0.2) / 2)
+    assert query_weight(0.9, 500, 100) == 0.9  # never lowers a corpus' own weight
+    assert query_weight(0.0, 500, 100) == 0.0  # BM25 alone stays BM25 alone
+    assert query_weight(0.3, 500, 10) == 0.3  # documents as short as questions
+
+
+# -- fusion weight from pseudo-queries --------------------------------------------------------
+def test_pseudo_queries_cut_a_span_out_of_long_documents_seeded():
+    from docret.fusion import pseudo_queries
+
+    texts = [" ".join(f"w{i}_{j}" for j in range(60)) for i in range(30)] + ["too short"]
+    first = pseudo_queries(texts, n=10, seed=3, span=(5, 12))
+    assert first == pseudo_queries(texts, n=10, seed=3, span=(5, 12))
+    assert len(first) == 10 and all(q.doc < 30 for q in first)
+    for q in first:
+        span, rest = q.text.split(), q.rest.split()
+        assert 5 <= len(span) <= 12 and len(span) + len(rest) == 60
+        assert not set(span) & set(rest)  # the answer is scored without the span's words
+        assert q.text in texts[q.doc]
+
+
+def test_reciprocal_ranks_follow_the_tie_rule_of_top_k():
+    from docret.fusion import reciprocal_ranks
+
+    scores = np.array([[0.2, 0.9, 0.9, 0.1], [0.5, 0.5, 0.5, 0.5]])
+    # row 0: the answer 2 is tied with 1, which has the lower index and ranks first
+    assert reciprocal_ranks(scores, [2, 0]).tolist() == [0.5, 1.0]
+    for row, answer in ((0, 2), (1, 0)):
+        rank = top_k(scores[row], 4).tolist().index(answer) + 1
+        assert reciprocal_ranks(scores, [2, 0])[row] == 1 / rank
+
+
+def test_choose_weight_picks_bm25_alone_when_the_codes_are_noise_and_fuses_when_they_help():
+    from docret.fusion import FUSION_WEIGHTS, choose_weight, mean_reciprocal_ranks
+
+    rng = np.random.default_rng(0)
+    n_queries, n_docs = 60, 200
+    answers = rng.integers(0, n_docs, n_queries)
+    lexical = rng.random((n_queries, n_docs))
+    lexical[np.arange(n_queries), answers] += rng.random(n_queries) * 0.6  # a weak lexical hint
+    noise = rng.random((n_queries, n_docs))
+    assert choose_weight(mean_reciprocal_ranks(lexical, noise, answers), 60).weight == 0.0
+    helpful = rng.random((n_queries, n_docs)) * 0.5
+    helpful[np.arange(n_queries), answers] = 1.0  # the semantic score knows the answer
+    mrr = mean_reciprocal_ranks(lexical, helpful, answers)
+    choice = choose_weight(mrr, n_queries)
+    assert choice.weight > 0 and choice.mrr[choice.weight] > choice.mrr[0.0]
+    assert choice.queries == n_queries and set(choice.mrr) == set(FUSION_WEIGHTS)
+
+
+def test_choose_weight_takes_the_smallest_weight_with_half_the_best_gain():
+    from docret.fusion import FusionChoice, choose_weight
+
+    mrr = {0.0: 0.10, 0.1: 0.11, 0.2: 0.13, 0.3: 0.14, 0.4: 0.12}
+    assert choose_weight(mrr, 5).weight == 0.2  # gain 0.04 at 0.3; 0.2 already gains 0.03
+    assert choose_weight({0.0: 0.2, 0.1: 0.2, 0.2: 0.1}, 5).weight == 0.0
+    choice = choose_weight(mrr, 5)
+    assert FusionChoice.from_dict(choice.to_dict()) == choice
+
+
+# -- the index's default ranking --------------------------------------------------------------
+@pytest.fixture()
+def index(built_db):
+    from docret.index import Index
+
+    with Index.open(built_db) as idx:
+        yield idx
+
+
+def test_index_bm25_ranks_as_bm25s_over_the_stored_texts(index):
+    import bm25s
+
+    analyzer = index.vectorizer.analyzer
+    docs = index.store.documents(index.ids)
+    reference = bm25s.BM25()
+    reference.index([analyzer(docs[i].text) for i in index.ids], show_progress=False)
+    for text in ("anchor hull", "orbit rocket launch", "flour"):
+        expected = reference.get_scores(analyzer(text))
+        hits = index.query(text, k=10, method="bm25")
+        assert [h.id for h in hits] == [index.ids[i] for i in top_k(expected, 10)]
+        np.testing.assert_allclose([h.score for h in hits], np.sort(expected)[::-1][:10], rtol=1e-5)
+
+
+def test_default_ranking_fuses_bm25_and_codes_at_the_stored_weight(index):
+    from docret.fusion import FUSION_WEIGHTS
+    from docret.ranking import fuse
+
+    choice = index.fusion
+    assert choice.weight in FUSION_WEIGHTS and choice.queries >= 20
+    assert index.info()["ranking"]["weight"] == choice.weight
+    text = "anchor hull breeze"
+    vec = index.vectorize(text)
+    code = normalize_rows(index.encoder.encode([vec]))[0]
+    bm25, n_terms = index.snapshot.lexical.scores(index.vectorizer.analyzer, text)
+    assert n_terms == 3  # a typed question: the corpus' weight as chosen
+    expected = fuse(bm25, index.snapshot.unit_codes @ code, choice.weight)
+    hits = index.query(text, k=8)
+    assert [h.id for h in hits] == [index.ids[i] for i in top_k(expected, 8)]
+    assert index.query_many([text], k=8, method="default") == [hits]
+    with pytest.raises(Exception, match="Unknown ranking method"):
+        index.query(text, method="lsa")
+
+
+def test_a_word_only_bm25_knows_still_finds_its_document(tmp_path, corpus_dir):
+    import shutil
+
+    from docret.index import Index
+
+    from .conftest import FAST
+
+    corpus = tmp_path / "c"
+    shutil.copytree(corpus_dir, corpus)
+    with Index.build(corpus, tmp_path / "x.db", **FAST) as idx:
+        (corpus / "space" / "quasar.txt").write_text("Quasar\n\n" + "quasar orbit " * 20)
+        assert idx.add(corpus).added == ["space/quasar.txt"]
+        assert "quasar" not in idx.vectorizer.term_index  # not in the model's vocabulary
+        assert idx.query("quasar", k=1)[0].id == "space/quasar.txt"
+        assert idx.query("quasar", k=1, method="bm25")[0].id == "space/quasar.txt"
+        assert idx.unknown_words("quasar zzyzx orbit") == ["zzyzx"]
+        idx.remove(["space/quasar.txt"])
+        counted = idx.store.db.execute("select count(*) from term_counts").fetchone()[0]
+        assert counted == len(idx.ids) == 80
+        assert idx.query("quasar", k=3, method="bm25")[0].score == 0.0
+
+
+def test_an_index_from_before_bm25_was_stored_ranks_by_bm25_counted_from_its_texts(
+    tmp_path, built_db
+):
+    import shutil
+
+    from docret.index import Index
+
+    db = tmp_path / "old.db"
+    shutil.copy(built_db, db)
+    with Index.open(db) as idx:
+        stored = idx.query("anchor hull", k=10, method="bm25")
+        idx.store.db.execute("delete from lexicon")
+        idx.store.db.execute("delete from term_counts")
+        idx.store.db.execute("update models set ranking = null")
+        idx.store.db.conn.commit()
+    with Index.open(db) as idx:
+        assert idx.fusion.weight == 0.0
+        assert idx.query("anchor hull", k=10, method="bm25") == stored
+        assert idx.query("anchor hull", k=10) == stored  # default = BM25 alone
+        # the first add stores what was counted, then its own documents' counts
+        folder = tmp_path / "more" / "sailing"
+        folder.mkdir(parents=True)
+        (folder / "x.txt").write_text("Quasar\n\n" + "quasar anchor " * 10)
+        idx.add(tmp_path / "more")
+    with Index.open(db) as idx:
+        assert idx.store.db.execute("select count(*) from term_counts").fetchone()[0] == 81
+        hits = idx.query("quasar", k=1, method="bm25")
+        assert hits[0].id == "sailing/x.txt" and idx.snapshot.lexical.stored

@@ -6,7 +6,23 @@ import sqlite_utils
 
 from docret.corpus import Document
 from docret.errors import DatabaseError
-from docret.store import SCHEMA_VERSION, IndexData, Store, from_blob, to_blob
+from docret.store import SCHEMA_VERSION, IndexData, Store, from_blob, migrations, to_blob
+
+
+@pytest.fixture(autouse=True)
+def close_databases(monkeypatch):
+    """Close every Store a test opens, as sqlite-utils' own tests close their databases."""
+    opened: list[Store] = []
+    original = Store.__init__
+
+    def tracking(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        opened.append(self)
+
+    monkeypatch.setattr(Store, "__init__", tracking)
+    yield
+    for store in opened:
+        store.close()
 
 
 def _data(n=3, d=4, tag="a"):
@@ -54,9 +70,10 @@ def test_write_and_read_back(tmp_path):
     store.replace_index(_data())
     store.close()
     store = Store.open(tmp_path / "x.db")
-    ids, codes = store.load_codes()
+    ids, codes, bits = store.load_codes()
     assert ids == ["a0", "a1", "a2"]
     np.testing.assert_array_equal(codes, _data().codes)
+    assert bits is None
     terms, idf = store.load_vocabulary()
     assert terms == ["alpha", "beta", "gamma"]
     assert store.load_surface_forms(terms) == {"alphas": "alpha", "gamma": "gamma"}
@@ -88,7 +105,7 @@ def test_replace_is_atomic(tmp_path, monkeypatch):
     assert calls["n"] >= 4  # documents and vectors were already written when it broke
     monkeypatch.undo()
     reopened = Store.open(tmp_path / "x.db")
-    ids, _ = reopened.load_codes()
+    ids, _, _ = reopened.load_codes()
     assert ids == ["old0", "old1", "old2"]
 
 
@@ -103,11 +120,13 @@ def test_missing_foreign_and_newer_databases(tmp_path):
         Store.open(junk)
 
     other = tmp_path / "other.db"
-    sqlite_utils.Database(other)["people"].insert({"name": "Ada"})
+    with sqlite_utils.Database(other) as db:
+        db["people"].insert({"name": "Ada"})
     for fn in (Store.open, Store.create):
         with pytest.raises(DatabaseError, match="Not a docret database"):
             fn(other)
-    assert list(sqlite_utils.Database(other)["people"].rows) == [{"name": "Ada"}]
+    with sqlite_utils.Database(other) as db:
+        assert list(db["people"].rows) == [{"name": "Ada"}]
 
     newer = tmp_path / "newer.db"
     Store.create(newer).replace_index(_data())
@@ -126,3 +145,73 @@ def test_empty_database_has_no_index(tmp_path):
     Store.create(tmp_path / "e.db")
     with pytest.raises(DatabaseError, match="holds no index"):
         Store.open(tmp_path / "e.db").current_model_id()
+
+
+# The tables as the first docret (schema version 1) wrote them, written out by hand so that a
+# later edit of the migrations cannot change what this test starts from.
+SCHEMA_V1 = """
+create table _sqlite_migrations (
+    id integer primary key, migration_set text, name text, applied_at text);
+create unique index idx__sqlite_migrations_migration_set_name
+    on _sqlite_migrations (migration_set, name);
+insert into _sqlite_migrations (migration_set, name, applied_at)
+    values ('docret', 'm001_initial', '2026-01-01 00:00:00+00:00');
+create table meta (key text primary key, value text);
+create table documents (
+    id text primary key, path text, title text, text text, labels text, split text, hash text);
+create table vectors (id text primary key, indices blob, weights blob);
+create table vocabulary (term_id integer primary key, term text, df integer, idf real);
+create table surface_forms (word text primary key, term_id integer);
+create table models (
+    id integer primary key, created text, config text, train_config text, analyzer text,
+    history text);
+create table weights (
+    model_id integer references models(id), name text, shape text, data blob,
+    primary key (model_id, name));
+create table codes (id text primary key, model_id integer references models(id), code blob);
+"""
+
+
+def test_opening_a_version_1_database_migrates_it(tmp_path, built_db):
+    old = tmp_path / "v1.db"
+    conn = sqlite3.connect(old)
+    conn.executescript(SCHEMA_V1)
+    # The rows of a current index, minus what later schemas added (bits, document sources).
+    conn.execute("attach database ? as src", [str(built_db)])
+    conn.executescript(
+        """
+        insert into meta select key, value from src.meta
+            where key in ('application', 'source', 'built', 'model_id');
+        insert into meta values ('schema_version', '1');
+        insert into documents select id, path, title, text, labels, split, hash
+            from src.documents order by rowid;
+        insert into vectors select id, indices, weights from src.vectors;
+        insert into vocabulary select term_id, term, df, idf from src.vocabulary;
+        insert into surface_forms select word, term_id from src.surface_forms;
+        insert into models select id, created, config, train_config, analyzer, history
+            from src.models;
+        insert into weights select model_id, name, shape, data from src.weights;
+        insert into codes select id, model_id, code from src.codes;
+        """
+    )
+    conn.commit()
+    conn.close()
+
+    from docret.index import Index
+
+    with Index.open(old) as index:
+        db = index.store.db
+        assert "bits" in db["codes"].columns_dict
+        assert "source" in db["documents"].columns_dict
+        assert [m.name for m in migrations.applied(db)] == [
+            "m001_initial",
+            "m002_binary_codes",
+            "m003_document_source",
+            "m004_lexicon",
+        ]
+        assert index.bits is None and len(index.ids) == 80
+        assert all(h.id.startswith("space/") for h in index.query("orbit rocket launch", k=5))
+        # settings come back from the stored model config where none were recorded
+        settings = index.settings()
+        assert settings["hidden"] == (64, 32) and settings["code_size"] == 8
+        assert settings["binary"] is False

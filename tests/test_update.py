@@ -15,6 +15,18 @@ from docret.ranking import pack_bits
 from .conftest import FAST, write_corpus
 
 
+def invoke(*args, code: int = 0):
+    """Run the CLI (exceptions not swallowed), check its exit code, return the result."""
+    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    return result
+
+
+def as_json(*args) -> dict:
+    """The JSON output of a CLI command that must succeed."""
+    return json.loads(invoke(*args).stdout)
+
+
 @pytest.fixture()
 def db_copy(tmp_path, built_db):
     """A private copy of the session's built index, safe to change."""
@@ -25,7 +37,7 @@ def db_copy(tmp_path, built_db):
 
 def test_remove_then_add_gives_the_same_codes_and_results(db_copy, corpus_dir, tmp_path):
     with Index.open(db_copy) as idx:
-        before_code = idx.raw_codes[idx.ids.index("space/003.txt")].copy()
+        before_code = idx.snapshot.codes[idx.ids.index("space/003.txt")].copy()
         before = idx.query("orbit rocket", k=10)
         assert idx.remove(["space/003.txt", "music/004.txt"]) == 2
         assert "space/003.txt" not in idx.ids and len(idx.ids) == 78
@@ -38,7 +50,7 @@ def test_remove_then_add_gives_the_same_codes_and_results(db_copy, corpus_dir, t
         # ids are relative to the path added, as in a build
         assert sorted(report.added) == ["music/004.txt", "space/003.txt"]
         assert idx.document("music/004.txt").labels == ["music"]
-        code = idx.raw_codes[idx.ids.index("space/003.txt")]
+        code = idx.snapshot.codes[idx.ids.index("space/003.txt")]
         np.testing.assert_allclose(code, before_code, atol=1e-5)
         after = idx.query("orbit rocket", k=10)
         assert [h.id for h in after] == [h.id for h in before]
@@ -56,7 +68,7 @@ def test_add_skips_unchanged_and_replaces_changed(db_copy, corpus_dir, tmp_path)
         )
         assert report.added == []
         assert idx.ids.index("music/000.txt") == position  # replaced in place
-        assert "zebra" not in idx.document("music/000.txt").text
+        assert idx.document("music/000.txt").text != (corpus_dir / "music/000.txt").read_text()
         assert idx.document("music/000.txt").text == (changed / "music" / "000.txt").read_text()
 
 
@@ -81,17 +93,13 @@ def test_remove_is_all_or_nothing(db_copy):
 
 
 def test_cli_add_and_remove(db_copy, tmp_path):
-    runner = CliRunner()
     extra = write_corpus(tmp_path / "extra", per_topic=1, seed=5)
     (extra / "space" / "000.txt").rename(extra / "space" / "new.txt")
-    result = runner.invoke(cli, ["-d", str(db_copy), "add", str(extra), "--json"])
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
+    data = as_json("-d", db_copy, "add", extra, "--json")
     assert data["added"] == ["space/new.txt"] and len(data["updated"]) == 3
-    result = runner.invoke(cli, ["-d", str(db_copy), "remove", "space/new.txt", "--json"])
-    assert json.loads(result.stdout) == {"removed": 1}
-    result = runner.invoke(cli, ["-d", str(db_copy), "remove", "ghost"])
-    assert result.exit_code == 1 and "No document with id 'ghost'" in result.output
+    assert as_json("-d", db_copy, "remove", "space/new.txt", "--json") == {"removed": 1}
+    result = invoke("-d", db_copy, "remove", "ghost", code=1)
+    assert "No document with id 'ghost'" in result.output
     assert "Traceback" not in result.output
 
 
@@ -105,22 +113,19 @@ def test_add_to_a_binary_index_stores_bits(tmp_path, corpus_dir):
         idx.add(extra)
         assert idx.bits.shape == (84, 1)
         new = [idx.ids.index(f"{t}/new-000.txt") for t in ("space", "music")]
-        np.testing.assert_array_equal(idx.bits[new], pack_bits(idx.raw_codes[new]))
+        np.testing.assert_array_equal(idx.bits[new], pack_bits(idx.snapshot.codes[new]))
 
 
 def test_reindexing_the_same_folder_only_touches_what_changed(tmp_path):
     corpus = write_corpus(tmp_path / "c", per_topic=5)
     db = tmp_path / "r.db"
-    args = ["-d", str(db), "index", str(corpus), "--json"]
+    args = ["-d", db, "index", corpus, "--json"]
     fast = ["--hidden", "32,16", "--code-size", "8", "--epochs", "5", "--vocab-size", "300"]
-    runner = CliRunner()
-    first = json.loads(runner.invoke(cli, args + fast).stdout)
+    first = as_json(*args, *fast)
     assert first["documents"] == 20
-    model_id = json.loads(runner.invoke(cli, ["-d", str(db), "info", "--json"]).stdout)["model"][
-        "id"
-    ]
+    model_id = as_json("-d", db, "info", "--json")["model"]["id"]
 
-    again = json.loads(runner.invoke(cli, args).stdout)
+    again = as_json(*args)
     assert (again["added"], again["updated"], again["removed"], again["unchanged"]) == (
         [],
         [],
@@ -131,22 +136,24 @@ def test_reindexing_the_same_folder_only_touches_what_changed(tmp_path):
     (corpus / "music" / "000.txt").write_text("Music again\n\nviolin violin chord melody")
     (corpus / "space" / "001.txt").unlink()
     (corpus / "space" / "new.txt").write_text("New\n\norbit rocket launch")
-    again = json.loads(runner.invoke(cli, args).stdout)
+    again = as_json(*args)
     assert again["added"] == ["space/new.txt"] and again["updated"] == ["music/000.txt"]
     assert again["removed"] == ["space/001.txt"] and again["unchanged"] == 18
-    info = json.loads(runner.invoke(cli, ["-d", str(db), "info", "--json"]).stdout)
+    info = as_json("-d", db, "info", "--json")
     assert info["model"]["id"] == model_id and info["documents"] == 20
 
-    retrained = json.loads(runner.invoke(cli, args + fast + ["--retrain"]).stdout)
-    assert retrained["documents"] == 20
-    info = json.loads(runner.invoke(cli, ["-d", str(db), "info", "--json"]).stdout)
+    # --retrain starts from the stored settings: only --epochs changes here
+    retrained = as_json(*args, "--epochs", "2", "--retrain")
+    assert retrained["documents"] == 20 and retrained["epochs"] <= 2
+    info = as_json("-d", db, "info", "--json")
     assert info["model"]["id"] != model_id
+    assert info["model"]["layers"] == [32, 16] and info["model"]["code_size"] == 8
 
 
 def test_retrain_replaces_model_and_codes_atomically(db_copy, monkeypatch):
     with Index.open(db_copy) as idx:
         old_model = idx.info()["model"]["id"]
-        old_codes = idx.codes.copy()
+        old_codes = idx.snapshot.codes.copy()
         from docret import train
 
         def interrupted(*args, **kwargs):
@@ -156,60 +163,59 @@ def test_retrain_replaces_model_and_codes_atomically(db_copy, monkeypatch):
         with pytest.raises(KeyboardInterrupt):
             idx.retrain(**FAST)
         assert idx.info()["model"]["id"] == old_model
-        np.testing.assert_array_equal(idx.codes, old_codes)
+        np.testing.assert_array_equal(idx.snapshot.codes, old_codes)
         monkeypatch.undo()
 
         report = idx.retrain(**{**FAST, "code_size": 4})
         assert report.documents == 80
         assert idx.info()["model"]["id"] != old_model
-        assert idx.codes.shape == (80, 4)
+        assert idx.snapshot.codes.shape == (80, 4)
         assert idx.document("music/001.txt").labels == ["music"]
         hits = idx.query("guitar melody chord", k=10)
         assert sum(h.id.startswith("music/") for h in hits) >= 7
 
 
 def test_retrain_command(db_copy):
-    runner = CliRunner()
-    result = runner.invoke(
-        cli,
-        [
-            "-d",
-            str(db_copy),
-            "retrain",
-            "--hidden",
-            "32,16",
-            "--code-size",
-            "6",
-            "--epochs",
-            "3",
-            "--json",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["documents"] == 80
-    info = json.loads(runner.invoke(cli, ["-d", str(db_copy), "info", "--json"]).stdout)
-    assert info["model"]["code_size"] == 6
+    args = ["-d", db_copy, "retrain", "--hidden", "32,16", "--code-size", "6", "--epochs", "3"]
+    assert as_json(*args, "--json")["documents"] == 80
+    info = as_json("-d", db_copy, "info", "--json")
+    assert info["model"]["code_size"] == 6 and info["model"]["binary"] is False
 
 
 def test_info_reports_unknown_words_of_added_documents(db_copy, tmp_path):
     (tmp_path / "new").mkdir()
     (tmp_path / "new" / "odd.txt").write_text("Quasar\n\nquokka wombat platypus echidna orbit")
-    runner = CliRunner()
-    before = json.loads(runner.invoke(cli, ["-d", str(db_copy), "info", "--json"]).stdout)
+    before = as_json("-d", db_copy, "info", "--json")
     assert before["updated"] is None and before["retrain_advised"] is False
-    runner.invoke(cli, ["-d", str(db_copy), "add", str(tmp_path / "new")])
-    info = json.loads(runner.invoke(cli, ["-d", str(db_copy), "info", "--json"]).stdout)
+    invoke("-d", db_copy, "add", tmp_path / "new")
+    info = as_json("-d", db_copy, "info", "--json")
     assert info["added_unknown_share"] == pytest.approx(5 / 6, abs=1e-4)
     assert info["retrain_advised"] is True
-    text = runner.invoke(cli, ["-d", str(db_copy), "info"]).stdout
+    text = invoke("-d", db_copy, "info").stdout
     assert "83% of the added words" in text and "retrain" in text
 
 
 def test_retrain_to_binary_codes(db_copy):
-    runner = CliRunner()
-    args = ["-d", str(db_copy), "retrain", "--hidden", "32,16", "--epochs", "3", "--binary", "16"]
-    assert runner.invoke(cli, args).exit_code == 0
-    info = json.loads(runner.invoke(cli, ["-d", str(db_copy), "info", "--json"]).stdout)
+    invoke("-d", db_copy, "retrain", "--hidden", "32,16", "--epochs", "3", "--binary", "16")
+    info = as_json("-d", db_copy, "info", "--json")
     assert info["model"]["binary"] is True and info["model"]["code_size"] == 16
     with Index.open(db_copy) as idx:
         assert idx.bits.shape == (80, 1)
+
+
+def test_retrain_without_options_keeps_the_stored_settings(db_copy):
+    invoke("-d", db_copy, "retrain", "--hidden", "32,16", "--epochs", "2", "--binary", "16")
+    settings = Index.open(db_copy).settings()
+    assert settings["binary"] and settings["code_size"] == 16 and settings["epochs"] == 2
+    invoke("-d", db_copy, "retrain")  # what the index was built with, not the defaults
+    info = as_json("-d", db_copy, "info", "--json")
+    assert info["model"]["binary"] is True and info["model"]["code_size"] == 16
+    assert info["model"]["layers"] == [32, 16] and info["model"]["epochs_trained"] <= 2
+    assert info["model"]["seed"] == FAST["seed"]
+    with Index.open(db_copy) as idx:
+        assert idx.settings() == settings and idx.bits.shape == (80, 1)
+    invoke("-d", db_copy, "retrain", "--binary", "0")  # back to float codes of that size
+    info = as_json("-d", db_copy, "info", "--json")
+    assert info["model"]["binary"] is False and info["model"]["code_size"] == 16
+    with Index.open(db_copy) as idx:
+        assert idx.bits is None

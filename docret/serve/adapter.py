@@ -1,0 +1,132 @@
+"""Everything the server needs beyond the documented :class:`~docret.index.Index` API.
+
+Kept in this one module so that a change to the index's internals touches the server here
+only. What it reaches into: the index's ``store`` (its SQLite connection, for the change stamp
+and the titles of the map), its ``snapshot`` (``ids`` and ``codes`` for the map, ``model`` for
+the training curve), ``vectorize`` (the query's unknown words) and ``docret.ranking.METHODS``
+when present.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from docret.errors import QueryError
+from docret.index import Hit, Index
+
+# Shown in the method menu; names a ranking module may add later fall back to themselves.
+METHOD_NAMES = {
+    "default": "default ranking",
+    "codes": "learned codes",
+    "hybrid": "codes + tf-idf",
+    "rerank": "Hamming, re-ranked",
+    "tfidf": "tf-idf cosine",
+    "bm25": "BM25",
+}
+RERANK_CANDIDATES = 1000  # Hamming candidates re-ranked, as README's binary example
+
+
+def change_stamp(db: str | Path, index: Index | None) -> tuple[Any, ...]:
+    """What changes when another process rebuilds, retrains, adds to or replaces the database.
+
+    The file's identity (a new file after a delete and rebuild) and SQLite's ``data_version``,
+    which moves whenever another connection commits. Cheap enough to ask on every request.
+    """
+    st = os.stat(db)  # FileNotFoundError: the database is gone (mid-rebuild)
+    version = index.store.db.execute("pragma data_version").fetchone()[0] if index else None
+    return (st.st_dev, st.st_ino, version)
+
+
+def methods(index: Index) -> list[str]:
+    """Ranking methods this index offers, the first being what a query without one gets."""
+    try:
+        from docret.ranking import METHODS  # type: ignore[attr-defined]
+    except ImportError:
+        METHODS = None
+    if METHODS:
+        return list(METHODS)
+    if index.bits is not None:
+        return ["codes", "rerank", "tfidf"]
+    return ["codes", "hybrid", "tfidf"]
+
+
+def query(index: Index, text: str, k: int, method: str | None) -> list[Hit]:
+    """Rank for ``text`` by ``method`` (None: the index's default ranking)."""
+    offered = methods(index)
+    if method is not None and method not in offered:
+        raise QueryError(
+            f"Unknown ranking method {method!r} (this index offers: {', '.join(offered)})"
+        )
+    if method is None or method == offered[0]:
+        return index.query(text, k)
+    if "default" in offered:  # the ranking module's names: Index.query takes them directly
+        return index.query(text, k, method=method)  # type: ignore[call-arg]
+    if method == "tfidf":
+        return index.tfidf_query(text, k)
+    if method == "hybrid":
+        return index.query(text, k, hybrid=True)
+    return index.query(text, k, rerank=max(RERANK_CANDIDATES, k))
+
+
+def unknown_words(index: Index, text: str) -> list[str]:
+    """The query's words outside the vocabulary (ignored by the ranking)."""
+    return list(index.vectorize(text).unknown)
+
+
+def history(index: Index) -> list[dict[str, Any]]:
+    """Loss and held-out loss per training epoch."""
+    return [
+        {"epoch": h.get("epoch"), "loss": h.get("loss"), "val_loss": h.get("val_loss")}
+        for h in index.snapshot.model["history"]
+    ]
+
+
+@dataclass
+class MapPoints:
+    """Every document placed in 2-D (storage order), with what the map shows of it."""
+
+    ids: list[str]
+    xy: np.ndarray  # (N, 2) float32
+    titles: list[str]
+    labels: list[str | None]  # first label
+
+
+def map_points(index: Index) -> MapPoints:
+    """The stored codes on their two principal components, as ``docret map`` draws them."""
+    from docret.mapping import pca_2d
+
+    snap = index.snapshot
+    ids = snap.ids
+    xy = pca_2d(snap.codes) if len(ids) > 1 else np.zeros((len(ids), 2), np.float32)
+    rows = {
+        doc_id: (title or "", json.loads(labels or "[]"))
+        for doc_id, title, labels in index.store.db.execute(
+            "select id, title, labels from documents"
+        )
+    }
+    return MapPoints(
+        ids=list(ids),
+        xy=xy,
+        titles=[rows.get(i, ("", []))[0] for i in ids],
+        labels=[(rows.get(i, ("", []))[1] or [None])[0] for i in ids],
+    )
+
+
+def add_texts(index: Index, documents: Sequence[dict[str, Any]], folder: Path):
+    """Add text documents through :meth:`Index.add`, the path ``docret add`` takes.
+
+    They are written as one JSON-lines file under ``folder`` (a fresh temporary folder; the
+    ids are only ever file content, never file names) and read back like any collection.
+    """
+    path = folder / "documents.jsonl"
+    with open(path, "w", encoding="utf-8") as f:
+        for d in documents:
+            f.write(json.dumps(d, ensure_ascii=False) + "\n")
+    return index.add(path)

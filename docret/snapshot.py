@@ -1,0 +1,108 @@
+"""What a reader of an index holds in memory: one immutable :class:`Snapshot`.
+
+Everything a query needs (ids, codes, packed bits, the vectorizer, the numpy encoder) is read
+from the database at once into a snapshot. Nothing in it changes afterwards: when the index
+is written, the reader drops the snapshot and loads a new one whole, so a server can swap it
+atomically while queries run on the old one. Views derived from it (normalised codes, the
+tf-idf vectors by term, the decoder) are computed on first use and kept with it.
+No torch, no scikit-learn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from docret.fusion import FusionChoice
+from docret.inference import NumpyDecoder, NumpyEncoder
+from docret.lexicon import LexicalIndex, load_lexical
+from docret.ranking import InvertedIndex, logits, normalize_rows
+from docret.store import Store
+from docret.text import Analyzer, QueryVectorizer
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The loaded state of an index at one moment; replaced as a whole, never changed."""
+
+    model: dict[str, Any]  # id, created, config, train_config, analyzer, history
+    ids: list[str]  # document ids in storage order: the rows of every matrix below
+    codes: np.ndarray  # (N, D) float32, as the encoder gave them
+    bits: np.ndarray | None  # (N, ceil(D / 64)) uint64 packed codes of a binary model
+    vectorizer: QueryVectorizer
+    encoder: NumpyEncoder
+    weights: dict[str, np.ndarray] = field(repr=False)
+    # Reads the stored tf-idf vectors (ids, indptr, indices, weights), on first use only.
+    read_vectors: Callable[[], tuple] = field(repr=False, compare=False)
+    # >>> rank: the default ranking's fusion weight, and BM25's inputs read on first use
+    fusion: FusionChoice = field(default_factory=lambda: FusionChoice(0.0))
+    read_lexical: Callable[[], LexicalIndex] | None = field(default=None, repr=False, compare=False)
+    # <<< rank
+
+    @classmethod
+    def load(cls, store: Store) -> Snapshot:
+        """Read model, vocabulary and codes of the index in ``store``."""
+        model, weights = store.load_model()
+        terms, idf = store.load_vocabulary()
+        known = store.load_surface_forms(terms)
+        ids, codes, bits = store.load_codes()
+        analyzer = Analyzer.from_dict(model["analyzer"], known)
+        return cls(
+            model=model,
+            ids=ids,
+            codes=codes,
+            bits=bits,
+            vectorizer=QueryVectorizer(analyzer, terms, idf),
+            encoder=NumpyEncoder(model["config"], weights),
+            weights=weights,
+            read_vectors=store.load_vectors,
+            fusion=FusionChoice.from_dict(store.load_ranking() or {"weight": 0.0}),  # rank
+            read_lexical=lambda: load_lexical(store, ids, analyzer),
+        )
+
+    @cached_property
+    def row_of(self) -> dict[str, int]:
+        """Each document id's row in :attr:`codes`."""
+        return {doc_id: i for i, doc_id in enumerate(self.ids)}
+
+    @cached_property
+    def unit_codes(self) -> np.ndarray:
+        """L2-normalised codes: ranking by cosine is one matrix-vector product."""
+        return normalize_rows(self.codes)
+
+    @cached_property
+    def unit_logits(self) -> np.ndarray:
+        """Binary models: L2-normalised logits of the stored code activations, which
+        re-ranking orders Hamming candidates by."""
+        return normalize_rows(logits(self.codes))
+
+    @cached_property
+    def tfidf_by_term(self) -> InvertedIndex:
+        """The stored tf-idf vectors, inverted by term (for tf-idf cosine of a query)."""
+        ids, indptr, indices, weights = self.read_vectors()
+        assert ids == self.ids, "vectors and codes are stored in the same order"
+        return InvertedIndex(indptr, indices, weights, len(self.vectorizer.idf))
+
+    @cached_property
+    def lexical(self) -> LexicalIndex:
+        """BM25 over every stem of the documents (rank)."""
+        assert self.read_lexical is not None, "a snapshot loaded from a store"
+        return self.read_lexical()
+
+    @cached_property
+    def decoder(self) -> NumpyDecoder:
+        """The decoder half of the model (codes back to word weights)."""
+        return NumpyDecoder(self.model["config"], self.weights)
+
+    @cached_property
+    def shortest_word(self) -> dict[str, str]:
+        """Each stem shown as the shortest word seen for it ("engin" -> "engine")."""
+        shown: dict[str, str] = {}
+        for word, stem in self.vectorizer.analyzer.stems_seen().items():
+            if stem not in shown or len(word) < len(shown[stem]):
+                shown[stem] = word
+        return shown

@@ -1,0 +1,110 @@
+"""Shared by the serve tests: a small index with a hostile document, and a live server."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import FAST, TOPICS, make_text
+
+ROOT = Path(__file__).resolve().parents[1]
+# Its id and text would run a script, or break out of an attribute, if anything went unescaped.
+EVIL_ID = "evil/<script>alert('id')</script>\"quoted\".txt"
+EVIL_TEXT = (
+    '<script>alert("text")</script> rocket launch orbit satellite \'single\' "double" '
+    "<img src=x onerror=alert(1)>\n\nrocket orbit launch satellite astronaut planet"
+)
+SERVE_FAST = {**FAST, "epochs": 25, "patience": 25}
+
+
+def write_jsonl(path: Path, per_topic: int = 12, seed: int = 0) -> Path:
+    """A JSON-lines corpus of the four synthetic topics plus :data:`EVIL_ID`."""
+    rng = random.Random(seed)
+    with open(path, "w", encoding="utf-8") as f:
+        for topic in TOPICS:
+            for i in range(per_topic):
+                row = {
+                    "id": f"{topic}/{i:03d}.txt",
+                    "text": make_text(rng, topic),
+                    "labels": [topic],
+                }
+                f.write(json.dumps(row) + "\n")
+        f.write(json.dumps({"id": EVIL_ID, "text": EVIL_TEXT, "labels": ["<b>space</b>"]}) + "\n")
+    return path
+
+
+def build_index(folder: Path) -> Path:
+    """Build the test index in ``folder``; return the database path."""
+    from docret.index import Index
+
+    db = folder / "serve.db"
+    Index.build(write_jsonl(folder / "docs.jsonl"), db, **SERVE_FAST).close()
+    return db
+
+
+def copy_db(db: Path, folder: Path) -> Path:
+    """A private copy of a closed database (for tests that write)."""
+    target = folder / db.name
+    shutil.copy(db, target)
+    return target
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """``python -m docret serve`` in a subprocess on a free loopback port."""
+
+    def __init__(self, db: Path, *extra: str, timeout: float = 60.0) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "docret",
+                "-d",
+                str(db),
+                "serve",
+                "--port",
+                str(self.port),
+                *extra,
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"docret serve exited: {self.process.stderr.read()}")
+            try:
+                with urllib.request.urlopen(self.url + "/api/info", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("docret serve did not start in time")
+
+    def stop(self) -> str:
+        """Stop the server; return what it wrote to stderr."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.stderr.read()

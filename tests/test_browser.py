@@ -1,0 +1,152 @@
+"""docret serve in a real browser: Debian's headless Chromium driven by Selenium.
+
+Builds a tiny index of corpora/sample, starts ``docret serve`` and walks through search,
+keyboard navigation, compare, a document and the map (a point drawn, clicking it opens its
+document). Screenshots go to $DOCRET_SCREENSHOTS, else to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+
+pytest.importorskip("fastapi")
+webdriver = pytest.importorskip("selenium.webdriver")
+
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+from tests.serve_helpers import ROOT, LiveServer  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
+)
+QUERY = "engine failure on takeoff"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    # $DOCRET_BROWSER_DB: an index of corpora/sample built beforehand (e.g. with the defaults,
+    # for the README's screenshots); else a tiny one is built here.
+    db = Path(os.environ.get("DOCRET_BROWSER_DB") or tmp_path_factory.mktemp("browser") / "s.db")
+    if not db.exists():
+        subprocess.run(
+            [sys.executable, "-m", "docret", "-d", str(db), "index", "corpora/sample", "--json"]
+            + ["--epochs", "2", "--hidden", "64", "--code-size", "8", "--no-pretrain"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    live = LiveServer(db)
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,860"):
+        options.add_argument(arg)
+    options.add_argument("--disable-dev-shm-usage")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(CHROMEDRIVER))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = os.environ.get("DOCRET_SCREENSHOTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def wait(driver, seconds: float = 30):
+    return WebDriverWait(driver, seconds)
+
+
+def test_search_compare_document_and_map(server, browser, shots):
+    b = browser
+    b.get(server.url + "/")
+    box = b.switch_to.active_element
+    assert box.get_attribute("id") == "q"  # the page opens with focus in the search box
+    box.send_keys(QUERY + Keys.ENTER)
+    wait(b).until(ec.presence_of_element_located((By.CSS_SELECTOR, "li.hit")))
+    assert "q=engine+failure+on+takeoff" in b.current_url
+    hits = b.find_elements(By.CSS_SELECTOR, "li.hit")
+    assert len(hits) == 10
+    assert all(h.find_element(By.CSS_SELECTOR, ".title").text for h in hits)
+    b.save_screenshot(str(shots / "search.png"))
+
+    b.find_element(By.TAG_NAME, "body").send_keys("j")  # keyboard: j focuses the first hit
+    first = b.find_element(By.CSS_SELECTOR, "li.hit .title")
+    assert b.switch_to.active_element == first
+    b.find_element(By.TAG_NAME, "body").send_keys("/")
+    assert b.switch_to.active_element.get_attribute("id") == "q"
+
+    b.find_element(By.LINK_TEXT, "compare with tf-idf →").click()
+    wait(b).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".columns")))
+    columns = b.find_elements(By.CSS_SELECTOR, ".columns section")
+    assert [c.find_element(By.TAG_NAME, "h2").text.lower() for c in columns] == [
+        "learned codes",
+        "tf-idf cosine",
+    ]
+    assert all(len(c.find_elements(By.CSS_SELECTOR, "li.hit")) == 10 for c in columns)
+    b.save_screenshot(str(shots / "compare.png"))
+
+    title = b.find_element(By.CSS_SELECTOR, ".columns li.hit .title")
+    expected = title.text
+    title.click()
+    wait(b).until(ec.presence_of_element_located((By.CSS_SELECTOR, "pre.text")))
+    assert b.find_element(By.CSS_SELECTOR, ".document h1").text == expected
+    assert b.find_elements(By.CSS_SELECTOR, ".words li")  # its code's words
+    assert len(b.find_elements(By.CSS_SELECTOR, "aside li.hit")) == 10  # more like this
+    b.save_screenshot(str(shots / "document.png"))
+
+    b.get(server.url + "/map?q=" + QUERY.replace(" ", "+"))
+    canvas = b.find_element(By.ID, "map")
+    wait(b).until(lambda d: int(canvas.get_attribute("data-drawn") or 0) > 0)
+    assert int(canvas.get_attribute("data-drawn")) == 320
+    wait(b).until(lambda d: "ringed" in d.find_element(By.ID, "map-status").text)
+    assert len(b.find_elements(By.CSS_SELECTOR, "#legend ul li")) == 8  # the sample's labels
+    b.save_screenshot(str(shots / "map.png"))
+
+    before = b.execute_script("return window.docretMap.firstPoint()")
+    canvas.send_keys("+")  # keyboard zoom about the centre moves every point outwards...
+    zoomed = b.execute_script("return window.docretMap.firstPoint()")
+    assert zoomed["id"] == before["id"] and (zoomed["x"], zoomed["y"]) != (before["x"], before["y"])
+    canvas.send_keys("0")  # ...and 0 puts it back
+    point = b.execute_script("return window.docretMap.firstPoint()")
+    assert (point["x"], point["y"]) == (before["x"], before["y"])
+    size = canvas.size
+    ActionChains(b).move_to_element_with_offset(
+        canvas, int(point["x"] - size["width"] / 2), int(point["y"] - size["height"] / 2)
+    ).pause(0.3).perform()
+    assert not b.find_element(By.ID, "tip").get_attribute("hidden")  # hover shows the title
+    ActionChains(b).click().perform()
+    wait(b).until(lambda d: "/documents/" in d.current_url)
+    opened = unquote(b.current_url.split("/documents/", 1)[1].split("?")[0])
+    assert opened == point["id"]
+
+    b.get(server.url + "/info")
+    assert b.find_elements(By.CSS_SELECTOR, "svg.chart polyline")  # the training curve
+    b.save_screenshot(str(shots / "info.png"))
+
+    severe = [e for e in b.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == []  # no script error, no blocked (outside) resource
