@@ -7,6 +7,8 @@ Usage (from a checkout, with ../shared/corpora beside it):
 
 Sections:
 1. index 20 Newsgroups train with the default model: time and peak memory (a child process);
+   then 2,000 of its documents on a quiet machine and beside two CPU-bound processes, and the
+   bundled sample (`docret index corpora/sample`, the whole process);
 2. one query at a time, in process: docret codes, tf-idf cosine over the same index, bm25s;
 3. 64-bit binary codes (semantic hashing) on 20 Newsgroups: P@100 by Hamming distance, with
    the best 1,000 re-ranked by activation cosine, logit cosine and logit + tf-idf cosine
@@ -122,6 +124,33 @@ def main() -> None:
     db = work / "20ng.db"
     r = build(train_file, db, seed=0)
     print(f"{r['seconds']:.1f} s ({r['epochs']} epochs), peak memory {r['peak_gb']:.2f} GB")
+
+    section("1b. Index 2,000 documents, quiet and beside two CPU-bound processes")
+    small = work / "train2000.jsonl"
+    small.write_text("".join(json.dumps(d) + "\n" for d in train[:2000]))
+    quiet = build(small, work / "2000-quiet.db", seed=0)
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        loaded = build(small, work / "2000-busy.db", seed=0)
+    finally:
+        for hog in hogs:
+            hog.kill()
+    print(
+        f"quiet {quiet['seconds']:.1f} s, busy {loaded['seconds']:.1f} s: "
+        f"{loaded['seconds'] / quiet['seconds']:.2f}x"
+    )
+
+    section("1c. `docret index` of the bundled sample (320 documents), whole process")
+    sample_db = work / "sample.db"
+    sample_db.unlink(missing_ok=True)
+    sample = Path(__file__).resolve().parents[1] / "corpora" / "sample"
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "docret", "-d", str(sample_db), "index", str(sample)],
+        check=True,
+        capture_output=True,
+    )
+    print(f"{time.perf_counter() - start:.1f} s")
 
     section("2. One query at a time, in process (top 10, titles and snippets fetched)")
     queries = [title_of(d["text"]) for d in test]

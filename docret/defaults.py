@@ -45,6 +45,12 @@ class Defaults:
         500, "Sampled softmax: the batch's words plus this many random ones (0: whole vocabulary)"
     )
     pretrain: bool = _default(True, "Pre-train layer by layer (shallow autoencoders) first")
+    query_fraction: float = _default(
+        0.3, "Share of training inputs cut to 2-12 of their words, like a typed query"
+    )
+    first_layer: str = _default(
+        "svd", "How pre-training starts the first layer: svd (of tf-idf) or softmax (3 epochs)"
+    )
     seed: int = _default(0, "Same seed, same corpus: same codes")
     device: str = _default("auto", "auto, cpu, cuda, ... (auto takes CUDA when present)")
 

@@ -60,6 +60,8 @@ class Encoder:
         patience: int = DEFAULTS.patience,
         negatives: int = DEFAULTS.negatives,
         pretrain: bool = DEFAULTS.pretrain,
+        query_fraction: float = DEFAULTS.query_fraction,
+        first_layer: str = DEFAULTS.first_layer,
         seed: int = DEFAULTS.seed,
         device: str = DEFAULTS.device,
         progress: Progress | None = None,
@@ -83,6 +85,8 @@ class Encoder:
         self.patience = patience
         self.negatives = negatives
         self.pretrain = pretrain
+        self.query_fraction = query_fraction
+        self.first_layer = first_layer
         self.seed = seed
         self.device = device
         self.progress = progress
@@ -158,6 +162,8 @@ class Encoder:
             patience=self.patience,
             negatives=self.negatives,
             pretrain=self.pretrain,
+            query_fraction=self.query_fraction,
+            first_layer=self.first_layer,
             seed=self.seed,
             device=self.device,
         )

@@ -28,8 +28,8 @@ class AutoencoderConfig:
     code_size: int = 32  # D, the size of a document's code
     activation: str = "tanh"  # between layers; the code layer itself is linear
     noise: float = 0.7  # denoising: chance of dropping each input word while training
-    # L2 penalty on float codes (binary codes are left alone by it). Off by default: 0.01 gave
-    # +0.011 P@10 on a 20-group validation slice but -0.029 on a 4-group one (bench/RESULTS.md)
+    # L2 penalty on float codes (binary codes are left alone by it). Off by default: it helped
+    # on a 20-group validation slice and hurt on a 4-group one (bench/RESULTS.md).
     code_l2: float = 0.0
     binary: bool = False  # semantic hashing: logistic code units, thresholded to bits
     code_noise: float = 4.0  # binary only: std of the noise added before the code units
@@ -112,7 +112,7 @@ class Autoencoder(nn.Module):
         # the signal alive through the deeper layers instead of leaving it to the biases.
         nn.init.normal_(self.input_weight, std=1.0)
         # Scale each layer by its activation's gain over sqrt(fan-in) (He init for ReLU) so the
-        # signal keeps its size through the layers. PyTorch's default shrinks it about 2.5x per
+        # signal keeps its size through the layers. PyTorch's default shrinks it at every
         # layer: after the eight layers of the default model the output barely depends on the
         # input and training stalls on a long plateau.
         gain = nn.init.calculate_gain(config.activation)
@@ -127,12 +127,16 @@ class Autoencoder(nn.Module):
         freq = torch.as_tensor(word_frequencies, dtype=torch.float32)
         self.decoder[-1].bias.copy_(torch.log(freq.clamp_min(1e-8) / freq.sum()))
 
-    def encode(self, x: SparseBatch) -> torch.Tensor:
-        """Codes of a sparse batch: (B, D)."""
+    def first_layer(self, x: SparseBatch) -> torch.Tensor:
+        """Pre-activations of the first hidden layer, (B, H1): a weighted sum of word rows."""
         h = F.embedding_bag(
             x.indices, self.input_weight, x.offsets, mode="sum", per_sample_weights=x.values
         )
-        h = h + self.input_bias  # (B, H1)
+        return h + self.input_bias
+
+    def encode(self, x: SparseBatch) -> torch.Tensor:
+        """Codes of a sparse batch: (B, D)."""
+        h = self.first_layer(x)
         for layer in self.encoder:
             h = layer(self.act(h))
         if not self.config.binary:
@@ -230,3 +234,61 @@ def drop_inputs(x: SparseBatch, p: float, generator: torch.Generator) -> SparseB
     keep = torch.rand(x.values.shape, generator=generator) >= p
     values = x.values * keep.to(x.values.device) / (1.0 - p)
     return SparseBatch(x.indices, x.offsets, values, x.size)
+
+
+def sample_words(
+    x: SparseBatch, rows: torch.Tensor, low: int, high: int, generator: torch.Generator
+) -> SparseBatch:
+    """Replace the marked ``rows`` by a short query-like sample of their own words.
+
+    A typed query is an extreme corruption of a document: a handful of its words. Each marked
+    row keeps between ``low`` and ``high`` of its words (fewer if it has fewer), drawn without
+    replacement with chances proportional to their weights, so that salient words are the
+    likelier ones, as in a query someone would type; the kept weights are L2-normalised again,
+    as a query's would be. Other rows are left as they are. ``rows`` is a (B,) bool mask.
+    """
+    nnz = x.values.numel()
+    lengths = torch.diff(x.offsets, append=x.offsets.new_tensor([nnz]))
+    row_of = torch.repeat_interleave(torch.arange(x.size), lengths)
+    k = torch.randint(low, high + 1, (x.size,), generator=generator)
+    # Weighted sampling without replacement (Efraimidis & Spirakis): the smallest keys
+    # -log(u) / w win.
+    key = -torch.log(torch.rand(nnz, generator=generator).clamp_min(1e-12))
+    key = key / x.values.cpu().clamp_min(1e-12)
+    order = torch.argsort(key)
+    order = order[torch.argsort(row_of[order], stable=True)]
+    rank = torch.empty(nnz, dtype=torch.long)
+    rank[order] = torch.arange(nnz) - x.offsets.cpu()[row_of[order]]
+    keep = ~rows[row_of] | (rank < k[row_of])
+    values = x.values.cpu()[keep]
+    kept_row = row_of[keep]
+    norms = torch.zeros(x.size).index_add_(0, kept_row, values * values).sqrt()
+    scale = torch.where(rows, 1.0 / norms.clamp_min(1e-12), torch.ones(x.size))
+    counts = torch.bincount(kept_row, minlength=x.size)
+    offsets = torch.cumsum(counts, 0) - counts
+    return SparseBatch(x.indices.cpu()[keep], offsets, values * scale[kept_row], x.size)
+
+
+def corrupt(
+    x: SparseBatch,
+    noise: float,
+    query_fraction: float,
+    query_words: tuple[int, int],
+    generator: torch.Generator,
+) -> SparseBatch:
+    """Training input noise: query-like samples for a share of the rows, dropout for the rest.
+
+    Each row becomes, with chance ``query_fraction``, a handful of its own words
+    (:func:`sample_words`); every other row loses each word with chance ``noise``
+    (:func:`drop_inputs`). The target stays the whole document either way.
+    """
+    dropped = drop_inputs(x, noise, generator)
+    if query_fraction <= 0:
+        return dropped
+    queries = torch.rand(x.size, generator=generator) < query_fraction
+    nnz = x.values.numel()
+    lengths = torch.diff(x.offsets, append=x.offsets.new_tensor([nnz])).cpu()
+    row_is_query = torch.repeat_interleave(queries, lengths).to(x.values.device)
+    values = torch.where(row_is_query, x.values, dropped.values)
+    mixed = SparseBatch(x.indices, x.offsets, values, x.size)
+    return sample_words(mixed, queries, *query_words, generator)

@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import copy
+import os
 import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
-import torch
-import torch.nn.functional as F
+# OpenMP threads that spin while waiting for each other burn the cores that a busy machine's
+# other processes need, and wait on descheduled peers: training then slows down many times over
+# (bench/RESULTS.md). Sleeping at once costs little when the cores are free. It must be set
+# before torch loads its OpenMP runtime; an explicit setting by the user wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from docret.model import (
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from docret.model import (  # noqa: E402
     Autoencoder,
     SparseBatch,
+    corrupt,
     drop_inputs,
     sampled_softmax_cross_entropy,
-    softmax_cross_entropy,
 )
+
+FIRST_LAYER_STARTS = ("svd", "softmax")
+SVD_MAX_ROWS = 20_000  # documents the first layer's truncated SVD is computed from, at most
 
 
 @dataclass
@@ -33,8 +43,18 @@ class TrainConfig:
     patience: int = 5  # epochs without held-out improvement before stopping
     negatives: int = 500  # >0: softmax over the batch's words plus this many sampled words; 0: all
     pretrain: bool = True  # layer-wise pre-training (:func:`pretrain`) before :func:`fit`
+    query_fraction: float = 0.3  # share of training inputs replaced by a few of their words
+    query_words: tuple[int, int] = (2, 12)  # how many words such a query-like input keeps
+    # How pre-training starts the first layer: "svd" (truncated SVD of the tf-idf matrix) or
+    # "softmax" (3 epochs as a shallow autoencoder through the output softmax, the former
+    # default: better for whole-document queries, worse for short ones; bench/RESULTS.md)
+    first_layer: str = "svd"
     seed: int = 0
     device: str = "auto"  # "auto" takes CUDA when present
+
+    def __post_init__(self) -> None:
+        if self.first_layer not in FIRST_LAYER_STARTS:
+            raise ValueError(f"first_layer must be one of {FIRST_LAYER_STARTS}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -71,7 +91,7 @@ def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
     """Adam over ``params``, fused into one kernel where torch supports it (CPU: torch >= 2.4).
 
     With two V x 500 matrices the optimizer step costs more than the forward and backward
-    passes; the fused kernel makes it about 2.5x cheaper.
+    passes; the fused kernel cuts it by more than half (bench/RESULTS.md).
     """
     params = list(params)
     kwargs = dict(lr=config.lr, weight_decay=config.weight_decay)
@@ -113,7 +133,13 @@ def fit(
         model.train()
         total, seen = 0.0, 0
         for rows in _batches(rng.permutation(train_rows), config.batch_size):
-            x = drop_inputs(SparseBatch.from_csr(inputs[rows]), model.config.noise, noise_gen)
+            x = corrupt(
+                SparseBatch.from_csr(inputs[rows]),
+                model.config.noise,
+                config.query_fraction,
+                tuple(config.query_words),
+                noise_gen,
+            )
             negatives = (
                 torch.randint(model.config.vocab_size, (config.negatives,), generator=noise_gen)
                 if config.negatives
@@ -192,107 +218,140 @@ def pretrain(
     targets,
     config: TrainConfig,
     epochs: int = 3,
-    l1: float = 1e-3,
     callback: Callable[[str, int, float], None] | None = None,
 ) -> list[dict[str, float]]:
-    """Layer-wise pre-training, in the spirit of Hinton & Salakhutdinov (2006).
+    """Layer-wise initialisation, in the spirit of Hinton & Salakhutdinov (2006).
 
-    Each encoder layer is first trained as a shallow autoencoder whose decoder is the mirrored
-    layer of the deep model: the wide first layer reconstructs the word distribution through
-    the output softmax (sampled as in :func:`fit`), with an L1 penalty that keeps its hidden
-    units sparse; each further layer that is narrower than the one below reconstructs the
-    pre-activations of that layer (mean squared error) from its own. The trained layers and
-    their mirrors become the deep model's initial weights; the caller then fine-tunes the whole
-    (:func:`fit`). Returns the last loss of each layer that was pre-trained.
+    The first layer starts from what the corpus gives for free: the leading singular vectors
+    of the tf-idf matrix (:func:`init_first_layer`), in seconds rather than epochs. Each further
+    layer that is narrower than the one below is then trained as a shallow autoencoder whose
+    decoder is the mirrored layer of the deep model, reconstructing the pre-activations of the
+    layer below (mean squared error) from its own. Those are computed batch by batch from the
+    sparse input, so no N x H matrix of activations is ever held. The caller then fine-tunes
+    the whole (:func:`fit`). Returns what each initialised layer reached.
     """
     device = resolve_device(config.device)
     model.to(device)
     rng = np.random.default_rng(config.seed)
-    noise_gen = torch.Generator().manual_seed(config.seed)
     n = inputs.shape[0]
     act = model.act
-    n_stages = len(model.encoder) + 1
-    history: list[dict[str, float]] = []
-
-    # Stage 0: sparse input -> first hidden layer -> softmax over the vocabulary.
-    out_layer = model.decoder[-1]
-    params = [model.input_weight, model.input_bias, *out_layer.parameters()]
-    optimizer = make_optimizer(params, config)
-    for epoch in range(1, epochs + 1):
-        total = 0.0
-        for rows in _batches(rng.permutation(n), config.batch_size):
-            x = drop_inputs(SparseBatch.from_csr(inputs[rows]), model.config.noise, noise_gen)
-            x = x.to(device)
-            h = act(
-                F.embedding_bag(
-                    x.indices,
-                    model.input_weight,
-                    x.offsets,
-                    mode="sum",
-                    per_sample_weights=x.values,
-                )
-                + model.input_bias
-            )
-            target = SparseBatch.from_csr(targets[rows]).to(device)
-            # The same sampled softmax as fine-tuning: cheaper than the full one, and better
-            # (+0.013 P@10 and P@100 on a 20-group validation slice, bench/RESULTS.md).
-            if config.negatives:
-                negatives = torch.randint(
-                    out_layer.out_features, (config.negatives,), generator=noise_gen
-                ).to(device)
-                loss = sampled_softmax_cross_entropy(h, out_layer, target, negatives)
-            else:
-                loss = softmax_cross_entropy(out_layer(h), target)
-            loss = loss + l1 * h.abs().mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(rows)
+    if config.first_layer == "svd":
+        history = [{"layer": 1, "explained": init_first_layer(model, inputs, config.seed)}]
+    else:
+        history = [
+            {"layer": 1, "loss": _pretrain_first_layer(model, inputs, targets, config, epochs)}
+        ]
         if callback:
-            callback("layer 1", epoch, total / n)
-    history.append({"layer": 1, "loss": total / n})
-
-    # Further stages: the pre-activations below are the data, reconstructed by the mirror.
-    with torch.no_grad():
-        pre = torch.cat(
-            [
-                model.input_bias
-                + F.embedding_bag(
-                    b.indices,
-                    model.input_weight,
-                    b.offsets,
-                    mode="sum",
-                    per_sample_weights=b.values,
-                )
-                for b in (
-                    SparseBatch.from_csr(inputs[rows]).to(device)
-                    for rows in _batches(np.arange(n), 1024)
-                )
-            ]
-        )
+            callback("layer 1", epochs, history[0]["loss"])
+    n_stages = len(model.encoder) + 1
     for k in range(1, n_stages):
         enc = model.encoder[k - 1]
         dec = model.decoder[n_stages - 1 - k]
         # A layer at least as wide as the one below can simply copy it: as a shallow
         # autoencoder it learns (nearly) the identity, a poor start that fine-tuning keeps. Such
         # a layer (say a 128-unit code above 125 units) keeps its random initialisation.
-        if enc.out_features < enc.in_features:
-            is_code = k == n_stages - 1
-            optimizer = make_optimizer([*enc.parameters(), *dec.parameters()], config)
-            for epoch in range(1, epochs + 1):
-                total = 0.0
-                for rows in _batches(rng.permutation(n), config.batch_size):
-                    below = pre[torch.from_numpy(rows)]
-                    z = enc(act(below))
-                    hidden = z if is_code else act(z)
-                    loss = F.mse_loss(dec(hidden), below)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    total += loss.item() * len(rows)
-                if callback:
-                    callback(f"layer {k + 1}", epoch, total / n)
-            history.append({"layer": k + 1, "loss": total / n})
-        with torch.no_grad():
-            pre = torch.cat([enc(act(pre[s : s + 1024])) for s in range(0, n, 1024)])
+        if enc.out_features >= enc.in_features:
+            continue
+        is_code = k == n_stages - 1
+        optimizer = make_optimizer([*enc.parameters(), *dec.parameters()], config)
+        for epoch in range(1, epochs + 1):
+            total = 0.0
+            for rows in _batches(rng.permutation(n), config.batch_size):
+                with torch.no_grad():
+                    below = model.first_layer(SparseBatch.from_csr(inputs[rows]).to(device))
+                    for layer in model.encoder[: k - 1]:
+                        below = layer(act(below))
+                z = enc(act(below))
+                loss = F.mse_loss(dec(z if is_code else act(z)), below)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(rows)
+            if callback:
+                callback(f"layer {k + 1}", epoch, total / n)
+        history.append({"layer": k + 1, "loss": total / n})
     return history
+
+
+def _pretrain_first_layer(
+    model: Autoencoder, inputs, targets, config: TrainConfig, epochs: int = 3, l1: float = 1e-3
+) -> float:
+    """Train the first layer as a shallow autoencoder through the output softmax; its loss.
+
+    The former start (``first_layer="softmax"``): sampled softmax as in :func:`fit`, with an L1
+    penalty that keeps the hidden units sparse.
+    """
+    device = next(model.parameters()).device
+    rng = np.random.default_rng(config.seed)
+    noise_gen = torch.Generator().manual_seed(config.seed)
+    out_layer = model.decoder[-1]
+    params = [model.input_weight, model.input_bias, *out_layer.parameters()]
+    optimizer = make_optimizer(params, config)
+    n = inputs.shape[0]
+    for _ in range(epochs):
+        total = 0.0
+        for rows in _batches(rng.permutation(n), config.batch_size):
+            x = drop_inputs(SparseBatch.from_csr(inputs[rows]), model.config.noise, noise_gen)
+            h = model.act(model.first_layer(x.to(device)))
+            target = SparseBatch.from_csr(targets[rows]).to(device)
+            negatives = torch.randint(
+                out_layer.out_features, (max(config.negatives, 1),), generator=noise_gen
+            )
+            loss = sampled_softmax_cross_entropy(h, out_layer, target, negatives.to(device))
+            loss = loss + l1 * h.abs().mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(rows)
+    return total / n
+
+
+@torch.no_grad()
+def init_first_layer(model: Autoencoder, inputs, seed: int) -> float:
+    """Set the first layer to the leading right singular vectors of ``inputs`` (tf-idf rows).
+
+    Unit j reads the document's coordinate on the j-th singular direction (what LSA keeps),
+    scaled so that it has unit variance over the corpus, the scale the random initialisation
+    gives. Units beyond the matrix's rank keep their random weights. Above ``SVD_MAX_ROWS``
+    documents the directions come from a random sample of that many, so that the (rows x width)
+    work matrices stay small however large the corpus. Returns the share of the (sampled)
+    matrix's squared norm that the directions capture.
+    """
+    n = inputs.shape[0]
+    if n > SVD_MAX_ROWS:  # a sample finds the leading directions as well, in bounded memory
+        rows = np.random.default_rng(seed).choice(n, SVD_MAX_ROWS, replace=False)
+        inputs, n = inputs[np.sort(rows)], SVD_MAX_ROWS
+    width = model.input_weight.shape[1]
+    k = min(width, *inputs.shape)
+    singular, components = truncated_svd(inputs, k, seed)
+    scale = np.sqrt(n) / np.maximum(singular, 1e-6)
+    weight = torch.from_numpy((components.T * scale).astype(np.float32))
+    model.input_weight[:, :k] = weight.to(model.input_weight.device)
+    model.input_bias.zero_()
+    total = float(inputs.multiply(inputs).sum())
+    return float((singular**2).sum() / total) if total > 0 else 0.0
+
+
+def truncated_svd(x, k: int, seed: int, n_iter: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` largest singular values and right singular vectors (k, V) of CSR ``x``.
+
+    Randomised range finder (Halko, Martinsson & Tropp 2011) in float32 with ``n_iter`` power
+    iterations: an initialisation needs the leading directions, not their last digits.
+    """
+    rng = np.random.default_rng(seed)
+    n, v = x.shape
+    if k + 10 >= min(n, v):  # small matrix: the exact decomposition is cheap
+        _, s, vt = np.linalg.svd(x.toarray(), full_matrices=False)
+        return s[:k].astype(np.float32), vt[:k].astype(np.float32)
+    xt = x.T.tocsr()
+    q = x @ rng.standard_normal((v, k + 10), dtype=np.float32)
+    for _ in range(n_iter):
+        q = x @ (xt @ np.linalg.qr(q)[0])
+    b = np.asarray((xt @ np.linalg.qr(q)[0]).T)  # (k + 10, V): x projected on its range
+    # The SVD of b through the eigenvectors of the small b b^T: one matrix product instead of
+    # an SVD of a (k + 10) x V matrix.
+    eigval, u = np.linalg.eigh((b @ b.T).astype(np.float64))
+    top = np.argsort(eigval)[::-1][:k]
+    s = np.sqrt(np.maximum(eigval[top], 1e-12))
+    vt = (u[:, top].T.astype(np.float32) @ b) / s[:, None].astype(np.float32)
+    return s.astype(np.float32), vt.astype(np.float32)

@@ -224,3 +224,144 @@ def test_code_l2_penalises_float_codes_only(binary):
     else:
         expected = 0.5 * code.pow(2).sum(1).mean().item()
         assert losses[1] - losses[0] == pytest.approx(expected, rel=1e-4)
+
+
+def _row(batch, r):
+    end = batch.offsets[r + 1] if r + 1 < batch.size else batch.values.numel()
+    return batch.indices[batch.offsets[r] : end], batch.values[batch.offsets[r] : end]
+
+
+def test_sample_words_keeps_a_few_of_the_marked_rows_own_words():
+    from docret.model import sample_words
+
+    x = sp.random(40, 60, density=0.4, format="csr", random_state=3, dtype=np.float32)
+    batch = SparseBatch.from_csr(x)
+    marked = torch.arange(40) % 2 == 0
+    out = sample_words(batch, marked, 2, 5, torch.Generator().manual_seed(0))
+    again = sample_words(batch, marked, 2, 5, torch.Generator().manual_seed(0))
+    assert torch.equal(out.indices, again.indices) and torch.equal(out.values, again.values)
+    for r in range(40):
+        idx, val = _row(out, r)
+        own_idx, own_val = _row(batch, r)
+        if marked[r]:
+            assert min(2, len(own_idx)) <= len(idx) <= 5
+            assert set(idx.tolist()) <= set(own_idx.tolist())
+            assert torch.linalg.norm(val).item() == pytest.approx(1.0, abs=1e-5)
+        else:
+            assert torch.equal(idx, own_idx) and torch.equal(val, own_val)
+
+
+def test_sample_words_prefers_heavy_words():
+    from docret.model import sample_words
+
+    # Every row: one word of weight 1 and nine of weight 0.01; one word is kept from each.
+    data = np.tile(np.r_[1.0, np.full(9, 0.01)], 500).astype(np.float32)
+    x = sp.csr_matrix((data, np.tile(np.arange(10), 500), np.arange(0, 5001, 10)), (500, 10))
+    out = sample_words(
+        SparseBatch.from_csr(x),
+        torch.ones(500, dtype=torch.bool),
+        1,
+        1,
+        torch.Generator().manual_seed(0),
+    )
+    assert out.values.numel() == 500
+    assert (out.indices == 0).float().mean() > 0.8  # chance 1 / 1.09 each
+
+
+def test_corrupt_mixes_query_like_rows_and_dropout():
+    from docret.model import corrupt
+
+    x = SparseBatch.from_csr(sp.csr_matrix(np.ones((200, 30), np.float32)))
+    out = corrupt(x, 0.5, 0.3, (2, 4), torch.Generator().manual_seed(1))
+    lengths = torch.diff(out.offsets, append=out.offsets.new_tensor([out.values.numel()]))
+    short = lengths <= 4
+    assert 0.2 < short.float().mean() < 0.4  # about query_fraction of the rows
+    assert torch.equal(
+        corrupt(x, 0.5, 0.0, (2, 4), torch.Generator().manual_seed(1)).values,
+        drop_inputs(x, 0.5, torch.Generator().manual_seed(1)).values,
+    )
+
+
+def test_truncated_svd_finds_the_leading_singular_directions():
+    from docret.train import truncated_svd
+
+    rng = np.random.default_rng(0)
+    # A matrix with a clear spectrum: 5 strong directions plus weak noise.
+    dense = rng.normal(size=(300, 5)) * [20, 15, 10, 8, 6] @ rng.normal(size=(5, 200)) / 10
+    dense += rng.normal(scale=0.01, size=dense.shape)
+    x = sp.csr_matrix(dense.astype(np.float32))
+    s, vt = truncated_svd(x, 5, seed=0)
+    _, s_ref, vt_ref = np.linalg.svd(dense, full_matrices=False)
+    np.testing.assert_allclose(s, s_ref[:5], rtol=1e-3)
+    np.testing.assert_allclose(np.abs((vt * vt_ref[:5]).sum(1)), 1.0, atol=1e-3)
+    s_small, _ = truncated_svd(x[:12], 5, seed=0)  # small matrix: exact path
+    np.testing.assert_allclose(s_small, np.linalg.svd(dense[:12], compute_uv=False)[:5], rtol=1e-4)
+
+
+def test_first_layer_starts_on_the_singular_directions_with_unit_scale():
+    from docret.train import init_first_layer
+
+    # Small enough for the exact decomposition: the first layer must match it closely.
+    x = sp.random(80, 30, density=0.3, format="csr", random_state=4, dtype=np.float32)
+    model = Autoencoder(AutoencoderConfig(vocab_size=30, hidden=(24, 8), code_size=4))
+    explained = init_first_layer(model, x, seed=0)
+    assert 0 < explained < 1
+    with torch.no_grad():
+        h = model.first_layer(SparseBatch.from_csr(x)).numpy()
+    np.testing.assert_allclose(np.sqrt((h**2).mean(0)), 1.0, rtol=1e-3)
+    _, _, vt = np.linalg.svd(x.toarray(), full_matrices=False)
+    w = model.input_weight.detach().numpy()
+    cos = np.abs((w / np.linalg.norm(w, axis=0)).T * vt[:24]).sum(1)
+    np.testing.assert_allclose(cos, 1.0, atol=1e-3)
+
+
+def test_importing_train_makes_waiting_threads_sleep_unless_told_otherwise():
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, docret.train; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    run = [sys.executable, "-c", code]
+    assert subprocess.run(run, env=env, capture_output=True, text=True).stdout.strip() == "PASSIVE"
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    assert subprocess.run(run, env=env, capture_output=True, text=True).stdout.strip() == "ACTIVE"
+
+
+def test_first_layer_of_a_large_corpus_comes_from_a_sample(monkeypatch):
+    from docret import train
+
+    x = sp.random(300, 30, density=0.3, format="csr", random_state=5, dtype=np.float32)
+    seen = []
+    real = train.truncated_svd
+    monkeypatch.setattr(train, "truncated_svd", lambda m, *a: seen.append(m.shape) or real(m, *a))
+    monkeypatch.setattr(train, "SVD_MAX_ROWS", 100)
+    model = Autoencoder(AutoencoderConfig(vocab_size=30, hidden=(16, 8), code_size=4))
+    train.init_first_layer(model, x, seed=0)
+    assert seen == [(100, 30)]
+    with torch.no_grad():
+        h = model.first_layer(SparseBatch.from_csr(x)).numpy()
+    assert 0.7 < np.sqrt((h**2).mean()) < 1.3  # about the unit scale on all the rows
+
+
+def test_first_layer_can_start_through_the_softmax_instead():
+    from docret import train
+    from docret.text import tfidf_matrix
+
+    enc = Encoder(**FAST)
+    counts = enc.fit_vocabulary(_texts(8))
+    targets = sp.csr_matrix(counts.multiply(1 / np.asarray(counts.sum(1)).clip(1e-9)))
+    inputs = tfidf_matrix(counts, enc.idf_)
+    weights = []
+    for start in ("svd", "softmax"):
+        torch.manual_seed(0)
+        model = Autoencoder(AutoencoderConfig(vocab_size=counts.shape[1], hidden=(16, 8)))
+        before = model.input_weight.detach().clone()
+        config = train.TrainConfig(device="cpu", first_layer=start)
+        (first, *_) = train.pretrain(model, inputs, targets, config, epochs=1)
+        assert ("explained" if start == "svd" else "loss") in first
+        assert not torch.equal(before, model.input_weight)
+        weights.append(model.input_weight.detach().clone())
+    assert not torch.allclose(*weights)
+    with pytest.raises(ValueError, match="first_layer"):
+        train.TrainConfig(first_layer="pca")
