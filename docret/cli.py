@@ -23,6 +23,7 @@ from docret.defaults import (
     ACTIVATIONS,
     DATABASE,
     DEFAULTS,
+    FIRST_LAYER_STARTS,
     LIMIT,
     MAX_SEED,
     WORDS_LIMIT,
@@ -181,6 +182,8 @@ _MODEL_OPTIONS = [
     _setting("noise", type=click.FloatRange(0, 1, max_open=True)),
     _setting("code_l2", type=click.FloatRange(0)),
     _setting("pretrain", "--pretrain/--no-pretrain"),
+    _setting("first_layer", type=click.Choice(FIRST_LAYER_STARTS)),
+    _setting("query_fraction", type=click.FloatRange(0, 1, max_open=True)),
     _setting("seed", type=click.IntRange(0, MAX_SEED)),
     _setting("device", callback=_device),
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")  # between hidden layers; the code layer is linear
+FIRST_LAYER_STARTS = ("svd", "softmax")  # how pre-training starts the first layer
 
 
 def _default(value, help: str):  # noqa: A002 - the word the CLI uses

@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from docret.defaults import FIRST_LAYER_STARTS
 from docret.model import (  # noqa: E402
     Autoencoder,
     SparseBatch,
@@ -27,7 +28,6 @@ from docret.model import (  # noqa: E402
     sampled_softmax_cross_entropy,
 )
 
-FIRST_LAYER_STARTS = ("svd", "softmax")
 SVD_MAX_ROWS = 20_000  # documents the first layer's truncated SVD is computed from, at most
 
 
