@@ -16,23 +16,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from docret.defaults import ACTIVATIONS
+from docret.defaults import ACTIVATIONS, DEFAULTS
 
 
 @dataclass
 class AutoencoderConfig:
     """Shape and regularisation of the autoencoder (stored with the model as JSON)."""
 
+    # A record of what was trained: the defaults are docret.defaults' (stated once there).
     vocab_size: int
-    hidden: tuple[int, ...] = (500, 250, 125)  # encoder widths; the decoder mirrors them
-    code_size: int = 32  # D, the size of a document's code
-    activation: str = "tanh"  # between layers; the code layer itself is linear
-    noise: float = 0.7  # denoising: chance of dropping each input word while training
-    # L2 penalty on float codes (binary codes are left alone by it). Off by default: it helped
-    # on a 20-group validation slice and hurt on a 4-group one (bench/RESULTS.md).
-    code_l2: float = 0.0
-    binary: bool = False  # semantic hashing: logistic code units, thresholded to bits
-    code_noise: float = 4.0  # binary only: std of the noise added before the code units
+    hidden: tuple[int, ...] = DEFAULTS.hidden  # encoder widths; the decoder mirrors them
+    code_size: int = DEFAULTS.code_size  # D, the size of a document's code
+    activation: str = DEFAULTS.activation  # between layers; the code layer itself is linear
+    noise: float = DEFAULTS.noise  # denoising: chance of dropping each input word while training
+    code_l2: float = DEFAULTS.code_l2  # L2 penalty on float codes (binary codes: none)
+    binary: bool = DEFAULTS.binary  # semantic hashing: logistic code units, thresholded to bits
+    code_noise: float = DEFAULTS.code_noise  # binary only: std of the noise before the code units
 
     def __post_init__(self) -> None:
         self.hidden = tuple(int(h) for h in self.hidden)

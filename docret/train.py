@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from docret.defaults import FIRST_LAYER_STARTS
+from docret.defaults import DEFAULTS, FIRST_LAYER_STARTS
 from docret.model import (  # noqa: E402
     Autoencoder,
     SparseBatch,
@@ -35,22 +35,23 @@ SVD_MAX_ROWS = 20_000  # documents the first layer's truncated SVD is computed f
 class TrainConfig:
     """Optimisation settings (stored with the model as JSON)."""
 
-    epochs: int = 50  # at most; early stopping usually ends sooner
-    batch_size: int = 64
-    lr: float = 2e-3  # Adam
-    weight_decay: float = 0.0
-    validation_fraction: float = 0.1  # held out for early stopping
-    patience: int = 5  # epochs without held-out improvement before stopping
-    negatives: int = 500  # >0: softmax over the batch's words plus this many sampled words; 0: all
-    pretrain: bool = True  # layer-wise pre-training (:func:`pretrain`) before :func:`fit`
-    query_fraction: float = 0.3  # share of training inputs replaced by a few of their words
+    # A record of what was trained: the defaults are docret.defaults' (stated once there).
+    epochs: int = DEFAULTS.epochs  # at most; early stopping usually ends sooner
+    batch_size: int = DEFAULTS.batch_size
+    lr: float = DEFAULTS.lr  # Adam
+    weight_decay: float = DEFAULTS.weight_decay
+    validation_fraction: float = DEFAULTS.validation_fraction  # held out for early stopping
+    patience: int = DEFAULTS.patience  # epochs without held-out improvement before stopping
+    negatives: int = DEFAULTS.negatives  # >0: the batch's words plus this many sampled; 0: all
+    pretrain: bool = DEFAULTS.pretrain  # layer-wise pre-training (:func:`pretrain`) first
+    query_fraction: float = DEFAULTS.query_fraction  # inputs replaced by a few of their words
     query_words: tuple[int, int] = (2, 12)  # how many words such a query-like input keeps
     # How pre-training starts the first layer: "svd" (truncated SVD of the tf-idf matrix) or
     # "softmax" (3 epochs as a shallow autoencoder through the output softmax, the former
     # default: better for whole-document queries, worse for short ones; bench/RESULTS.md)
-    first_layer: str = "svd"
-    seed: int = 0
-    device: str = "auto"  # "auto" takes CUDA when present
+    first_layer: str = DEFAULTS.first_layer
+    seed: int = DEFAULTS.seed
+    device: str = DEFAULTS.device  # "auto" takes CUDA when present
 
     def __post_init__(self) -> None:
         if self.first_layer not in FIRST_LAYER_STARTS:
