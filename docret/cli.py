@@ -598,19 +598,7 @@ def _update(
         bars.stop()
         idx.close()
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "added": report.added,
-                    "updated": report.updated,
-                    "removed": report.removed,
-                    "unchanged": report.unchanged,
-                    "skipped": len(report.skipped),
-                    "unknown_share": round(report.unknown_share, 4),
-                    "retrain_advised": report.retrain_advised,
-                }
-            )
-        )
+        click.echo(json.dumps(report.to_dict()))
         return
     err.print(
         f"[green]Added {len(report.added):,}, updated {len(report.updated):,}, "

@@ -58,6 +58,18 @@ class AddReport:
         """Whether so many words were unknown that a retrain would serve the new documents."""
         return self.unknown_share > RETRAIN_UNKNOWN_SHARE
 
+    def to_dict(self) -> dict[str, Any]:
+        """What ``docret add --json`` prints (and the web API's add answers)."""
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "skipped": len(self.skipped),
+            "unknown_share": round(self.unknown_share, 4),
+            "retrain_advised": self.retrain_advised,
+        }
+
 
 def build(
     path: str | Path,

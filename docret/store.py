@@ -751,19 +751,24 @@ class Store:
 
     def load_vectors(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
         """Bag-of-words vectors in storage order as CSR parts: ids, indptr, indices, weights."""
-        ids, idx, val = [], [], []
-        for doc_id, i_blob, w_blob in self.db.execute(
+        return self._load_sparse(
             "select d.id, v.indices, v.weights from documents d join vectors v on v.id = d.id "
             "order by d.rowid"
-        ):
+        )
+
+    def _load_sparse(self, sql: str) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """Rows of (id, int32 term ids BLOB, float32 values BLOB) as CSR parts: ids, indptr,
+        indices, values."""
+        ids, idx, val = [], [], []
+        for doc_id, i_blob, v_blob in self.db.execute(sql):
             ids.append(doc_id)
             idx.append(i_blob)
-            val.append(w_blob)
+            val.append(v_blob)
         lengths = np.fromiter((len(b) // 4 for b in idx), dtype=np.int64, count=len(idx))
         indptr = np.concatenate([[0], np.cumsum(lengths)])
         indices = np.frombuffer(b"".join(idx), dtype="<i4").astype(np.int32)
-        weights = np.frombuffer(b"".join(val), dtype="<f4").astype(np.float32)
-        return ids, indptr, indices, weights
+        values = np.frombuffer(b"".join(val), dtype="<f4").astype(np.float32)
+        return ids, indptr, indices, values
 
     def documents(self, ids: Iterable[str]) -> dict[str, StoredDocument]:
         """Stored documents by id (ids not found are absent from the result)."""
@@ -847,19 +852,10 @@ class Store:
     def load_term_counts(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
         """Term counts in storage order as CSR parts: ids, indptr, term ids, counts. Documents
         without counts (added by an older docret) are absent from ``ids``."""
-        ids, idx, cnt = [], [], []
-        for doc_id, i_blob, c_blob in self.db.execute(
+        return self._load_sparse(
             "select d.id, t.indices, t.counts from documents d join term_counts t on t.id = d.id "
             "order by d.rowid"
-        ):
-            ids.append(doc_id)
-            idx.append(i_blob)
-            cnt.append(c_blob)
-        lengths = np.fromiter((len(b) // 4 for b in idx), dtype=np.int64, count=len(idx))
-        indptr = np.concatenate([[0], np.cumsum(lengths)])
-        indices = np.frombuffer(b"".join(idx), dtype="<i4").astype(np.int32)
-        counts = np.frombuffer(b"".join(cnt), dtype="<f4").astype(np.float32)
-        return ids, indptr, indices, counts
+        )
 
     def set_ranking(self, model_id: int, ranking: Mapping[str, Any]) -> None:
         """Store the default ranking chosen for a model (JSON)."""

@@ -180,15 +180,7 @@ def run_info(index: Index) -> dict[str, Any]:
 def run_add(index: Index, documents: list[dict[str, Any]]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="docret-serve-") as folder:
         report = adapter.add_texts(index, documents, Path(folder))
-    return {
-        "added": report.added,
-        "updated": report.updated,
-        "removed": report.removed,
-        "unchanged": report.unchanged,
-        "skipped": len(report.skipped),
-        "unknown_share": round(report.unknown_share, 4),
-        "retrain_advised": report.retrain_advised,
-    }
+    return report.to_dict()
 
 
 # -- the application ------------------------------------------------------------------------
