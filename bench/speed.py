@@ -4,6 +4,7 @@ Usage (from a checkout, with ../shared/corpora beside it):
 
     python bench/speed.py                  # everything (about 15 minutes on 2 cores)
     python bench/speed.py --skip-generated # leave out indexing 200k generated documents
+    python bench/speed.py --only 1b 1c     # some of the indexing sections only
 
 Sections:
 1. index 20 Newsgroups train with the default model: time and peak memory (a child process);
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import platform
 import random
 import statistics
@@ -106,8 +108,16 @@ def main() -> None:
     parser.add_argument(
         "--workdir", type=Path, help="keep the indexes here and reuse those already built"
     )
+    parser.add_argument(
+        "--only", nargs="+", choices=("1", "1b", "1c"), help="only these indexing sections"
+    )
     args = parser.parse_args()
+
+    def wanted(name: str) -> bool:
+        return not args.only or name in args.only
+
     from docret.corpus import title_of
+    from docret.defaults import DEFAULTS
     from docret.index import Index
 
     print(
@@ -120,37 +130,47 @@ def main() -> None:
     train_file = work / "train.jsonl"
     train_file.write_text("".join(json.dumps(d) + "\n" for d in train))
 
-    section("1. Index 20 Newsgroups train (11,314 documents), default model")
     db = work / "20ng.db"
-    r = build(train_file, db, seed=0)
-    print(f"{r['seconds']:.1f} s ({r['epochs']} epochs), peak memory {r['peak_gb']:.2f} GB")
+    if wanted("1"):
+        section("1. Index 20 Newsgroups train (11,314 documents), default model")
+        r = build(train_file, db, seed=0)
+        print(f"{r['seconds']:.1f} s ({r['epochs']} epochs), peak memory {r['peak_gb']:.2f} GB")
 
-    section("1b. Index 2,000 documents, quiet and beside two CPU-bound processes")
-    small = work / "train2000.jsonl"
-    small.write_text("".join(json.dumps(d) + "\n" for d in train[:2000]))
-    quiet = build(small, work / "2000-quiet.db", seed=0)
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
-    try:
-        loaded = build(small, work / "2000-busy.db", seed=0)
-    finally:
-        for hog in hogs:
-            hog.kill()
-    print(
-        f"quiet {quiet['seconds']:.1f} s, busy {loaded['seconds']:.1f} s: "
-        f"{loaded['seconds'] / quiet['seconds']:.2f}x"
-    )
+    if wanted("1b"):
+        section("1b. Index 2,000 documents, quiet and beside two CPU-bound processes")
+        small = work / "train2000.jsonl"
+        small.write_text("".join(json.dumps(d) + "\n" for d in train[:2000]))
+        # The default trains on one thread; the baseline on every core (torch's own default,
+        # and docret's before the `threads` setting).
+        cores = os.cpu_count() or 1
+        for threads in (DEFAULTS.threads, cores):
+            quiet = build(small, work / f"2000-quiet-t{threads}.db", seed=0, threads=threads)
+            hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+            try:
+                loaded = build(small, work / f"2000-busy-t{threads}.db", seed=0, threads=threads)
+            finally:
+                for hog in hogs:
+                    hog.kill()
+            print(
+                f"threads={threads}: quiet {quiet['seconds']:.1f} s ({quiet['epochs']} epochs), "
+                f"busy {loaded['seconds']:.1f} s ({loaded['epochs']} epochs): "
+                f"{loaded['seconds'] / quiet['seconds']:.2f}x"
+            )
 
-    section("1c. `docret index` of the bundled sample (320 documents), whole process")
-    sample_db = work / "sample.db"
-    sample_db.unlink(missing_ok=True)
-    sample = Path(__file__).resolve().parents[1] / "corpora" / "sample"
-    start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "docret", "-d", str(sample_db), "index", str(sample)],
-        check=True,
-        capture_output=True,
-    )
-    print(f"{time.perf_counter() - start:.1f} s")
+    if wanted("1c"):
+        section("1c. `docret index` of the bundled sample (320 documents), whole process")
+        sample_db = work / "sample.db"
+        sample_db.unlink(missing_ok=True)
+        sample = Path(__file__).resolve().parents[1] / "corpora" / "sample"
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "docret", "-d", str(sample_db), "index", str(sample)],
+            check=True,
+            capture_output=True,
+        )
+        print(f"{time.perf_counter() - start:.1f} s")
+    if args.only and not set(args.only) - {"1", "1b", "1c"}:
+        return
 
     section("2. One query at a time, in process (top 10, titles and snippets fetched)")
     queries = [title_of(d["text"]) for d in test]

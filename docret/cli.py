@@ -186,6 +186,7 @@ _MODEL_OPTIONS = [
     _setting("query_fraction", type=click.FloatRange(0, 1, max_open=True)),
     _setting("seed", type=click.IntRange(0, MAX_SEED)),
     _setting("device", callback=_device),
+    _setting("threads", type=click.IntRange(0)),
 ]
 
 

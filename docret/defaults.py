@@ -54,6 +54,9 @@ class Defaults:
     )
     seed: int = _default(0, "Same seed, same corpus: same codes")
     device: str = _default("auto", "auto, cpu, cuda, ... (auto takes CUDA when present)")
+    threads: int = _default(
+        0, "CPU threads while training (0: every core; 1 when other trainings share the cores)"
+    )
 
     def as_dict(self) -> dict:
         """Every setting by name (the keyword arguments of ``Encoder``)."""

@@ -64,6 +64,7 @@ class Encoder:
         first_layer: str = DEFAULTS.first_layer,
         seed: int = DEFAULTS.seed,
         device: str = DEFAULTS.device,
+        threads: int = DEFAULTS.threads,
         progress: Progress | None = None,
     ) -> None:
         self.vocab_size = vocab_size
@@ -89,6 +90,7 @@ class Encoder:
         self.first_layer = first_layer
         self.seed = seed
         self.device = device
+        self.threads = threads
         self.progress = progress
 
     # -- fitting -------------------------------------------------------------------------
@@ -104,6 +106,7 @@ class Encoder:
         try:  # before the slow part: settings that would only fail once training starts
             check_seed(self.seed)
             check_device(self.device)
+            check_threads(self.threads)
         except ValueError as e:
             raise TrainingError(str(e)) from None
         if len(texts) < MIN_DOCUMENTS:
@@ -166,6 +169,7 @@ class Encoder:
             first_layer=self.first_layer,
             seed=self.seed,
             device=self.device,
+            threads=self.threads,
         )
         # Documents with no vocabulary word teach nothing (and have no distribution to match).
         rows = np.flatnonzero(~empty)
@@ -177,18 +181,19 @@ class Encoder:
         # on what distinguishes documents rather than first rediscovering the unigram mean
         # (without this, training sits on a plateau that early stopping can mistake for the end).
         self.model_.init_output_bias(np.asarray(targets.mean(axis=0)).ravel())
-        self.pretrain_history_ = (
-            train.pretrain(self.model_, inputs, targets, self.train_config_)
-            if self.train_config_.pretrain
-            else []
-        )
-        self.history_ = train.fit(
-            self.model_,
-            inputs,
-            targets,
-            self.train_config_,
-            self.progress.epoch if self.progress is not None else None,
-        )
+        with train.cpu_threads(self.train_config_.threads):
+            self.pretrain_history_ = (
+                train.pretrain(self.model_, inputs, targets, self.train_config_)
+                if self.train_config_.pretrain
+                else []
+            )
+            self.history_ = train.fit(
+                self.model_,
+                inputs,
+                targets,
+                self.train_config_,
+                self.progress.epoch if self.progress is not None else None,
+            )
         return self
 
     # -- using a fitted encoder ----------------------------------------------------------
@@ -280,6 +285,13 @@ def check_seed(seed: int) -> int:
     if not 0 <= seed <= MAX_SEED:
         raise ValueError(f"seed must be between 0 and {MAX_SEED:,}, not {seed:,}")
     return seed
+
+
+def check_threads(threads: int) -> int:
+    """``threads`` if it is a CPU thread count (0: every core), else ValueError."""
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
+        raise ValueError(f"threads must be a whole number (0: every core), not {threads!r}")
+    return threads
 
 
 def check_device(name: str) -> str:

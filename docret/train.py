@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from docret.model import (  # noqa: E402
     drop_inputs,
     sampled_softmax_cross_entropy,
 )
+from docret.optim import Adam, Plateau  # noqa: E402
 
 SVD_MAX_ROWS = 20_000  # documents the first layer's truncated SVD is computed from, at most
 
@@ -52,6 +54,7 @@ class TrainConfig:
     first_layer: str = DEFAULTS.first_layer
     seed: int = DEFAULTS.seed
     device: str = DEFAULTS.device  # "auto" takes CUDA when present
+    threads: int = DEFAULTS.threads  # CPU threads while training (see :func:`cpu_threads`)
 
     def __post_init__(self) -> None:
         if self.first_layer not in FIRST_LAYER_STARTS:
@@ -81,6 +84,32 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+@contextmanager
+def cpu_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` CPU threads in torch and in numpy's BLAS (0: leave them at
+    torch's default, every core); restore them after.
+
+    On two cores (bench/RESULTS.md), two trainings at once with two threads each took 2.6
+    times as long as one alone, and with one thread each 1.2 times: every parallel step waits
+    for its slowest, descheduled thread. Alone, or beside processes that do not synchronise
+    threads, every core is the faster choice (25% on 2,000 20 Newsgroups documents), so
+    that stays the default. The thread count also changes the last bits of the sums: the
+    same seed gives the same codes at the same thread count.
+    """
+    if n <= 0:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        with threadpool_limits(limits=n, user_api="blas"):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def resolve_device(name: str) -> torch.device:
     """``auto`` becomes CUDA when present, else CPU."""
     if name == "auto":
@@ -88,18 +117,13 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
-    """Adam over ``params``, fused into one kernel where torch supports it (CPU: torch >= 2.4).
+def make_optimizer(params, config: TrainConfig) -> Adam:
+    """Adam over ``params`` in one fused kernel (:class:`docret.optim.Adam`).
 
     With two V x 500 matrices the optimizer step costs more than the forward and backward
     passes; the fused kernel cuts it by more than half (bench/RESULTS.md).
     """
-    params = list(params)
-    kwargs = dict(lr=config.lr, weight_decay=config.weight_decay)
-    try:
-        return torch.optim.Adam(params, fused=True, **kwargs)
-    except (RuntimeError, TypeError):  # older torch, or a device without a fused kernel
-        return torch.optim.Adam(params, **kwargs)
+    return Adam(params, lr=config.lr, weight_decay=config.weight_decay)
 
 
 def fit(
@@ -126,7 +150,7 @@ def fit(
     optimizer = make_optimizer(model.parameters(), config)
     # Halve the step size when the held-out loss stalls: late epochs then refine instead of
     # bouncing around the minimum, and early stopping sees a clean signal.
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
+    scheduler = Plateau(optimizer, factor=0.5, patience=1)
 
     history: list[EpochStats] = []
     best_loss, best_state, stale = float("inf"), None, 0
@@ -150,7 +174,7 @@ def fit(
             _, loss = model(
                 x.to(device), target, None if negatives is None else negatives.to(device)
             )
-            optimizer.zero_grad(set_to_none=True)
+            optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             total += loss.item() * len(rows)
@@ -264,7 +288,7 @@ def pretrain(
                         below = layer(act(below))
                 z = enc(act(below))
                 loss = F.mse_loss(dec(z if is_code else act(z)), below)
-                optimizer.zero_grad(set_to_none=True)
+                optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
                 total += loss.item() * len(rows)
@@ -300,7 +324,7 @@ def _pretrain_first_layer(
             )
             loss = sampled_softmax_cross_entropy(h, out_layer, target, negatives.to(device))
             loss = loss + l1 * h.abs().mean()
-            optimizer.zero_grad(set_to_none=True)
+            optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             total += loss.item() * len(rows)
