@@ -36,7 +36,9 @@ import json, sys, time
 from docret.index import Index
 start = time.perf_counter()
 index = Index.build(sys.argv[1], sys.argv[2], seed=0)
-print(json.dumps({"seconds": time.perf_counter() - start, "epochs": index.last_build.epochs}))
+import docret
+print(json.dumps({"seconds": time.perf_counter() - start, "epochs": index.last_build.epochs,
+    "from": docret.__file__}))
 """
 
 
@@ -51,14 +53,17 @@ def stored_codes(db: Path) -> np.ndarray:
 
 
 def build(checkout: Path, corpus: Path, db: Path, whole_cli: bool) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(checkout.resolve())}
+    # Run from inside the checkout: `python -m` and `python -c` put the working directory
+    # first on the module path, ahead of PYTHONPATH.
+    checkout = checkout.resolve()
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
     if whole_cli:
         start = time.perf_counter()
         cmd = [sys.executable, "-m", "docret", "-d", str(db), "index", str(corpus)]
-        subprocess.run(cmd, env=env, check=True, capture_output=True)
+        subprocess.run(cmd, env=env, cwd=checkout, check=True, capture_output=True)
         return {"seconds": time.perf_counter() - start, "epochs": "?"}
     cmd = [sys.executable, "-c", CHILD, str(corpus), str(db)]
-    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+    out = subprocess.run(cmd, env=env, cwd=checkout, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -89,7 +94,8 @@ def main() -> None:
             db = work / f"{name}-{i}.db"
             r = build(checkout, corpus, db, args.sample)
             seconds[name].append(r["seconds"])
-            print(f"{name} ({checkout}): {r['seconds']:.1f} s, {r['epochs']} epochs", flush=True)
+            where = r.get("from", checkout)
+            print(f"{name} ({where}): {r['seconds']:.1f} s, {r['epochs']} epochs", flush=True)
         codes[name] = stored_codes(db)
     a, b = codes["baseline"], codes["candidate"]
     same = a.shape == b.shape and np.array_equal(a, b)
