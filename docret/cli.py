@@ -143,7 +143,8 @@ def _image(ctx: click.Context, param: click.Parameter, value: str | None) -> str
         raise click.BadParameter("give a file name, e.g. map.png")
     if Path(name).suffix.lower() not in IMAGE_SUFFIXES:
         raise click.BadParameter(
-            f"{value!r}: the name must end in " + ", ".join(IMAGE_SUFFIXES[:-1])
+            f"{value!r}: the name must end in "
+            + ", ".join(IMAGE_SUFFIXES[:-1])
             + f" or {IMAGE_SUFFIXES[-1]}"
         )
     return value

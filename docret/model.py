@@ -119,6 +119,10 @@ class Autoencoder(nn.Module):
             nn.init.normal_(layer.weight, std=gain / layer.in_features**0.5)
             nn.init.zeros_(layer.bias)
         self.act = activation(config.activation)
+        # While training (:func:`docret.train.fit`), the two V-row tables take their gradients
+        # through these, touching only the rows a minibatch uses (see :class:`TouchedRows`).
+        self.input_rows: TouchedRows | None = None
+        self.output_rows: TouchedRows | None = None
 
     @torch.no_grad()
     def init_output_bias(self, word_frequencies) -> None:
@@ -128,9 +132,14 @@ class Autoencoder(nn.Module):
 
     def first_layer(self, x: SparseBatch) -> torch.Tensor:
         """Pre-activations of the first hidden layer, (B, H1): a weighted sum of word rows."""
-        h = F.embedding_bag(
-            x.indices, self.input_weight, x.offsets, mode="sum", per_sample_weights=x.values
-        )
+        if self.input_rows is not None and torch.is_grad_enabled():
+            # The batch's own rows as a small table; ids renumbered in the same order, so the
+            # sums (and their gradients) are the same as over the whole table.
+            rows, local = torch.unique(x.indices, return_inverse=True)
+            table, indices = self.input_rows.gather(rows), local
+        else:
+            table, indices = self.input_weight, x.indices
+        h = F.embedding_bag(indices, table, x.offsets, mode="sum", per_sample_weights=x.values)
         return h + self.input_bias
 
     def encode(self, x: SparseBatch) -> torch.Tensor:
@@ -171,10 +180,49 @@ class Autoencoder(nn.Module):
             loss = softmax_cross_entropy(self.decode(code), target)
         else:
             h = self.decode_hidden(code)
-            loss = sampled_softmax_cross_entropy(h, self.decoder[-1], target, negatives)
+            loss = sampled_softmax_cross_entropy(
+                h, self.decoder[-1], target, negatives, self.output_rows
+            )
         if self.config.code_l2 > 0 and not self.config.binary:
             loss = loss + self.config.code_l2 * code.pow(2).sum(1).mean()
         return code, loss
+
+
+class TouchedRows:
+    """The gradient of a large table whose minibatches use a few of its rows, kept in one
+    buffer that is written and cleared only where a minibatch touched it.
+
+    Autograd would give each step a fresh dense (V, H) gradient: zero-filling two of them was
+    the largest single cost of a training step (8.5 of 31 ms on 20 Newsgroups;
+    bench/RESULTS.md). Here each step takes its rows as a small leaf tensor (:meth:`gather`)
+    and computes the loss from it; :meth:`publish` copies the leaf's gradient into the buffer
+    and hands the buffer to the table as its ``.grad`` (zero everywhere else, exactly what
+    autograd would have made); after the optimizer's step, :meth:`clear` zeroes those rows.
+    """
+
+    def __init__(self, weight: torch.Tensor) -> None:
+        self.weight = weight
+        self.buffer = torch.zeros_like(weight)
+        self.rows: torch.Tensor | None = None
+        self.leaf: torch.Tensor | None = None
+
+    def gather(self, rows: torch.Tensor) -> torch.Tensor:
+        """A copy of the table's ``rows`` (distinct ids) that collects their gradient."""
+        self.rows = rows
+        self.leaf = self.weight.detach()[rows].requires_grad_()
+        return self.leaf
+
+    def publish(self) -> None:
+        """Make the table's ``.grad`` the buffer, holding the gathered rows' gradient."""
+        if self.leaf is not None and self.leaf.grad is not None:
+            self.buffer.index_copy_(0, self.rows, self.leaf.grad)
+            self.weight.grad = self.buffer
+
+    def clear(self) -> None:
+        """Zero the rows the last step wrote (call after the optimizer's step)."""
+        if self.rows is not None:
+            self.buffer.index_fill_(0, self.rows, 0.0)
+        self.rows = self.leaf = None
 
 
 def softmax_cross_entropy(logits: torch.Tensor, target: SparseBatch) -> torch.Tensor:
@@ -195,7 +243,11 @@ def expected_logit(logits: torch.Tensor, target: SparseBatch) -> torch.Tensor:
 
 
 def sampled_softmax_cross_entropy(
-    h: torch.Tensor, output: nn.Linear, target: SparseBatch, negatives: torch.Tensor
+    h: torch.Tensor,
+    output: nn.Linear,
+    target: SparseBatch,
+    negatives: torch.Tensor,
+    touched: TouchedRows | None = None,
 ) -> torch.Tensor:
     """:func:`softmax_cross_entropy` with logits computed only for a subset of the vocabulary.
 
@@ -215,7 +267,8 @@ def sampled_softmax_cross_entropy(
     # F.embedding rather than output.weight[words]: the same rows and, the words being
     # unique, the same gradient, but its backward is 3-4 times faster on CPU than indexing's
     # accumulating scatter (bench/RESULTS.md).
-    logits = F.linear(h, F.embedding(words, output.weight), output.bias[words])  # (B, |words|)
+    weight = touched.gather(words) if touched is not None else F.embedding(words, output.weight)
+    logits = F.linear(h, weight, output.bias[words])  # (B, |words|)
     n_pos = len(positives)
     if len(negatives):
         # log of the weight each sampled word stands for

@@ -24,6 +24,7 @@ from docret.defaults import DEFAULTS, FIRST_LAYER_STARTS
 from docret.model import (  # noqa: E402
     Autoencoder,
     SparseBatch,
+    TouchedRows,
     corrupt,
     drop_inputs,
     sampled_softmax_cross_entropy,
@@ -152,47 +153,59 @@ def fit(
     # bouncing around the minimum, and early stopping sees a clean signal.
     scheduler = Plateau(optimizer, factor=0.5, patience=1)
 
+    touched = (TouchedRows(model.input_weight), TouchedRows(model.decoder[-1].weight))
+    if config.negatives:  # with the full softmax every output row is used: nothing to save
+        model.input_rows, model.output_rows = touched
+    else:
+        model.input_rows, touched = touched[0], touched[:1]
     history: list[EpochStats] = []
     best_loss, best_state, stale = float("inf"), None, 0
-    for epoch in range(1, config.epochs + 1):
-        model.train()
-        total, seen = 0.0, 0
-        for rows in _batches(rng.permutation(train_rows), config.batch_size):
-            x = corrupt(
-                SparseBatch.from_csr(inputs[rows]),
-                model.config.noise,
-                config.query_fraction,
-                tuple(config.query_words),
-                noise_gen,
-            )
-            negatives = (
-                torch.randint(model.config.vocab_size, (config.negatives,), generator=noise_gen)
-                if config.negatives
-                else None
-            )
-            target = SparseBatch.from_csr(targets[rows]).to(device)
-            _, loss = model(
-                x.to(device), target, None if negatives is None else negatives.to(device)
-            )
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(rows)
-            seen += len(rows)
-        stats = EpochStats(epoch, total / max(seen, 1), None)
-        if n_val:
-            stats.val_loss = evaluate_loss(model, inputs[val_rows], targets[val_rows], config)
-        history.append(stats)
-        if callback is not None:
-            callback(stats, config.epochs)
-        score = stats.val_loss if stats.val_loss is not None else stats.loss
-        scheduler.step(score)
-        if score < best_loss - 1e-4:
-            best_loss, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
-        else:
-            stale += 1
-            if stale >= config.patience:
-                break
+    try:
+        for epoch in range(1, config.epochs + 1):
+            model.train()
+            total, seen = 0.0, 0
+            for rows in _batches(rng.permutation(train_rows), config.batch_size):
+                x = corrupt(
+                    SparseBatch.from_csr(inputs[rows]),
+                    model.config.noise,
+                    config.query_fraction,
+                    tuple(config.query_words),
+                    noise_gen,
+                )
+                negatives = (
+                    torch.randint(model.config.vocab_size, (config.negatives,), generator=noise_gen)
+                    if config.negatives
+                    else None
+                )
+                target = SparseBatch.from_csr(targets[rows]).to(device)
+                _, loss = model(
+                    x.to(device), target, None if negatives is None else negatives.to(device)
+                )
+                optimizer.zero_grad()
+                loss.backward()
+                for table in touched:
+                    table.publish()
+                optimizer.step()
+                for table in touched:
+                    table.clear()
+                total += loss.item() * len(rows)
+                seen += len(rows)
+            stats = EpochStats(epoch, total / max(seen, 1), None)
+            if n_val:
+                stats.val_loss = evaluate_loss(model, inputs[val_rows], targets[val_rows], config)
+            history.append(stats)
+            if callback is not None:
+                callback(stats, config.epochs)
+            score = stats.val_loss if stats.val_loss is not None else stats.loss
+            scheduler.step(score)
+            if score < best_loss - 1e-4:
+                best_loss, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
+            else:
+                stale += 1
+                if stale >= config.patience:
+                    break
+    finally:  # a stopped training leaves the model as it found it
+        model.input_rows = model.output_rows = None
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()

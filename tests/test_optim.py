@@ -127,3 +127,50 @@ def test_threads_setting_is_checked_before_training_and_same_threads_same_codes(
     b = Encoder(**options).fit_transform(texts)
     assert np.array_equal(a, b)
     assert Encoder(**options).get_settings()["threads"] == 1
+
+
+def _step(model, batch, target, negatives, touched: bool):
+    from docret.model import TouchedRows
+    from docret.optim import Adam
+
+    tables = (TouchedRows(model.input_weight), TouchedRows(model.decoder[-1].weight))
+    if touched:
+        model.input_rows, model.output_rows = tables
+    opt = Adam(model.parameters(), lr=0.01)
+    opt.zero_grad()
+    _, loss = model(batch, target, negatives)
+    loss.backward()
+    if touched:
+        for t in tables:
+            t.publish()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters()}
+    opt.step()
+    if touched:
+        for t in tables:
+            t.clear()
+        assert all(not t.buffer.any() for t in tables)  # cleared for the next step
+    model.input_rows = model.output_rows = None
+    return grads, {n: p.detach().clone() for n, p in model.named_parameters()}
+
+
+def test_touched_rows_give_autograds_gradients_and_steps_bit_for_bit():
+    import scipy.sparse as sp
+
+    from docret.model import Autoencoder, AutoencoderConfig, SparseBatch
+
+    rng = np.random.default_rng(0)
+    x = sp.random(16, 300, density=0.05, format="csr", random_state=1, dtype=np.float32)
+    x.data = rng.random(x.nnz).astype(np.float32)
+    batch, target = SparseBatch.from_csr(x), SparseBatch.from_csr(x.multiply(1 / x.sum(1)).tocsr())
+    negatives = torch.randint(300, (40,), generator=torch.Generator().manual_seed(2))
+    results = []
+    for touched in (False, True):
+        torch.manual_seed(0)
+        model = Autoencoder(AutoencoderConfig(vocab_size=300, hidden=(20, 10), code_size=4))
+        results.append(_step(model, batch, target, negatives, touched))
+    (dense_grads, dense_after), (row_grads, row_after) = results
+    for name in dense_grads:
+        assert torch.equal(dense_grads[name], row_grads[name]), name
+        assert torch.equal(dense_after[name], row_after[name]), name
+    used = torch.unique(batch.indices)
+    assert dense_grads["input_weight"][used].abs().sum() > 0  # the test exercised the rows
