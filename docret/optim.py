@@ -34,7 +34,8 @@ class Adam:
         self._state: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
     def zero_grad(self) -> None:
-        """Drop the gradients (the next backward pass allocates them afresh)."""
+        """Drop the gradients (the next backward pass makes new ones, or
+        :class:`~docret.model.TouchedRows` hands its buffer back)."""
         for p in self.params:
             p.grad = None
 

@@ -153,11 +153,10 @@ def fit(
     # bouncing around the minimum, and early stopping sees a clean signal.
     scheduler = Plateau(optimizer, factor=0.5, patience=1)
 
-    touched = (TouchedRows(model.input_weight), TouchedRows(model.decoder[-1].weight))
-    if config.negatives:  # with the full softmax every output row is used: nothing to save
-        model.input_rows, model.output_rows = touched
-    else:
-        model.input_rows, touched = touched[0], touched[:1]
+    model.input_rows = TouchedRows(model.input_weight)
+    # With the full softmax every output row is used: nothing to save there.
+    model.output_rows = TouchedRows(model.decoder[-1].weight) if config.negatives else None
+    touched = [t for t in (model.input_rows, model.output_rows) if t is not None]
     history: list[EpochStats] = []
     best_loss, best_state, stale = float("inf"), None, 0
     try:
