@@ -65,7 +65,8 @@ def table(results, title: str) -> str:
         cells = " | ".join(f"{r.metrics[n]:.3f}" for n in names)
         name = r.method
         if "fusion" in r.details:
-            name += f" (weight {r.details['fusion']['weight']})"
+            fusion = r.details["fusion"]
+            name += f" (codes {fusion['weight']}, LSA {fusion.get('lsa', 0.0)})"
         lines.append(f"| {name} | {cells} | {r.fit_seconds:.1f} | {r.query_ms:.2f} |")
     return "\n".join(lines)
 

@@ -185,6 +185,7 @@ _MODEL_OPTIONS = [
     _setting("pretrain", "--pretrain/--no-pretrain"),
     _setting("first_layer", type=click.Choice(FIRST_LAYER_STARTS)),
     _setting("query_fraction", type=click.FloatRange(0, 1, max_open=True)),
+    _setting("lsa_dims", type=click.IntRange(0)),
     _setting("seed", type=click.IntRange(0, MAX_SEED)),
     _setting("device", callback=_device),
     _setting("threads", type=click.IntRange(0)),
@@ -669,10 +670,10 @@ def _open(ctx: click.Context):
 @click.option(
     "--method",
     # docret.ranking.METHODS, spelled out so that --help does not import numpy (a test checks)
-    type=click.Choice(("default", "codes", "hybrid", "bm25", "tfidf")),
-    help="Ranking: default = BM25 fused with the learned codes at the weight chosen when the "
-    "index was built; codes = the codes alone; hybrid = code cosine + tf-idf cosine; bm25, "
-    "tfidf = words alone",
+    type=click.Choice(("default", "codes", "hybrid", "bm25", "tfidf", "lsa")),
+    help="Ranking: default = BM25 fused with the learned codes and LSA at the weights chosen "
+    "when the index was built; codes = the codes alone; hybrid = code cosine + tf-idf cosine; "
+    "bm25, tfidf = words alone; lsa = LSA cosine alone",
 )
 @click.option("--compare", is_flag=True, help="Show the ranking beside BM25's")
 @click.option(
@@ -885,11 +886,12 @@ def info(ctx: click.Context, as_json: bool) -> None:
             "Ranking",
             "Hamming distance of the binary codes"
             if data["ranking"]["default"] == "codes"
-            else f"BM25 + learned codes, weight {data['ranking']['weight']} "
+            else f"BM25 + learned codes {data['ranking']['weight']} "
+            + f"+ LSA {data['ranking'].get('lsa', 0.0)} "
             + (
                 f"(chosen on {data['ranking']['queries']:,} pseudo-queries)"
                 if data["ranking"]["queries"]
-                else "(BM25 alone: rebuild to choose a weight)"
+                else "(BM25 alone: rebuild to choose the weights)"
             ),
         ),
         ("Schema", str(data["schema_version"])),
@@ -1027,11 +1029,12 @@ def _print_hits(title: str, hits, shared=None) -> None:
 
 
 _METHOD_TITLES = {
-    "default": "BM25 + learned codes",
+    "default": "BM25 + learned codes + LSA",
     "codes": "Learned codes",
     "hybrid": "Learned codes + tf-idf",
     "bm25": "BM25",
     "tfidf": "tf-idf cosine",
+    "lsa": "LSA",
 }
 
 

@@ -52,6 +52,9 @@ class Defaults:
     first_layer: str = _default(
         "svd", "How pre-training starts the first layer: svd (of tf-idf) or softmax (3 epochs)"
     )
+    lsa_dims: int = _default(
+        128, "LSA dimensions the default ranking weighs beside the codes (0: codes only)"
+    )
     seed: int = _default(0, "Same seed, same corpus: same codes")
     device: str = _default("auto", "auto, cpu, cuda, ... (auto takes CUDA when present)")
     threads: int = _default(

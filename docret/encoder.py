@@ -35,7 +35,9 @@ class Encoder:
 
     All arguments are keyword-only and only stored (their defaults and help are in
     :mod:`docret.defaults`; ``progress`` is a :class:`~docret.progress.Progress`); ``fit``
-    learns ``vocabulary_``, ``idf_``, ``analyzer_``, ``model_`` and ``history_``.
+    learns ``vocabulary_``, ``idf_``, ``analyzer_``, ``model_``, ``history_`` and ``lsa_``
+    (the tf-idf matrix's ``lsa_dims`` leading singular directions, which the default ranking
+    weighs beside the codes).
     """
 
     def __init__(
@@ -62,6 +64,7 @@ class Encoder:
         pretrain: bool = DEFAULTS.pretrain,
         query_fraction: float = DEFAULTS.query_fraction,
         first_layer: str = DEFAULTS.first_layer,
+        lsa_dims: int = DEFAULTS.lsa_dims,
         seed: int = DEFAULTS.seed,
         device: str = DEFAULTS.device,
         threads: int = DEFAULTS.threads,
@@ -88,6 +91,7 @@ class Encoder:
         self.pretrain = pretrain
         self.query_fraction = query_fraction
         self.first_layer = first_layer
+        self.lsa_dims = lsa_dims
         self.seed = seed
         self.device = device
         self.threads = threads
@@ -137,7 +141,7 @@ class Encoder:
 
     def fit_model(self, counts) -> Encoder:
         """Train the autoencoder on a count matrix over the fitted vocabulary."""
-        from docret import train
+        from docret import lsa, train
         from docret.model import Autoencoder, AutoencoderConfig
 
         empty = np.diff(counts.indptr) == 0
@@ -175,6 +179,10 @@ class Encoder:
         rows = np.flatnonzero(~empty)
         inputs = tfidf_matrix(counts[rows], self.idf_)
         targets = _row_distributions(counts[rows])
+        # LSA's directions: a second semantic score for the default ranking (docret.fusion).
+        # A binary index ranks by Hamming distance alone and does not use them.
+        dims = 0 if self.binary else self.lsa_dims
+        self.lsa_ = lsa.directions(inputs, dims, self.seed)
         train.seed_everything(self.seed)
         self.model_ = Autoencoder(self.config_)
         # Start the decoder at the corpus' word frequencies, so that training spends its steps
@@ -228,6 +236,16 @@ class Encoder:
         self._check_fitted("model_")
         return self.encode_counts(self.vectorize(texts))
 
+    def transform_lsa(self, texts: Sequence[str], tfidf=None) -> np.ndarray:
+        """Unit-length LSA vectors (N, k), float32, of ``texts`` (or of their tf-idf matrix
+        ``tfidf``, if the caller has it); k is 0 for an encoder without LSA directions."""
+        self._check_fitted("lsa_")
+        from docret.lsa import project
+
+        if tfidf is None:
+            tfidf = self.tfidf(self.vectorize(texts))
+        return project(tfidf, self.lsa_)
+
     def fit_transform(self, texts: Sequence[str]) -> np.ndarray:
         """``fit(texts).transform(texts)`` without vectorising twice."""
         counts = self.fit_vocabulary(texts)
@@ -255,8 +273,11 @@ class Encoder:
             "train_config": self.train_config_.to_dict(),
             "history": [vars(h) for h in self.history_],
             "weights": {
-                name: t.detach().cpu().numpy().astype(np.float32)
-                for name, t in self.model_.state_dict().items()
+                **{
+                    name: t.detach().cpu().numpy().astype(np.float32)
+                    for name, t in self.model_.state_dict().items()
+                },
+                **({"lsa": self.lsa_} if self.lsa_.shape[0] else {}),
             },
         }
 

@@ -35,7 +35,7 @@ from docret.errors import CorpusError
 from docret.fusion import calibrate
 from docret.lexicon import LexicalIndex, query_terms
 from docret.metrics import average_precision, judged, ndcg_at_k, precision_at_k, top_rows
-from docret.ranking import HYBRID_WEIGHT, fuse, normalize_rows, query_weight
+from docret.ranking import HYBRID_WEIGHT, fuse, normalize_rows, query_weights
 from docret.text import Analyzer, english_stop_words
 
 PLOT_DEPTH = 1000  # the paper's figure runs to 1,000 retrieved documents
@@ -246,9 +246,9 @@ class Codes(Method):
 
 
 class Default(Method):
-    """docret default: BM25 fused with the code cosine (:func:`docret.ranking.fuse`) at the
-    weight the corpus' own pseudo-queries choose (:func:`docret.fusion.calibrate`), as
-    ``docret index`` chooses and ``docret query`` ranks."""
+    """docret default: BM25 fused with the code cosine and the LSA cosine
+    (:func:`docret.ranking.fuse`) at the weights the corpus' pseudo-queries choose
+    (:func:`docret.fusion.calibrate`), as ``docret index`` chooses and ``docret query`` ranks."""
 
     name = "docret default"
 
@@ -257,28 +257,35 @@ class Default(Method):
         self.parts = (codes, lexical)
 
     def fit(self, texts: Sequence[str]) -> Default:
+        encoder = self.codes.encoder
+        # An encoder fitted before it kept LSA directions (a benchmark's cache) has none.
+        self.with_lsa = getattr(encoder, "lsa_", np.zeros((0, 0))).shape[0] > 0
+        self.lsa_docs = encoder.transform_lsa(texts) if self.with_lsa else None
         self.choice = calibrate(
             texts,
             self.lexical.analyzer,
             self.lexical.lexicon,
             self.lexical.bm25,
             self.codes.docs,
-            self.codes.encoder.transform,
+            encoder.transform,
             seed=self.seed,
+            lsa=self.lsa_docs,
+            encode_lsa=encoder.transform_lsa if self.with_lsa else None,
         )
         return self
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
-        lexical, semantic = self.lexical.scores(texts), self.codes.scores(texts)
-        if self.choice.weight <= 0:
+        lexical = self.lexical.scores(texts)
+        if self.choice.weight <= 0 and self.choice.lsa <= 0:
             return lexical
+        semantic = self.codes.scores(texts)
+        lsa = self.codes.encoder.transform_lsa(texts) @ self.lsa_docs.T if self.with_lsa else None
         length = self.lexical.index.median_length
-        return np.stack(
-            [
-                fuse(lexical[i], semantic[i], query_weight(self.choice.weight, n, length))
-                for i, n in enumerate(self.lexical.lengths(texts))
-            ]
-        )
+        rows = []
+        for i, n in enumerate(self.lexical.lengths(texts)):
+            a, b = query_weights(self.choice.weight, self.choice.lsa, n, length)
+            rows.append(fuse(lexical[i], semantic[i], a, None if lsa is None else lsa[i], b))
+        return np.stack(rows)
 
 
 class Hybrid(Method):

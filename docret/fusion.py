@@ -1,14 +1,16 @@
-"""How much the codes weigh against BM25 in the default ranking, chosen per corpus at index time.
+"""How much the codes and LSA weigh against BM25 in the default ranking, chosen per corpus at
+index time.
 
 No judged query exists when a folder is indexed, so the corpus supplies its own: a span of a
 few words cut out of a document is a pseudo-query whose answer is that document. The span is
 held out (the answer is scored as the document *without* it), so the pseudo-query does not
 share its exact words with its answer by construction, as a typed question does not; what
-still ties them is the rest of the document's words and topic. Each weight on
-:data:`FUSION_WEIGHTS` ranks every pseudo-query, the mean reciprocal rank of the answers is
-measured, and :func:`choose_weight` takes the smallest weight that reaches half of the best
-gain over weight 0 (BM25 alone), so a corpus where the codes do not help gets plain BM25.
-Queries longer than a typed question weigh the codes more (:func:`docret.ranking.query_weight`).
+still ties them is the rest of the document's words and topic. Each pair of weights on
+:data:`FUSION_GRID` (the code cosine's, the LSA cosine's; BM25 gets the rest) ranks every
+pseudo-query, the mean reciprocal rank of the answers is measured, and :func:`choose_weight`
+takes the smallest total weight that reaches half of the best gain over BM25 alone, so a
+corpus where neither semantic score helps gets plain BM25. Queries longer than a typed
+question weigh the codes more (:func:`docret.ranking.query_weights`).
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from typing import Any
 import numpy as np
 
 from docret.lexicon import LexicalIndex, query_terms
-from docret.ranking import Bm25, fuse, normalize_rows
+from docret.ranking import Bm25, min_max, normalize_rows
 
 FUSION_WEIGHTS = tuple(round(0.1 * i, 1) for i in range(10))  # 0.0 .. 0.9
+# (codes, LSA) weight pairs; BM25 keeps 1 - their sum, at least 0.1.
+FUSION_GRID = tuple((a, b) for a in FUSION_WEIGHTS for b in FUSION_WEIGHTS if a + b < 0.95)
+CODES_ONLY = tuple((a, 0.0) for a in FUSION_WEIGHTS)  # an index without LSA directions
 PSEUDO_QUERIES = 1000
 SPAN_WORDS = (5, 12)  # a typed question's length, stop words included
 MIN_PSEUDO_QUERIES = 20  # fewer say nothing reliable: keep BM25 alone
@@ -38,27 +43,39 @@ class PseudoQuery:
     rest: str
 
 
+Pair = tuple[float, float]  # (weight of the code cosine, weight of the LSA cosine)
+
+
 @dataclass
 class FusionChoice:
-    """The chosen weight of the codes, and the mean reciprocal rank each weight reached."""
+    """The chosen weights of the code cosine (``weight``) and of the LSA cosine (``lsa``)
+    against BM25, and the mean reciprocal rank each pair reached."""
 
     weight: float
-    mrr: dict[float, float] = field(default_factory=dict)
+    mrr: dict[Pair, float] = field(default_factory=dict)
     queries: int = 0
+    lsa: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (stored with the model)."""
         return {
             "weight": self.weight,
+            "lsa": self.lsa,
             "queries": self.queries,
-            "mrr": {str(w): round(v, 4) for w, v in self.mrr.items()},
+            "mrr": {f"{a},{b}": round(v, 4) for (a, b), v in self.mrr.items()},
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FusionChoice:
-        """Inverse of :meth:`to_dict`."""
-        mrr = {float(w): float(v) for w, v in data.get("mrr", {}).items()}
-        return cls(float(data["weight"]), mrr, int(data.get("queries", 0)))
+        """Inverse of :meth:`to_dict`; reads what indexes stored before LSA was fused too
+        (the codes' weight alone, keyed "0.2")."""
+        mrr = {}
+        for key, v in data.get("mrr", {}).items():
+            a, _, b = str(key).partition(",")
+            mrr[(float(a), float(b or 0.0))] = float(v)
+        return cls(
+            float(data["weight"]), mrr, int(data.get("queries", 0)), float(data.get("lsa", 0.0))
+        )
 
 
 def pseudo_queries(
@@ -98,26 +115,39 @@ def mean_reciprocal_ranks(
     lexical: np.ndarray,
     semantic: np.ndarray,
     answers: Sequence[int],
-    weights: Sequence[float] = FUSION_WEIGHTS,
-) -> dict[float, float]:
-    """Mean reciprocal rank of the answers under the fusion at each weight."""
-    return {w: float(reciprocal_ranks(fuse(lexical, semantic, w), answers).mean()) for w in weights}
+    grid: Sequence[Pair] = CODES_ONLY,
+    lsa: np.ndarray | None = None,
+) -> dict[Pair, float]:
+    """Mean reciprocal rank of the answers under the fusion (:func:`~docret.ranking.fuse`)
+    at each (codes, LSA) pair of ``grid``."""
+    # Each score is min-max scaled once, not once per pair: fuse's sum, computed directly.
+    scaled = [min_max(lexical), min_max(semantic), None if lsa is None else min_max(lsa)]
+    out = {}
+    for a, b in grid:
+        fused = (1.0 - a - b) * scaled[0] + a * scaled[1]
+        if b > 0:
+            fused += b * scaled[2]
+        out[(a, b)] = float(reciprocal_ranks(fused, answers).mean())
+    return out
 
 
-def choose_weight(mrr: dict[float, float], queries: int) -> FusionChoice:
-    """The smallest weight that reaches half of the best gain in mean reciprocal rank over
-    BM25 alone (weight 0), or 0 if no weight gains.
+def choose_weight(mrr: dict[Pair, float], queries: int) -> FusionChoice:
+    """The pair of smallest total weight that reaches half of the best gain in mean
+    reciprocal rank over BM25 alone (0, 0), the better of equal totals; (0, 0) if no pair
+    gains.
 
     Not the arg-max: a held-out span shares fewer words with its answer than a typed question
-    shares with a relevant document, so pseudo-queries understate BM25 and their best weight
-    overstates the codes (bench/RESULTS.md). Half the gain keeps most of it at a smaller weight.
+    shares with a relevant document, so pseudo-queries understate BM25 and their best weights
+    overstate the semantic scores (bench/RESULTS.md). Half the gain keeps most of it at
+    smaller weights.
     """
-    base = mrr[min(mrr)]
+    base = mrr[(0.0, 0.0)]
     gain = max(mrr.values()) - base
     if gain <= 0:
         return FusionChoice(0.0, mrr, queries)
-    weight = min(w for w, v in mrr.items() if v - base >= gain / 2)
-    return FusionChoice(weight, mrr, queries)
+    reached = [p for p, v in mrr.items() if v - base >= gain / 2]
+    a, b = min(reached, key=lambda p: (round(p[0] + p[1], 6), -mrr[p], p[1]))
+    return FusionChoice(a, mrr, queries, b)
 
 
 def calibrate(
@@ -130,41 +160,62 @@ def calibrate(
     seed: int = 0,
     span: tuple[int, int] = SPAN_WORDS,
     n: int = PSEUDO_QUERIES,
+    lsa: np.ndarray | None = None,
+    encode_lsa: Callable[[list[str]], np.ndarray] | None = None,
 ) -> FusionChoice:
-    """Choose the fusion weight of a corpus from its pseudo-queries.
+    """Choose the fusion weights of a corpus from its pseudo-queries.
 
     ``texts`` and ``codes`` (N, D) are the indexed documents and their codes, ``bm25`` their
-    BM25 over ``lexicon`` (stems from ``analyze``); ``encode`` turns texts into codes.
+    BM25 over ``lexicon`` (stems from ``analyze``); ``encode`` turns texts into codes. With
+    ``lsa`` (N, k), the documents' LSA vectors, and ``encode_lsa`` for texts, the LSA cosine
+    is weighed too; without, only the codes'.
     """
     found = [q for q in pseudo_queries(texts, n, seed, span) if analyze(q.text)]
     if len(found) < MIN_PSEUDO_QUERIES:
         return FusionChoice(0.0, {}, len(found))
-    codes = normalize_rows(codes)
-    total = dict.fromkeys(FUSION_WEIGHTS, 0.0)
+    with_lsa = lsa is not None and encode_lsa is not None and lsa.shape[1] > 0
+    grid = FUSION_GRID if with_lsa else CODES_ONLY
+    spaces = [(normalize_rows(codes), encode)]
+    if with_lsa:
+        spaces.append((normalize_rows(lsa), encode_lsa))
+    total = dict.fromkeys(grid, 0.0)
     for start in range(0, len(found), CHUNK):  # (chunk, N) score matrices bound the memory
         part = found[start : start + CHUNK]
         terms = [query_terms(analyze, q.text, lexicon) for q in part]
         lexical = np.stack([bm25.scores(ids, counts) for ids, counts in terms])
-        embedded = normalize_rows(encode([q.text for q in part] + [q.rest for q in part]))
-        queries, rests = embedded[: len(part)], embedded[len(part) :]
-        semantic = queries @ codes.T
         for r, q in enumerate(part):
             # The answer is the document without the span: score what is left of it.
             rest_ids, rest_counts = query_terms(analyze, q.rest, lexicon)
             lexical[r, q.doc] = bm25.score_text(*terms[r], rest_ids, rest_counts)
-            semantic[r, q.doc] = queries[r] @ rests[r]
-        mrr = mean_reciprocal_ranks(lexical, semantic, [q.doc for q in part])
-        for w, v in mrr.items():
-            total[w] += v * len(part)
-    return choose_weight({w: v / len(found) for w, v in total.items()}, len(found))
+        semantic = [_cosines(part, docs, embed) for docs, embed in spaces]
+        mrr = mean_reciprocal_ranks(
+            lexical, semantic[0], [q.doc for q in part], grid, semantic[-1] if with_lsa else None
+        )
+        for pair, v in mrr.items():
+            total[pair] += v * len(part)
+    return choose_weight({p: v / len(found) for p, v in total.items()}, len(found))
+
+
+def _cosines(
+    part: Sequence[PseudoQuery], docs: np.ndarray, embed: Callable[[list[str]], np.ndarray]
+) -> np.ndarray:
+    """(len(part), N) cosines of the pseudo-queries with the unit-length ``docs``, the
+    answer's scored against the rest of its document."""
+    embedded = normalize_rows(embed([q.text for q in part] + [q.rest for q in part]))
+    queries, rests = embedded[: len(part)], embedded[len(part) :]
+    scores = queries @ docs.T
+    for r, q in enumerate(part):
+        scores[r, q.doc] = queries[r] @ rests[r]
+    return scores
 
 
 def choose_for_index(
-    texts: Sequence[str], encoder: Any, codes: np.ndarray, seed: int = 0
+    texts: Sequence[str], encoder: Any, codes: np.ndarray, seed: int = 0, tfidf: Any = None
 ) -> tuple[LexicalIndex, FusionChoice]:
-    """The lexicon and BM25 of a new index and its fusion weight, from a fitted
-    :class:`~docret.encoder.Encoder` and the documents' ``codes``. A binary index ranks by
-    Hamming distance and is not fused: its weight stays 0."""
+    """The lexicon and BM25 of a new index and its fusion weights, from a fitted
+    :class:`~docret.encoder.Encoder`, the documents' ``codes`` and (if the caller has it)
+    their tf-idf matrix. A binary index ranks by Hamming distance and is not fused: its
+    weights stay 0."""
     analyzer = encoder.analyzer_
     lexical = LexicalIndex.from_tokens(map(analyzer, texts))
     if encoder.binary:
@@ -173,7 +224,15 @@ def choose_for_index(
     progress, encoder.progress = encoder.progress, None
     try:
         choice = calibrate(
-            texts, analyzer, lexical.lexicon, lexical.bm25, codes, encoder.transform, seed
+            texts,
+            analyzer,
+            lexical.lexicon,
+            lexical.bm25,
+            codes,
+            encoder.transform,
+            seed,
+            lsa=encoder.transform_lsa(texts, tfidf),
+            encode_lsa=encoder.transform_lsa,
         )
     finally:
         encoder.progress = progress

@@ -31,7 +31,7 @@ from docret.ranking import (
     method_name,
     normalize_rows,
     pack_bits,
-    query_weight,
+    query_weights,
     smallest_k,
     top_k,
 )
@@ -326,11 +326,14 @@ class Index:
         except ValueError as e:
             raise QueryError(str(e)) from None
         if name == "default" and snap.bits is None:
-            return [self._rank_lexical(snap, t, k, snap.fusion.weight) for t in texts]
+            weights = (snap.fusion.weight, snap.fusion.lsa)
+            return [self._rank_lexical(snap, t, k, *weights) for t in texts]
         if name == "bm25":
             return [self._rank_lexical(snap, t, k, 0.0) for t in texts]
         if name == "tfidf":
             return [self.tfidf_query(t, k) for t in texts]
+        if name == "lsa":
+            return [self.lsa_query(t, k) for t in texts]
         hybrid = name == "hybrid"
         # <<< rank
         vectors = [self.vectorize(t) for t in texts]
@@ -379,6 +382,17 @@ class Index:
         full[candidates] = scores
         return self._hits(snap, order, full)
 
+    def lsa_query(self, text: str, k: int = 10) -> list[Hit]:
+        """Latent semantic analysis: cosine of LSA vectors (the model's directions)."""
+        snap = self.snapshot
+        if snap.lsa is None:
+            raise QueryError(
+                "This index has no LSA directions (a binary index, one built with --lsa-dims "
+                "0, or one built before docret kept them: 'docret retrain' adds them)"
+            )
+        scores = snap.unit_lsa @ snap.lsa_of(self.vectorize(text))
+        return self._hits(snap, top_k(scores, k), scores)
+
     def tfidf_query(self, text: str, k: int = 10) -> list[Hit]:
         """Plain bag-of-words retrieval: tf-idf cosine over the stored vectors."""
         snap = self.snapshot
@@ -413,10 +427,12 @@ class Index:
         (BM25 alone) for an index built before docret chose one."""
         return self.snapshot.fusion
 
-    def _rank_lexical(self, snap: Snapshot, text: str, k: int, weight: float) -> list[Hit]:
-        """BM25, fused with the code cosine at ``weight`` (for this query's length,
-        :func:`~docret.ranking.query_weight`) when the query has a word the model knows (a
-        query of only rarer words ranks by BM25 alone)."""
+    def _rank_lexical(
+        self, snap: Snapshot, text: str, k: int, weight: float, lsa: float = 0.0
+    ) -> list[Hit]:
+        """BM25, fused with the code cosine at ``weight`` and the LSA cosine at ``lsa`` (for
+        this query's length, :func:`~docret.ranking.query_weights`) when the query has a word
+        the model knows (a query of only rarer words ranks by BM25 alone)."""
         if not text or not text.strip():
             raise QueryError("Query is empty")
         found = snap.lexical.scores(snap.vectorizer.analyzer, text)
@@ -425,10 +441,16 @@ class Index:
             raise QueryError("No word of the query is in the index")
         scores, n_terms = found
         vector = snap.vectorizer.transform_one(text)
-        weight = query_weight(weight, n_terms, snap.lexical.median_length)
-        if weight > 0 and len(vector.indices):
-            code = snap.encoder.encode([vector])[0]
-            scores = fuse(scores, snap.unit_codes @ normalize_rows(code[None])[0], weight)
+        weight, lsa = query_weights(weight, lsa, n_terms, snap.lexical.median_length)
+        if snap.lsa is None:
+            lsa = 0.0
+        if (weight > 0 or lsa > 0) and len(vector.indices):
+            semantic = scores  # weighs nothing unless the codes have a weight
+            if weight > 0:
+                code = snap.encoder.encode([vector])[0]
+                semantic = snap.unit_codes @ normalize_rows(code[None])[0]
+            lsa_scores = snap.unit_lsa @ snap.lsa_of(vector) if lsa > 0 else None
+            scores = fuse(scores, semantic, weight, lsa_scores, lsa)
         return self._hits(snap, top_k(scores, k), scores)
 
     def unknown_words(self, text: str) -> list[str]:
@@ -551,7 +573,7 @@ class Index:
                 "pretrained": model["train_config"].get("pretrain"),
             },
             "ranking": {  # rank
-                "default": "codes" if snap.bits is not None else "bm25+codes",
+                "default": "codes" if snap.bits is not None else "bm25+codes+lsa",
                 **snap.fusion.to_dict(),
             },
             "size_bytes": self.store.size_bytes(),

@@ -183,7 +183,7 @@ def _fit_and_write(
     # >>> rank: BM25's lexicon and the default ranking's fusion weight, chosen from the
     # corpus' pseudo-queries (docret.fusion), commit together with the index.
     progress.stage("Choosing the default ranking")
-    lexical, choice = choose_for_index(texts, encoder, codes, encoder.seed)
+    lexical, choice = choose_for_index(texts, encoder, codes, encoder.seed, tfidf)
     progress.stage(f"Writing {store.path}")
     with store.transaction():
         data = IndexData(

@@ -17,10 +17,11 @@ import numpy as np
 HYBRID_WEIGHT = 1.0
 
 # The rankings an index offers, by name (``Index.query(method=...)``, ``docret query --method``):
-# "default" is BM25 fused with the code cosine at the weight chosen when the index was built
-# (docret.fusion); "codes" the code cosine (Hamming distance for binary codes); "hybrid" code
-# cosine plus tf-idf cosine; "bm25" and "tfidf" the lexical rankings alone.
-METHODS = ("default", "codes", "hybrid", "bm25", "tfidf")
+# "default" is BM25 fused with the code cosine and the LSA cosine at the weights chosen when
+# the index was built (docret.fusion); "codes" the code cosine (Hamming distance for binary
+# codes); "hybrid" code cosine plus tf-idf cosine; "bm25" and "tfidf" the lexical rankings
+# alone; "lsa" the cosine of LSA vectors (the model's directions of the tf-idf matrix) alone.
+METHODS = ("default", "codes", "hybrid", "bm25", "tfidf", "lsa")
 
 
 def method_name(method: str | None, hybrid: bool = False) -> str:
@@ -174,25 +175,38 @@ class Bm25:
         return float(np.dot(np.asarray(query_counts, dtype=np.float32), w))
 
 
-# A typed question gets the corpus' weight (docret.fusion); a query as long as a document gets
-# at least LONG_QUERY_WEIGHT, and lengths between get a weight between, on a log scale. Whole
-# train documents querying the others (20 Newsgroups, a 1,000-document validation slice of
-# train) rank best with the codes weighing 0.6 to 0.8; pseudo-queries, which reward finding
-# one document, cannot see that (bench/RESULTS.md).
-LONG_QUERY_WEIGHT = 0.7
+# A typed question gets the corpus' weights (docret.fusion); a query as long as a paragraph gets
+# LONG_QUERY_WEIGHT for the codes and LONG_QUERY_LSA for LSA (the codes at least their
+# corpus weight), reached on a log scale between SHORT_QUERY_TERMS and the longer of
+# 2 x SHORT_QUERY_TERMS and a quarter of the corpus' median document. Chosen on a validation
+# slice of 20 Newsgroups train with whole documents as queries (bench/RESULTS.md, sixth
+# session): P@10 / P@100 0.711 / 0.591, against 0.702 / 0.576 with the codes' weight rising
+# to 0.7 at the median document's length and LSA's falling to 0. Pseudo-queries, which
+# reward finding one document, cannot see this.
+LONG_QUERY_WEIGHT = 0.8
+LONG_QUERY_LSA = 0.1
 SHORT_QUERY_TERMS = 12
 
 
-def query_weight(weight: float, n_terms: float, document_terms: float) -> float:
-    """The fusion weight of a query of ``n_terms`` terms in a corpus whose median document
-    has ``document_terms``: ``weight`` up to :data:`SHORT_QUERY_TERMS` terms, rising (log
-    scale) to ``max(weight, LONG_QUERY_WEIGHT)`` at the median document's length. A weight of
-    0 (the codes did not help this corpus' pseudo-queries) stays 0: BM25 alone."""
-    long = max(weight, LONG_QUERY_WEIGHT)
+def query_weights(
+    weight: float, lsa: float, n_terms: float, document_terms: float
+) -> tuple[float, float]:
+    """The (codes, LSA) fusion weights of a query of ``n_terms`` terms in a corpus whose
+    median document has ``document_terms``, given the corpus' own pair (``weight``, ``lsa``).
+
+    That pair up to :data:`SHORT_QUERY_TERMS` terms; from there, on a log scale, it moves to
+    (``max(weight, LONG_QUERY_WEIGHT)``, :data:`LONG_QUERY_LSA`), reached at
+    ``max(2 * SHORT_QUERY_TERMS, document_terms / 4)`` terms. BM25 keeps at least 0.1. A
+    corpus whose pseudo-queries gave the codes no weight keeps its pair at every length, and
+    so does one whose documents are as short as questions.
+    """
     if weight <= 0 or n_terms <= SHORT_QUERY_TERMS or document_terms <= SHORT_QUERY_TERMS:
-        return weight
-    t = min(1.0, np.log(n_terms / SHORT_QUERY_TERMS) / np.log(document_terms / SHORT_QUERY_TERMS))
-    return float(weight + t * (long - weight))
+        return weight, lsa
+    full = max(2 * SHORT_QUERY_TERMS, document_terms / 4)
+    t = min(1.0, float(np.log(n_terms / SHORT_QUERY_TERMS) / np.log(full / SHORT_QUERY_TERMS)))
+    long = max(weight, LONG_QUERY_WEIGHT)
+    long_lsa = max(0.0, min(LONG_QUERY_LSA, 0.9 - long))
+    return float(weight + t * (long - weight)), float(lsa + t * (long_lsa - lsa))
 
 
 def min_max(scores: np.ndarray) -> np.ndarray:
@@ -203,12 +217,23 @@ def min_max(scores: np.ndarray) -> np.ndarray:
     return out if np.ndim(scores) == 2 else out[0]
 
 
-def fuse(lexical: np.ndarray, semantic: np.ndarray, weight: float) -> np.ndarray:
-    """``(1 - weight)`` x the lexical score plus ``weight`` x the semantic score, each min-max
-    scaled per query (row): a weight of 0 ranks exactly as the lexical score does."""
-    if weight <= 0:
+def fuse(
+    lexical: np.ndarray,
+    semantic: np.ndarray,
+    weight: float,
+    lsa: np.ndarray | None = None,
+    lsa_weight: float = 0.0,
+) -> np.ndarray:
+    """``weight`` x the semantic (code) score plus ``lsa_weight`` x the LSA score plus the
+    rest (1 minus both) x the lexical score, each min-max scaled per query (row): weights of
+    0 rank exactly as the lexical score does."""
+    lsa_weight = lsa_weight if lsa is not None else 0.0
+    if weight <= 0 and lsa_weight <= 0:
         return np.asarray(lexical, dtype=np.float32)
-    return (1.0 - weight) * min_max(lexical) + weight * min_max(semantic)
+    fused = (1.0 - weight - lsa_weight) * min_max(lexical) + weight * min_max(semantic)
+    if lsa_weight > 0:
+        fused += lsa_weight * min_max(lsa)
+    return fused
 
 
 def pack_bits(codes: np.ndarray) -> np.ndarray:

@@ -20,9 +20,10 @@ import numpy as np
 from docret.fusion import FusionChoice
 from docret.inference import NumpyDecoder, NumpyEncoder
 from docret.lexicon import LexicalIndex, load_lexical
+from docret.lsa import project
 from docret.ranking import InvertedIndex, logits, normalize_rows
 from docret.store import Store
-from docret.text import Analyzer, QueryVectorizer
+from docret.text import Analyzer, QueryVectorizer, SparseVector
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,30 @@ class Snapshot:
         ids, indptr, indices, weights = self.read_vectors()
         assert ids == self.ids, "vectors and codes are stored in the same order"
         return InvertedIndex(indptr, indices, weights, len(self.vectorizer.idf))
+
+    @cached_property
+    def lsa(self) -> np.ndarray | None:
+        """The model's LSA directions (k, V), or None for an index built without them."""
+        directions = self.weights.get("lsa")
+        return directions if directions is not None and len(directions) else None
+
+    @cached_property
+    def unit_lsa(self) -> np.ndarray:
+        """The documents' unit-length LSA vectors (N, k): their stored tf-idf vectors
+        projected on :attr:`lsa`, computed on first use (documents added since the build
+        included)."""
+        assert self.lsa is not None, "an index with LSA directions"
+        from scipy.sparse import csr_matrix  # first use only: the query path starts faster
+
+        ids, indptr, indices, weights = self.read_vectors()
+        assert ids == self.ids, "vectors and codes are stored in the same order"
+        tfidf = csr_matrix((weights, indices, indptr), shape=(len(ids), self.lsa.shape[1]))
+        return project(tfidf, self.lsa)
+
+    def lsa_of(self, vector: SparseVector) -> np.ndarray:
+        """A query's unit-length LSA vector (k,), from its tf-idf vector."""
+        assert self.lsa is not None, "an index with LSA directions"
+        return project(vector.values[None, :], self.lsa[:, vector.indices])[0]
 
     @cached_property
     def lexical(self) -> LexicalIndex:

@@ -21,6 +21,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from docret.defaults import DEFAULTS, FIRST_LAYER_STARTS
+from docret.lsa import sample_rows, truncated_svd  # noqa: E402
 from docret.model import (  # noqa: E402
     Autoencoder,
     SparseBatch,
@@ -354,10 +355,8 @@ def init_first_layer(model: Autoencoder, inputs, seed: int) -> float:
     work matrices stay small however large the corpus. Returns the share of the (sampled)
     matrix's squared norm that the directions capture.
     """
+    inputs = sample_rows(inputs, SVD_MAX_ROWS, seed)
     n = inputs.shape[0]
-    if n > SVD_MAX_ROWS:  # a sample finds the leading directions as well, in bounded memory
-        rows = np.random.default_rng(seed).choice(n, SVD_MAX_ROWS, replace=False)
-        inputs, n = inputs[np.sort(rows)], SVD_MAX_ROWS
     width = model.input_weight.shape[1]
     k = min(width, *inputs.shape)
     singular, components = truncated_svd(inputs, k, seed)
@@ -367,28 +366,3 @@ def init_first_layer(model: Autoencoder, inputs, seed: int) -> float:
     model.input_bias.zero_()
     total = float(inputs.multiply(inputs).sum())
     return float((singular**2).sum() / total) if total > 0 else 0.0
-
-
-def truncated_svd(x, k: int, seed: int, n_iter: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` largest singular values and right singular vectors (k, V) of CSR ``x``.
-
-    Randomised range finder (Halko, Martinsson & Tropp 2011) in float32 with ``n_iter`` power
-    iterations: an initialisation needs the leading directions, not their last digits.
-    """
-    rng = np.random.default_rng(seed)
-    n, v = x.shape
-    if k + 10 >= min(n, v):  # small matrix: the exact decomposition is cheap
-        _, s, vt = np.linalg.svd(x.toarray(), full_matrices=False)
-        return s[:k].astype(np.float32), vt[:k].astype(np.float32)
-    xt = x.T.tocsr()
-    q = x @ rng.standard_normal((v, k + 10), dtype=np.float32)
-    for _ in range(n_iter):
-        q = x @ (xt @ np.linalg.qr(q)[0])
-    b = np.asarray((xt @ np.linalg.qr(q)[0]).T)  # (k + 10, V): x projected on its range
-    # The SVD of b through the eigenvectors of the small b b^T: one matrix product instead of
-    # an SVD of a (k + 10) x V matrix.
-    eigval, u = np.linalg.eigh((b @ b.T).astype(np.float64))
-    top = np.argsort(eigval)[::-1][:k]
-    s = np.sqrt(np.maximum(eigval[top], 1e-12))
-    vt = (u[:, top].T.astype(np.float32) @ b) / s[:, None].astype(np.float32)
-    return s.astype(np.float32), vt.astype(np.float32)

@@ -131,8 +131,8 @@ def test_similar_and_info(built_db):
     text = run("-d", built_db, "info").stdout
     assert "Documents" in text and "80" in text and "Vocabulary" in text
     assert "pre-trained, then" in text
-    weight = info["ranking"]["weight"]
-    assert f"BM25 + learned codes, weight {weight} (chosen on" in text
+    ranking = info["ranking"]
+    assert f"BM25 + learned codes {ranking['weight']} + LSA {ranking['lsa']} (chosen on" in text
 
 
 def test_no_pretrain_is_stored_and_shown(tmp_path):

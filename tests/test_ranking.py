@@ -191,8 +191,8 @@ def test_method_names():
 
     assert method_name(None) == "default" and method_name(None, hybrid=True) == "hybrid"
     assert [method_name(m) for m in METHODS] == list(METHODS)
-    with pytest.raises(ValueError, match="Unknown ranking method 'lsa'"):
-        method_name("lsa")
+    with pytest.raises(ValueError, match="Unknown ranking method .lda."):
+        method_name("lda")
     with pytest.raises(ValueError, match="contradicts"):
         method_name("bm25", hybrid=True)
 
@@ -205,16 +205,34 @@ def test_cli_offers_exactly_the_ranking_methods():
     assert tuple(option.type.choices) == METHODS
 
 
-def test_query_weight_rises_with_the_query_length_to_the_long_query_weight():
-    from docret.ranking import LONG_QUERY_WEIGHT, SHORT_QUERY_TERMS, query_weight
+def test_query_weights_move_from_the_corpus_pair_to_the_codes_as_queries_lengthen():
+    from docret.ranking import LONG_QUERY_LSA, LONG_QUERY_WEIGHT, SHORT_QUERY_TERMS, query_weights
 
-    assert query_weight(0.2, 5, 100) == query_weight(0.2, SHORT_QUERY_TERMS, 100) == 0.2
-    assert query_weight(0.2, 100, 100) == query_weight(0.2, 900, 100) == LONG_QUERY_WEIGHT
-    middle = query_weight(0.2, np.sqrt(SHORT_QUERY_TERMS * 100), 100)  # half way, log scale
-    assert middle == pytest.approx(0.2 + (LONG_QUERY_WEIGHT - 0.2) / 2)
-    assert query_weight(0.9, 500, 100) == 0.9  # never lowers a corpus' own weight
-    assert query_weight(0.0, 500, 100) == 0.0  # BM25 alone stays BM25 alone
-    assert query_weight(0.3, 500, 10) == 0.3  # documents as short as questions
+    pair, long = (0.2, 0.3), (LONG_QUERY_WEIGHT, LONG_QUERY_LSA)
+    assert query_weights(*pair, 5, 100) == query_weights(*pair, SHORT_QUERY_TERMS, 100) == pair
+    # long from twice a question's length, or a quarter of the median document if longer
+    assert query_weights(*pair, 2 * SHORT_QUERY_TERMS, 40) == pytest.approx(long)
+    assert query_weights(*pair, 100, 400) == query_weights(*pair, 900, 400) == pytest.approx(long)
+    middle = query_weights(*pair, np.sqrt(SHORT_QUERY_TERMS * 100), 400)  # half way, log scale
+    assert middle == pytest.approx(((0.2 + long[0]) / 2, (0.3 + long[1]) / 2))
+    assert query_weights(0.9, 0.0, 500, 100) == (0.9, 0.0)  # never lowers the codes' weight
+    assert query_weights(0.0, 0.0, 500, 100) == (0.0, 0.0)  # BM25 alone stays BM25 alone
+    assert query_weights(0.0, 0.4, 500, 100) == (0.0, 0.4)  # codes no help: not at any length
+    assert query_weights(0.3, 0.1, 500, 10) == (0.3, 0.1)  # documents as short as questions
+
+
+def test_fuse_weighs_the_min_max_scaled_scores():
+    from docret.ranking import fuse
+
+    lexical = np.array([[0.0, 2.0, 4.0]])
+    semantic = np.array([[1.0, 0.0, 0.5]])
+    lsa = np.array([[0.0, 1.0, 0.0]])
+    np.testing.assert_allclose(fuse(lexical, semantic, 0.0), lexical)  # BM25 as it is
+    np.testing.assert_allclose(fuse(lexical, semantic, 0.5), [[0.5, 0.25, 0.75]])
+    np.testing.assert_allclose(fuse(lexical, semantic, 0.2, lsa, 0.3), [[0.2, 0.55, 0.6]])
+    # Without LSA scores (an index built before them) their weight is not taken from BM25.
+    without = fuse(lexical, semantic, 0.2, None, 0.3)
+    np.testing.assert_allclose(without, fuse(lexical, semantic, 0.2))
 
 
 # -- fusion weight from pseudo-queries --------------------------------------------------------
@@ -244,7 +262,7 @@ def test_reciprocal_ranks_follow_the_tie_rule_of_top_k():
 
 
 def test_choose_weight_picks_bm25_alone_when_the_codes_are_noise_and_fuses_when_they_help():
-    from docret.fusion import FUSION_WEIGHTS, choose_weight, mean_reciprocal_ranks
+    from docret.fusion import CODES_ONLY, FUSION_GRID, choose_weight, mean_reciprocal_ranks
 
     rng = np.random.default_rng(0)
     n_queries, n_docs = 60, 200
@@ -257,18 +275,28 @@ def test_choose_weight_picks_bm25_alone_when_the_codes_are_noise_and_fuses_when_
     helpful[np.arange(n_queries), answers] = 1.0  # the semantic score knows the answer
     mrr = mean_reciprocal_ranks(lexical, helpful, answers)
     choice = choose_weight(mrr, n_queries)
-    assert choice.weight > 0 and choice.mrr[choice.weight] > choice.mrr[0.0]
-    assert choice.queries == n_queries and set(choice.mrr) == set(FUSION_WEIGHTS)
+    assert choice.weight > 0 and choice.lsa == 0.0
+    assert choice.mrr[(choice.weight, 0.0)] > choice.mrr[(0.0, 0.0)]
+    assert choice.queries == n_queries and set(choice.mrr) == set(CODES_ONLY)
+    # Noisy codes beside a helpful LSA score: LSA gets the weight, the codes none.
+    both = choose_weight(mean_reciprocal_ranks(lexical, noise, answers, FUSION_GRID, helpful), 60)
+    assert both.weight == 0.0 and both.lsa > 0 and set(both.mrr) == set(FUSION_GRID)
 
 
-def test_choose_weight_takes_the_smallest_weight_with_half_the_best_gain():
+def test_choose_weight_takes_the_smallest_total_weight_with_half_the_best_gain():
     from docret.fusion import FusionChoice, choose_weight
 
-    mrr = {0.0: 0.10, 0.1: 0.11, 0.2: 0.13, 0.3: 0.14, 0.4: 0.12}
-    assert choose_weight(mrr, 5).weight == 0.2  # gain 0.04 at 0.3; 0.2 already gains 0.03
-    assert choose_weight({0.0: 0.2, 0.1: 0.2, 0.2: 0.1}, 5).weight == 0.0
+    mrr = {(0.0, 0.0): 0.10, (0.1, 0.0): 0.11, (0.2, 0.0): 0.13, (0.3, 0.0): 0.14}
+    mrr |= {(0.0, 0.1): 0.10, (0.0, 0.2): 0.125, (0.1, 0.1): 0.12, (0.2, 0.2): 0.12}
+    # gain 0.04 at (0.3, 0); (0.2, 0) and (0, 0.2) gain half of it with the least total
+    # weight, and (0.2, 0) gains more of the two
     choice = choose_weight(mrr, 5)
+    assert (choice.weight, choice.lsa) == (0.2, 0.0)
+    assert choose_weight({(0.0, 0.0): 0.2, (0.1, 0.0): 0.2, (0.0, 0.1): 0.1}, 5).weight == 0.0
     assert FusionChoice.from_dict(choice.to_dict()) == choice
+    # What indexes stored before LSA was fused: the codes' weight alone, keyed by it.
+    old = FusionChoice.from_dict({"weight": 0.3, "queries": 9, "mrr": {"0.0": 0.1, "0.3": 0.2}})
+    assert old == FusionChoice(0.3, {(0.0, 0.0): 0.1, (0.3, 0.0): 0.2}, 9, 0.0)
 
 
 # -- the index's default ranking --------------------------------------------------------------
@@ -294,24 +322,50 @@ def test_index_bm25_ranks_as_bm25s_over_the_stored_texts(index):
         np.testing.assert_allclose([h.score for h in hits], np.sort(expected)[::-1][:10], rtol=1e-5)
 
 
-def test_default_ranking_fuses_bm25_and_codes_at_the_stored_weight(index):
-    from docret.fusion import FUSION_WEIGHTS
+def test_default_ranking_fuses_bm25_codes_and_lsa_at_the_stored_weights(index):
+    from docret.fusion import FUSION_GRID
     from docret.ranking import fuse
 
     choice = index.fusion
-    assert choice.weight in FUSION_WEIGHTS and choice.queries >= 20
-    assert index.info()["ranking"]["weight"] == choice.weight
+    assert (choice.weight, choice.lsa) in FUSION_GRID and choice.queries >= 20
+    assert set(choice.mrr) == set(FUSION_GRID)  # the model keeps LSA directions
+    ranking = index.info()["ranking"]
+    assert (ranking["weight"], ranking["lsa"]) == (choice.weight, choice.lsa)
     text = "anchor hull breeze"
     vec = index.vectorize(text)
     code = normalize_rows(index.encoder.encode([vec]))[0]
     bm25, n_terms = index.snapshot.lexical.scores(index.vectorizer.analyzer, text)
-    assert n_terms == 3  # a typed question: the corpus' weight as chosen
-    expected = fuse(bm25, index.snapshot.unit_codes @ code, choice.weight)
+    assert n_terms == 3  # a typed question: the corpus' weights as chosen
+    lsa = index.snapshot.unit_lsa @ index.snapshot.lsa_of(vec)
+    expected = fuse(bm25, index.snapshot.unit_codes @ code, choice.weight, lsa, choice.lsa)
     hits = index.query(text, k=8)
     assert [h.id for h in hits] == [index.ids[i] for i in top_k(expected, 8)]
     assert index.query_many([text], k=8, method="default") == [hits]
     with pytest.raises(Exception, match="Unknown ranking method"):
-        index.query(text, method="lsa")
+        index.query(text, method="lda")
+
+
+def test_lsa_ranks_by_the_cosine_of_the_models_lsa_vectors(index):
+    from docret.lsa import project
+
+    snap = index.snapshot
+    k = snap.lsa.shape[0]
+    assert 0 < k <= 128 and snap.lsa.shape[1] == len(index.vectorizer.terms)
+    # The stored documents' LSA vectors are their tf-idf vectors on the model's directions.
+    _, indptr, indices, weights = index.store.load_vectors()
+    dense = np.zeros((len(index.ids), snap.lsa.shape[1]), dtype=np.float32)
+    for row in range(len(index.ids)):
+        a, b = indptr[row], indptr[row + 1]
+        dense[row, indices[a:b]] = weights[a:b]
+    np.testing.assert_allclose(snap.unit_lsa, project(dense, snap.lsa), atol=1e-5)
+    text = "orbit rocket launch"
+    vec = index.vectorize(text)
+    tfidf = np.zeros(snap.lsa.shape[1], dtype=np.float32)
+    tfidf[vec.indices] = vec.values
+    query = project(tfidf[None], snap.lsa)[0]
+    hits = index.query(text, k=5, method="lsa")
+    assert [h.id for h in hits] == [index.ids[i] for i in top_k(snap.unit_lsa @ query, 5)]
+    assert "space" in hits[0].id
 
 
 def test_a_word_only_bm25_knows_still_finds_its_document(tmp_path, corpus_dir):
@@ -364,3 +418,24 @@ def test_an_index_from_before_bm25_was_stored_ranks_by_bm25_counted_from_its_tex
         assert idx.store.db.execute("select count(*) from term_counts").fetchone()[0] == 81
         hits = idx.query("quasar", k=1, method="bm25")
         assert hits[0].id == "sailing/x.txt" and idx.snapshot.lexical.stored
+
+
+def test_an_index_without_lsa_directions_fuses_the_codes_alone(tmp_path):
+    from bench.faults import TINY_OPTIONS
+    from docret.errors import QueryError
+    from docret.fusion import CODES_ONLY
+    from docret.index import Index
+    from docret.indexing import stored_settings
+    from docret.serve.adapter import methods
+
+    from .conftest import write_corpus
+
+    corpus = write_corpus(tmp_path / "corpus", per_topic=5)
+    with Index.build(corpus, tmp_path / "x.db", **{**TINY_OPTIONS, "lsa_dims": 0}) as idx:
+        assert idx.snapshot.lsa is None and "lsa" not in idx.snapshot.weights
+        assert idx.fusion.lsa == 0.0 and set(idx.fusion.mrr) <= set(CODES_ONLY)
+        assert stored_settings(idx.store)["lsa_dims"] == 0  # what retrain starts from
+        with pytest.raises(QueryError, match="no LSA directions"):
+            idx.query("anchor hull", method="lsa")
+        assert "lsa" not in methods(idx) and "default" in methods(idx)
+        assert len(idx.query("anchor hull", k=3)) == 3

@@ -27,6 +27,7 @@ METHOD_NAMES = {
     "hybrid": "codes + tf-idf",
     "tfidf": "tf-idf cosine",
     "bm25": "BM25",
+    "lsa": "LSA",
 }
 
 
@@ -46,7 +47,11 @@ def methods(index: Index) -> list[str]:
     from docret.ranking import METHODS
 
     # The hybrid needs float codes; a binary index's default already re-ranks with tf-idf.
-    return [m for m in METHODS if not (m == "hybrid" and index.bits is not None)]
+    # LSA needs the directions that float indexes built since they were kept store.
+    missing = {"hybrid"} if index.bits is not None else set()
+    if index.snapshot.lsa is None:
+        missing.add("lsa")
+    return [m for m in METHODS if m not in missing]
 
 
 def query(index: Index, text: str, k: int, method: str | None) -> list[Hit]:
