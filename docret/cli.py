@@ -704,7 +704,8 @@ def query(
     hybrid: bool,
     as_json: bool,
 ) -> None:
-    """Rank documents for TEXT: by default BM25 fused with the learned codes (see --method)."""
+    """Rank documents for TEXT: by default BM25 fused with the learned codes and LSA (see
+    --method)."""
     if hybrid and method not in (None, "hybrid"):
         raise click.ClickException(f"--hybrid contradicts --method {method}")
     method = "hybrid" if hybrid else method

@@ -13,10 +13,10 @@ Two protocols:
 Metrics follow trec_eval (:mod:`docret.metrics`): queries with no relevant document are left
 out (:attr:`Collection.left_out` says how many), P@k divides by k.
 
-Methods, by name: docret's default ranking (BM25 fused with the codes, :class:`Default`), the
-learned codes alone, the hybrid that adds tf-idf cosine to code cosine (:class:`Hybrid`);
-baselines tf-idf cosine over the full vocabulary, BM25 (bm25s) and LSA (truncated SVD of the
-tf-idf matrix) with as many dimensions as the code.
+Methods, by name: docret's default ranking (BM25 fused with the codes and LSA,
+:class:`Default`), the learned codes alone, the hybrid that adds tf-idf cosine to code cosine
+(:class:`Hybrid`); baselines tf-idf cosine over the full vocabulary, BM25 (bm25s) and LSA
+(truncated SVD of the tf-idf matrix) with as many dimensions as the code.
 """
 
 from __future__ import annotations
@@ -319,7 +319,7 @@ class MethodResult:
     fit_seconds: float
     query_ms: float
     precision_curve: list[tuple[int, float]] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)  # say, the default's fusion weight
+    details: dict[str, Any] = field(default_factory=dict)  # say, the default's fusion weights
 
     def to_dict(self) -> dict[str, Any]:
         """The ``methods`` entry of ``docret evaluate --json``."""

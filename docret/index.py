@@ -292,13 +292,14 @@ class Index:
     ) -> list[Hit]:
         """The ``k`` best documents for ``text`` by ``method`` (:data:`~docret.ranking.METHODS`).
 
-        ``None`` or "default": BM25 fused with the code cosine at the weight chosen when the
-        index was built (:attr:`fusion`). "codes": float codes rank by cosine; binary codes
-        (``docret index --binary``) by Hamming distance, or with ``rerank`` take that many by
-        Hamming and order them by the cosine of the code layer's logits plus the tf-idf cosine
-        (a binary index's default). "hybrid" (or ``hybrid=True``): code cosine plus
-        :data:`~docret.ranking.HYBRID_WEIGHT` times the tf-idf cosine. "bm25", "tfidf": the
-        lexical rankings alone.
+        ``None`` or "default": BM25 fused with the code cosine and the LSA cosine at the
+        weights chosen when the index was built (:attr:`fusion`). "codes": float codes rank by
+        cosine; binary codes (``docret index --binary``) by Hamming distance, or with
+        ``rerank`` take that many by Hamming and order them by the cosine of the code layer's
+        logits plus the tf-idf cosine (a binary index's default). "hybrid" (or
+        ``hybrid=True``): code cosine plus :data:`~docret.ranking.HYBRID_WEIGHT` times the
+        tf-idf cosine. "bm25", "tfidf": the lexical rankings alone. "lsa": the LSA cosine
+        alone.
         """
         return self.query_many([text], k, rerank, hybrid, method=method)[0]
 
@@ -423,8 +424,8 @@ class Index:
     # >>> rank: BM25 and the default ranking
     @property
     def fusion(self) -> FusionChoice:
-        """The default ranking's weight of the codes against BM25, chosen at build time; 0
-        (BM25 alone) for an index built before docret chose one."""
+        """The default ranking's weights of the codes and LSA against BM25, chosen at build
+        time; 0 (BM25 alone) for an index built before docret chose them."""
         return self.snapshot.fusion
 
     def _rank_lexical(

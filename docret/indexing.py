@@ -180,7 +180,7 @@ def _fit_and_write(
     codes = encoder.encode_counts(counts)
     tfidf = encoder.tfidf(counts)
     state = encoder.export()
-    # >>> rank: BM25's lexicon and the default ranking's fusion weight, chosen from the
+    # >>> rank: BM25's lexicon and the default ranking's fusion weights, chosen from the
     # corpus' pseudo-queries (docret.fusion), commit together with the index.
     progress.stage("Choosing the default ranking")
     lexical, choice = choose_for_index(texts, encoder, codes, encoder.seed, tfidf)

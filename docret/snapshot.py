@@ -39,7 +39,7 @@ class Snapshot:
     weights: dict[str, np.ndarray] = field(repr=False)
     # Reads the stored tf-idf vectors (ids, indptr, indices, weights), on first use only.
     read_vectors: Callable[[], tuple] = field(repr=False, compare=False)
-    # >>> rank: the default ranking's fusion weight, and BM25's inputs read on first use
+    # >>> rank: the default ranking's fusion weights, and BM25's inputs read on first use
     fusion: FusionChoice = field(default_factory=lambda: FusionChoice(0.0))
     read_lexical: Callable[[], LexicalIndex] | None = field(default=None, repr=False, compare=False)
     # <<< rank

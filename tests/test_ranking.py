@@ -439,3 +439,23 @@ def test_an_index_without_lsa_directions_fuses_the_codes_alone(tmp_path):
             idx.query("anchor hull", method="lsa")
         assert "lsa" not in methods(idx) and "default" in methods(idx)
         assert len(idx.query("anchor hull", k=3)) == 3
+
+
+def test_evaluate_measures_the_ranking_that_the_index_gives(index):
+    """evaluate's "docret default" row (fitted on the stored texts, in storage order, with
+    the index's settings) chooses the same weights and ranks as ``Index.query`` does."""
+    from docret.evaluate import Codes, Default, Lexical
+    from docret.indexing import stored_settings
+    from docret.text import Analyzer, english_stop_words
+
+    docs = index.store.documents(index.ids)
+    texts = [docs[i].text for i in index.ids]
+    settings = stored_settings(index.store)
+    codes = Codes(**settings).fit(texts)
+    np.testing.assert_array_equal(codes.docs, normalize_rows(index.snapshot.codes))
+    lexical = Lexical(Analyzer(stop_words=english_stop_words())).fit(texts)
+    default = Default(codes, lexical, seed=settings["seed"]).fit(texts)
+    assert (default.choice.weight, default.choice.lsa) == (index.fusion.weight, index.fusion.lsa)
+    queries = ["anchor hull breeze", "orbit rocket", texts[3]]  # the last as long as a document
+    for text, scores in zip(queries, default.scores(queries), strict=True):
+        assert [h.id for h in index.query(text, k=6)] == [index.ids[i] for i in top_k(scores, 6)]
