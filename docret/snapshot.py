@@ -86,12 +86,29 @@ class Snapshot:
         re-ranking orders Hamming candidates by."""
         return normalize_rows(logits(self.codes))
 
+    def _vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The stored tf-idf vectors of this snapshot's documents as CSR parts (indptr,
+        indices, weights), one row per :attr:`ids` entry.
+
+        They are read on first use, so another process may have written since the snapshot
+        was loaded (a server between two requests): rows are then matched by id, and a
+        document removed meanwhile gets an empty vector, rather than rows being misaligned.
+        """
+        ids, indptr, indices, weights = self.read_vectors()
+        if ids == self.ids:
+            return indptr, indices, weights
+        stored = {doc_id: i for i, doc_id in enumerate(ids)}
+        rows = [stored.get(doc_id) for doc_id in self.ids]
+        spans = [(indptr[i], indptr[i + 1]) if i is not None else (0, 0) for i in rows]
+        lengths = np.array([b - a for a, b in spans], dtype=np.int64)
+        take = np.concatenate([np.arange(a, b) for a, b in spans] or [np.zeros(0, np.int64)])
+        take = take.astype(np.int64)
+        return np.concatenate([[0], np.cumsum(lengths)]), indices[take], weights[take]
+
     @cached_property
     def tfidf_by_term(self) -> InvertedIndex:
         """The stored tf-idf vectors, inverted by term (for tf-idf cosine of a query)."""
-        ids, indptr, indices, weights = self.read_vectors()
-        assert ids == self.ids, "vectors and codes are stored in the same order"
-        return InvertedIndex(indptr, indices, weights, len(self.vectorizer.idf))
+        return InvertedIndex(*self._vectors(), len(self.vectorizer.idf))
 
     @cached_property
     def lsa(self) -> np.ndarray | None:
@@ -107,9 +124,8 @@ class Snapshot:
         assert self.lsa is not None, "an index with LSA directions"
         from scipy.sparse import csr_matrix  # first use only: the query path starts faster
 
-        ids, indptr, indices, weights = self.read_vectors()
-        assert ids == self.ids, "vectors and codes are stored in the same order"
-        tfidf = csr_matrix((weights, indices, indptr), shape=(len(ids), self.lsa.shape[1]))
+        indptr, indices, weights = self._vectors()
+        tfidf = csr_matrix((weights, indices, indptr), shape=(len(self.ids), self.lsa.shape[1]))
         return project(tfidf, self.lsa)
 
     def lsa_of(self, vector: SparseVector) -> np.ndarray:

@@ -459,3 +459,34 @@ def test_evaluate_measures_the_ranking_that_the_index_gives(index):
     queries = ["anchor hull breeze", "orbit rocket", texts[3]]  # the last as long as a document
     for text, scores in zip(queries, default.scores(queries), strict=True):
         assert [h.id for h in index.query(text, k=6)] == [index.ids[i] for i in top_k(scores, 6)]
+
+
+def test_vectors_read_after_another_writer_still_line_up_with_the_snapshot(tmp_path):
+    from bench.faults import TINY_OPTIONS
+    from docret.index import Index
+    from docret.lsa import project
+
+    from .conftest import write_corpus
+
+    corpus = write_corpus(tmp_path / "corpus", per_topic=5)
+    db = tmp_path / "x.db"
+    Index.build(corpus, db, **TINY_OPTIONS).close()
+    with Index.open(db) as reader, Index.open(db) as writer:
+        snap = reader.snapshot  # loaded now; its vectors are read on first use, later
+        gone = snap.ids[3]
+        _, indptr, indices, weights = reader.store.load_vectors()
+        writer.remove([gone])  # another process writes in between
+        (corpus / gone).unlink()
+        (corpus / "space" / "new.txt").write_text("Orbit\n\n" + "orbit rocket launch " * 5)
+        writer.add(corpus)
+        assert reader.store.load_vectors()[0] != snap.ids
+        lsa = snap.unit_lsa
+        assert lsa.shape[0] == len(snap.ids) and not lsa[3].any()  # removed: an empty vector
+        rows = [i for i in range(len(snap.ids)) if i != 3]
+        dense = np.zeros((len(snap.ids), snap.lsa.shape[1]), dtype=np.float32)
+        for row in rows:
+            dense[row, indices[indptr[row] : indptr[row + 1]]] = weights[
+                indptr[row] : indptr[row + 1]
+            ]
+        np.testing.assert_allclose(lsa[rows], project(dense, snap.lsa)[rows], atol=1e-6)
+        assert snap.tfidf_by_term.n_docs == len(snap.ids)
