@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")  # between hidden layers; the code layer is linear
-FIRST_LAYER_STARTS = ("svd", "softmax")  # how pre-training starts the first layer
+FIRST_LAYER_STARTS = ("svd", "softmax", "lsa")  # how pre-training starts the first layer
 
 
 def _default(value, help: str):  # noqa: A002 - the word the CLI uses
@@ -50,7 +50,7 @@ class Defaults:
         0.3, "Share of training inputs cut to 2-12 of their words, like a typed query"
     )
     first_layer: str = _default(
-        "svd", "How pre-training starts the first layer: svd (of tf-idf) or softmax (3 epochs)"
+        "svd", "Pre-training's start: svd (of tf-idf), softmax (3 epochs), lsa (codes start as LSA)"
     )
     lsa_dims: int = _default(
         128, "LSA dimensions the default ranking weighs beside the codes (0: codes only)"

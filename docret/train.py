@@ -257,24 +257,35 @@ def pretrain(
     config: TrainConfig,
     epochs: int = 3,
     callback: Callable[[str, int, float], None] | None = None,
-) -> list[dict[str, float]]:
+) -> list[dict[str, Any]]:
     """Layer-wise initialisation, in the spirit of Hinton & Salakhutdinov (2006).
 
     The first layer starts from what the corpus gives for free: the leading singular vectors
-    of the tf-idf matrix (:func:`init_first_layer`), in seconds rather than epochs. Each further
-    layer that is narrower than the one below is then trained as a shallow autoencoder whose
-    decoder is the mirrored layer of the deep model, reconstructing the pre-activations of the
-    layer below (mean squared error) from its own. Those are computed batch by batch from the
-    sparse input, so no N x H matrix of activations is ever held. The caller then fine-tunes
-    the whole (:func:`fit`). Returns what each initialised layer reached.
+    of the tf-idf matrix (:func:`init_first_layer`), in seconds rather than epochs. With
+    ``first_layer="lsa"`` (float codes) every layer above then starts as the identity on its
+    leading units (:func:`init_identity`), so that the code starts as LSA's leading
+    directions. Otherwise each further layer that is narrower than the one below is trained
+    as a shallow autoencoder whose decoder is the mirrored layer of the deep model,
+    reconstructing the pre-activations of the layer below (mean squared error) from its own.
+    Those are computed batch by batch from the sparse input, so no N x H matrix of
+    activations is ever held. The caller then fine-tunes the whole (:func:`fit`). Returns
+    what each initialised layer reached.
     """
     device = resolve_device(config.device)
     model.to(device)
     rng = np.random.default_rng(config.seed)
     n = inputs.shape[0]
     act = model.act
-    if config.first_layer == "svd":
-        history = [{"layer": 1, "explained": init_first_layer(model, inputs, config.seed)}]
+    if config.first_layer in ("svd", "lsa"):
+        # "lsa": float codes keep LSA's proportions (the leading directions weigh most) for
+        # the identity start to pass on; binary codes keep the whitened start of "svd".
+        whiten = config.first_layer == "svd" or model.config.binary
+        explained = init_first_layer(model, inputs, config.seed, whiten=whiten)
+        history: list[dict[str, Any]] = [{"layer": 1, "explained": explained}]
+        if not whiten:
+            units = min(model.input_weight.shape[1], min(n, SVD_MAX_ROWS), inputs.shape[1])
+            init_identity(model, units)
+            return history + [{"layer": k + 2, "identity": True} for k in range(len(model.encoder))]
     else:
         history = [
             {"layer": 1, "loss": _pretrain_first_layer(model, inputs, targets, config, epochs)}
@@ -345,12 +356,14 @@ def _pretrain_first_layer(
 
 
 @torch.no_grad()
-def init_first_layer(model: Autoencoder, inputs, seed: int) -> float:
+def init_first_layer(model: Autoencoder, inputs, seed: int, whiten: bool = True) -> float:
     """Set the first layer to the leading right singular vectors of ``inputs`` (tf-idf rows).
 
-    Unit j reads the document's coordinate on the j-th singular direction (what LSA keeps),
-    scaled so that it has unit variance over the corpus, the scale the random initialisation
-    gives. Units beyond the matrix's rank keep their random weights. Above ``SVD_MAX_ROWS``
+    Unit j reads the document's coordinate on the j-th singular direction (what LSA keeps).
+    With ``whiten`` each unit is scaled to unit variance over the corpus, the scale the random
+    initialisation gives; without, all by the one factor that gives the first unit unit
+    variance, so the units keep LSA's proportions. Units beyond the matrix's rank keep their
+    random weights. Above ``SVD_MAX_ROWS``
     documents the directions come from a random sample of that many, so that the (rows x width)
     work matrices stay small however large the corpus. Returns the share of the (sampled)
     matrix's squared norm that the directions capture.
@@ -360,9 +373,29 @@ def init_first_layer(model: Autoencoder, inputs, seed: int) -> float:
     width = model.input_weight.shape[1]
     k = min(width, *inputs.shape)
     singular, components = truncated_svd(inputs, k, seed)
-    scale = np.sqrt(n) / np.maximum(singular, 1e-6)
+    scale = np.sqrt(n) / np.maximum(singular if whiten else singular[:1], 1e-6)
     weight = torch.from_numpy((components.T * scale).astype(np.float32))
     model.input_weight[:, :k] = weight.to(model.input_weight.device)
     model.input_bias.zero_()
     total = float(inputs.multiply(inputs).sum())
     return float((singular**2).sum() / total) if total > 0 else 0.0
+
+
+@torch.no_grad()
+def init_identity(model: Autoencoder, units: int) -> None:
+    """Start every layer above the first, encoder and mirrored decoder alike (not the output
+    layer), as the identity on its leading units, the rest zero, biases zero.
+
+    The code then starts as the first layer's leading D units, and with the first layer on
+    the tf-idf matrix's singular directions (unscaled, :func:`init_first_layer`), that is
+    LSA's leading D directions, passed through the activations. Fine-tuning starts from LSA
+    rather than from what shallow autoencoders of whitened units give, codes that rank far
+    below it (Cranfield MAP 0.031 before fine-tuning; bench/RESULTS.md, sixth session). Only
+    the first ``units`` units of the first layer (its singular directions) are passed on.
+    """
+    layers = [*model.encoder, *list(model.decoder)[:-1]]
+    for i, layer in enumerate(layers):
+        layer.weight.zero_()
+        layer.bias.zero_()
+        n = min(layer.out_features, layer.in_features, units if i == 0 else layer.in_features)
+        layer.weight[:n, :n] = torch.eye(n, device=layer.weight.device)

@@ -315,6 +315,32 @@ def test_first_layer_starts_on_the_singular_directions_with_unit_scale():
     np.testing.assert_allclose(cos, 1.0, atol=1e-3)
 
 
+def test_the_lsa_start_makes_float_codes_start_as_lsa_through_identity_layers():
+    from docret import train
+
+    x = sp.random(80, 30, density=0.3, format="csr", random_state=4, dtype=np.float32)
+    targets = sp.csr_matrix(x.multiply(1 / np.asarray(x.sum(1)).clip(1e-9)))
+    torch.manual_seed(0)
+    model = Autoencoder(AutoencoderConfig(vocab_size=30, hidden=(24, 12), code_size=4))
+    config = train.TrainConfig(device="cpu", first_layer="lsa")
+    history = train.pretrain(model, x, targets, config, epochs=1)
+    assert [h["layer"] for h in history] == [1, 2, 3] and history[1]["identity"]
+    with torch.no_grad():
+        h = model.first_layer(SparseBatch.from_csr(x))
+        code = model.encode(SparseBatch.from_csr(x))
+    # unscaled singular directions: the first unit has unit scale, the others LSA's proportions
+    s = np.linalg.svd(x.toarray(), compute_uv=False)[:24]
+    rms = np.sqrt((h.numpy() ** 2).mean(0))
+    np.testing.assert_allclose(rms, s / s[0], rtol=1e-3)
+    # every layer above passes its leading units on: the code is the first four, activated
+    expected = torch.tanh(torch.tanh(h[:, :4]))
+    torch.testing.assert_close(code, expected)
+    for name, weight in model.state_dict().items():
+        if name.startswith(("encoder.", "decoder.0", "decoder.1")) and name.endswith("weight"):
+            n = min(weight.shape)
+            assert torch.equal(weight[:n, :n], torch.eye(n)) and not weight[n:, n:].any(), name
+
+
 def test_importing_train_makes_waiting_threads_sleep_unless_told_otherwise():
     import os
     import subprocess
