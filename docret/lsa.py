@@ -1,8 +1,9 @@
 """Latent semantic analysis: the leading singular directions of a corpus' tf-idf matrix.
 
-They serve twice: as the autoencoder's first-layer start (:func:`docret.train.init_first_layer`)
-and as a semantic score beside the codes in the default ranking (LSA cosine, see
-:mod:`docret.fusion`). Numpy only: the query path projects with the stored directions.
+The randomised SVD here serves twice: for the autoencoder's first-layer start
+(:func:`docret.train.init_first_layer`), and for the directions whose cosine the default
+ranking weighs beside the codes (:func:`directions`, :mod:`docret.fusion`). Numpy only: the
+query path projects with the stored directions.
 """
 
 from __future__ import annotations

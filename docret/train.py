@@ -21,7 +21,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from docret.defaults import DEFAULTS, FIRST_LAYER_STARTS
-from docret.lsa import sample_rows, truncated_svd  # noqa: E402
+from docret.lsa import MAX_ROWS, sample_rows, truncated_svd  # noqa: E402
 from docret.model import (  # noqa: E402
     Autoencoder,
     SparseBatch,
@@ -32,7 +32,7 @@ from docret.model import (  # noqa: E402
 )
 from docret.optim import Adam, Plateau  # noqa: E402
 
-SVD_MAX_ROWS = 20_000  # documents the first layer's truncated SVD is computed from, at most
+SVD_MAX_ROWS = MAX_ROWS  # documents the first layer's truncated SVD is computed from, at most
 
 
 @dataclass
