@@ -246,6 +246,11 @@ class Encoder:
             tfidf = self.tfidf(self.vectorize(texts))
         return project(tfidf, self.lsa_)
 
+    def transform_both(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`transform` and :meth:`transform_lsa` of ``texts``, vectorised once."""
+        counts = self.vectorize(texts)
+        return self.encode_counts(counts), self.transform_lsa(texts, self.tfidf(counts))
+
     def fit_transform(self, texts: Sequence[str]) -> np.ndarray:
         """``fit(texts).transform(texts)`` without vectorising twice."""
         counts = self.fit_vocabulary(texts)

@@ -238,7 +238,10 @@ class Codes(Method):
         from docret.encoder import Encoder
 
         self.encoder = Encoder(**self.options)
-        self.docs = normalize_rows(self.encoder.fit_transform(texts))
+        counts = self.encoder.fit_vocabulary(texts)
+        self.encoder.fit_model(counts)
+        self.docs = normalize_rows(self.encoder.encode_counts(counts))
+        self.tfidf = self.encoder.tfidf(counts)  # for the default ranking's LSA vectors
         return self
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
@@ -260,17 +263,19 @@ class Default(Method):
         encoder = self.codes.encoder
         # An encoder fitted before it kept LSA directions (a benchmark's cache) has none.
         self.with_lsa = getattr(encoder, "lsa_", np.zeros((0, 0))).shape[0] > 0
-        self.lsa_docs = encoder.transform_lsa(texts) if self.with_lsa else None
+        spaces = [self.codes.docs]
+        if self.with_lsa:
+            # A cached Codes may not carry the documents' tf-idf matrix: vectorise them then.
+            self.lsa_docs = encoder.transform_lsa(texts, getattr(self.codes, "tfidf", None))
+            spaces.append(self.lsa_docs)
         self.choice = calibrate(
             texts,
             self.lexical.analyzer,
             self.lexical.lexicon,
             self.lexical.bm25,
-            self.codes.docs,
-            encoder.transform,
+            spaces,
+            encoder.transform_both if self.with_lsa else lambda t: [encoder.transform(t)],
             seed=self.seed,
-            lsa=self.lsa_docs,
-            encode_lsa=encoder.transform_lsa if self.with_lsa else None,
         )
         return self
 
@@ -278,8 +283,13 @@ class Default(Method):
         lexical = self.lexical.scores(texts)
         if self.choice.weight <= 0 and self.choice.lsa <= 0:
             return lexical
-        semantic = self.codes.scores(texts)
-        lsa = self.codes.encoder.transform_lsa(texts) @ self.lsa_docs.T if self.with_lsa else None
+        lsa = None
+        if self.with_lsa:
+            codes, lsa = self.codes.encoder.transform_both(texts)
+            lsa = lsa @ self.lsa_docs.T
+        else:
+            codes = self.codes.encoder.transform(texts)
+        semantic = normalize_rows(codes) @ self.codes.docs.T
         length = self.lexical.index.median_length
         rows = []
         for i, n in enumerate(self.lexical.lengths(texts)):

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from docret.lexicon import LexicalIndex, query_terms
-from docret.ranking import Bm25, min_max, normalize_rows
+from docret.ranking import Bm25, min_max, mix, normalize_rows
 
 FUSION_WEIGHTS = tuple(round(0.1 * i, 1) for i in range(10))  # 0.0 .. 0.9
 # (codes, LSA) weight pairs; BM25 keeps 1 - their sum, at least 0.1.
@@ -120,15 +120,13 @@ def mean_reciprocal_ranks(
 ) -> dict[Pair, float]:
     """Mean reciprocal rank of the answers under the fusion (:func:`~docret.ranking.fuse`)
     at each (codes, LSA) pair of ``grid``."""
-    # Each score is min-max scaled once, not once per pair: fuse's sum, computed directly.
-    scaled = [min_max(lexical), min_max(semantic), None if lsa is None else min_max(lsa)]
-    out = {}
-    for a, b in grid:
-        fused = (1.0 - a - b) * scaled[0] + a * scaled[1]
-        if b > 0:
-            fused += b * scaled[2]
-        out[(a, b)] = float(reciprocal_ranks(fused, answers).mean())
-    return out
+    # Each score is min-max scaled once, not once per pair.
+    lexical, semantic = min_max(lexical), min_max(semantic)
+    lsa = None if lsa is None else min_max(lsa)
+    return {
+        (a, b): float(reciprocal_ranks(mix(lexical, semantic, a, lsa, b), answers).mean())
+        for a, b in grid
+    }
 
 
 def choose_weight(mrr: dict[Pair, float], queries: int) -> FusionChoice:
@@ -155,29 +153,25 @@ def calibrate(
     analyze: Callable[[str], list[str]],
     lexicon: dict[str, int],
     bm25: Bm25,
-    codes: np.ndarray,
-    encode: Callable[[list[str]], np.ndarray],
+    spaces: Sequence[np.ndarray],
+    embed: Callable[[list[str]], Sequence[np.ndarray]],
     seed: int = 0,
     span: tuple[int, int] = SPAN_WORDS,
     n: int = PSEUDO_QUERIES,
-    lsa: np.ndarray | None = None,
-    encode_lsa: Callable[[list[str]], np.ndarray] | None = None,
 ) -> FusionChoice:
     """Choose the fusion weights of a corpus from its pseudo-queries.
 
-    ``texts`` and ``codes`` (N, D) are the indexed documents and their codes, ``bm25`` their
-    BM25 over ``lexicon`` (stems from ``analyze``); ``encode`` turns texts into codes. With
-    ``lsa`` (N, k), the documents' LSA vectors, and ``encode_lsa`` for texts, the LSA cosine
-    is weighed too; without, only the codes'.
+    ``texts`` are the indexed documents, ``bm25`` their BM25 over ``lexicon`` (stems from
+    ``analyze``). ``spaces`` holds their codes (N, D) and, if the index has them, their LSA
+    vectors (N, k); ``embed`` turns texts into as many arrays, in the same order (one
+    vectorisation for both). Without LSA vectors (or with k = 0) only the codes are weighed.
     """
     found = [q for q in pseudo_queries(texts, n, seed, span) if analyze(q.text)]
     if len(found) < MIN_PSEUDO_QUERIES:
         return FusionChoice(0.0, {}, len(found))
-    with_lsa = lsa is not None and encode_lsa is not None and lsa.shape[1] > 0
+    with_lsa = len(spaces) > 1 and spaces[1].shape[1] > 0
     grid = FUSION_GRID if with_lsa else CODES_ONLY
-    spaces = [(normalize_rows(codes), encode)]
-    if with_lsa:
-        spaces.append((normalize_rows(lsa), encode_lsa))
+    spaces = [normalize_rows(docs) for docs in spaces[: 2 if with_lsa else 1]]
     total = dict.fromkeys(grid, 0.0)
     for start in range(0, len(found), CHUNK):  # (chunk, N) score matrices bound the memory
         part = found[start : start + CHUNK]
@@ -187,21 +181,21 @@ def calibrate(
             # The answer is the document without the span: score what is left of it.
             rest_ids, rest_counts = query_terms(analyze, q.rest, lexicon)
             lexical[r, q.doc] = bm25.score_text(*terms[r], rest_ids, rest_counts)
-        semantic = [_cosines(part, docs, embed) for docs, embed in spaces]
+        embedded = embed([q.text for q in part] + [q.rest for q in part])
+        semantic = [_cosines(part, docs, e) for docs, e in zip(spaces, embedded, strict=False)]
         mrr = mean_reciprocal_ranks(
-            lexical, semantic[0], [q.doc for q in part], grid, semantic[-1] if with_lsa else None
+            lexical, semantic[0], [q.doc for q in part], grid, semantic[1] if with_lsa else None
         )
         for pair, v in mrr.items():
             total[pair] += v * len(part)
     return choose_weight({p: v / len(found) for p, v in total.items()}, len(found))
 
 
-def _cosines(
-    part: Sequence[PseudoQuery], docs: np.ndarray, embed: Callable[[list[str]], np.ndarray]
-) -> np.ndarray:
+def _cosines(part: Sequence[PseudoQuery], docs: np.ndarray, embedded: np.ndarray) -> np.ndarray:
     """(len(part), N) cosines of the pseudo-queries with the unit-length ``docs``, the
-    answer's scored against the rest of its document."""
-    embedded = normalize_rows(embed([q.text for q in part] + [q.rest for q in part]))
+    answer's scored against the rest of its document; ``embedded`` holds the pseudo-queries'
+    vectors, then those of the rests."""
+    embedded = normalize_rows(embedded)
     queries, rests = embedded[: len(part)], embedded[len(part) :]
     scores = queries @ docs.T
     for r, q in enumerate(part):
@@ -223,16 +217,9 @@ def choose_for_index(
     # Encoding pseudo-queries is no progress stage of its own: keep it off the "Encoding" bar.
     progress, encoder.progress = encoder.progress, None
     try:
+        spaces = [codes, encoder.transform_lsa(texts, tfidf)]
         choice = calibrate(
-            texts,
-            analyzer,
-            lexical.lexicon,
-            lexical.bm25,
-            codes,
-            encoder.transform,
-            seed,
-            lsa=encoder.transform_lsa(texts, tfidf),
-            encode_lsa=encoder.transform_lsa,
+            texts, analyzer, lexical.lexicon, lexical.bm25, spaces, encoder.transform_both, seed
         )
     finally:
         encoder.progress = progress

@@ -230,10 +230,28 @@ def fuse(
     lsa_weight = lsa_weight if lsa is not None else 0.0
     if weight <= 0 and lsa_weight <= 0:
         return np.asarray(lexical, dtype=np.float32)
-    fused = (1.0 - weight - lsa_weight) * min_max(lexical) + weight * min_max(semantic)
-    if lsa_weight > 0:
-        fused += lsa_weight * min_max(lsa)
-    return fused
+    return mix(
+        min_max(lexical),
+        min_max(semantic),
+        weight,
+        min_max(lsa) if lsa_weight > 0 else None,
+        lsa_weight,
+    )
+
+
+def mix(
+    lexical: np.ndarray,
+    semantic: np.ndarray,
+    weight: float,
+    lsa: np.ndarray | None = None,
+    lsa_weight: float = 0.0,
+) -> np.ndarray:
+    """:func:`fuse`'s weighted sum of scores already min-max scaled (scaling once serves
+    many weights, as when pseudo-queries try every pair)."""
+    mixed = (1.0 - weight - lsa_weight) * lexical + weight * semantic
+    if lsa is not None and lsa_weight > 0:
+        mixed += lsa_weight * lsa
+    return mixed
 
 
 def pack_bits(codes: np.ndarray) -> np.ndarray:

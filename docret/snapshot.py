@@ -102,7 +102,6 @@ class Snapshot:
         spans = [(indptr[i], indptr[i + 1]) if i is not None else (0, 0) for i in rows]
         lengths = np.array([b - a for a, b in spans], dtype=np.int64)
         take = np.concatenate([np.arange(a, b) for a, b in spans] or [np.zeros(0, np.int64)])
-        take = take.astype(np.int64)
         return np.concatenate([[0], np.cumsum(lengths)]), indices[take], weights[take]
 
     @cached_property
