@@ -9,13 +9,15 @@ Usage (from a checkout, with ../shared/corpora beside it):
 Each build runs in a child process whose ``PYTHONPATH`` is that checkout, with ``seed=0`` and
 every other setting at that checkout's defaults, so a speed change is timed against its
 baseline in the same run. Afterwards the stored codes are compared: a change meant to leave
-the model's arithmetic alone must give bitwise equal codes.
+the model's arithmetic alone must give bitwise equal codes; so are the index's other parts
+(tf-idf vectors, vocabulary, BM25's lexicon and counts, the fusion weights).
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import os
 import platform
@@ -50,6 +52,29 @@ def stored_codes(db: Path) -> np.ndarray:
     ).fetchall()
     conn.close()
     return np.frombuffer(b"".join(r[0] for r in rows), dtype="<f4")
+
+
+def stored_rest(db: Path) -> dict[str, str]:
+    """A digest of each other part of the index a build writes (vectors, vocabulary, BM25's
+    lexicon and counts, the fusion weights), to compare across builds."""
+    conn = sqlite3.connect(db)
+    parts = {
+        "vectors": "select v.indices, v.weights from documents d join vectors v on v.id = d.id "
+        "order by d.rowid",
+        "vocabulary": "select term, df, idf from vocabulary order by term_id",
+        "lexicon": "select term from lexicon order by term_id",
+        "term_counts": "select t.indices, t.counts from documents d join term_counts t "
+        "on t.id = d.id order by d.rowid",
+        "ranking": "select ranking from models",
+    }
+    out = {}
+    for name, sql in parts.items():
+        digest = hashlib.sha256()
+        for row in conn.execute(sql):
+            digest.update(repr(row).encode())
+        out[name] = digest.hexdigest()
+    conn.close()
+    return out
 
 
 def build(checkout: Path, corpus: Path, db: Path, whole_cli: bool) -> dict:
@@ -87,7 +112,7 @@ def main() -> None:
         with gzip.open(SHARED / "docs.jsonl.gz", "rt", encoding="utf-8") as f:
             docs = [d for d in map(json.loads, f) if d["split"] == "train"]
         corpus.write_text("".join(json.dumps(d) + "\n" for d in docs))
-    codes, seconds = {}, {}
+    codes, seconds, rest = {}, {}, {}
     for name, checkout in (("baseline", args.baseline), ("candidate", args.candidate)):
         seconds[name] = []
         for i in range(args.repeat):
@@ -97,11 +122,14 @@ def main() -> None:
             where = r.get("from", checkout)
             print(f"{name} ({where}): {r['seconds']:.1f} s, {r['epochs']} epochs", flush=True)
         codes[name] = stored_codes(db)
+        rest[name] = stored_rest(db)
     a, b = codes["baseline"], codes["candidate"]
     same = a.shape == b.shape and np.array_equal(a, b)
     diff = float(np.abs(a - b).max()) if a.shape == b.shape else float("nan")
     ratio = min(seconds["baseline"]) / min(seconds["candidate"])
     print(f"speed-up (best of each) {ratio:.2f}x; codes bitwise equal: {same} (max diff {diff})")
+    differ = [k for k in rest["baseline"] if rest["baseline"][k] != rest["candidate"][k]]
+    print("the rest of the index equal:", "yes" if not differ else "no, " + ", ".join(differ))
 
 
 if __name__ == "__main__":

@@ -45,10 +45,26 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "20newsgro
 CHILD_BUILD = """
 import json, resource, sys, time
 from docret.index import Index
-start = time.perf_counter()
-index = Index.build(sys.argv[1], sys.argv[2], **json.loads(sys.argv[3]))
-print(json.dumps({"seconds": time.perf_counter() - start, "epochs": index.last_build.epochs,
-    "documents": index.last_build.documents,
+from docret.progress import Progress
+
+def resident_gb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) / 1e6
+    return float("nan")
+
+class Stages(Progress):
+    # each progress stage: its name, when it began (s) and the resident memory then (GB)
+    def __init__(self):
+        self.stages, self.start = [], time.perf_counter()
+    def stage(self, message):
+        self.stages.append([message, time.perf_counter() - self.start, resident_gb()])
+
+progress = Stages()
+index = Index.build(sys.argv[1], sys.argv[2], progress=progress, **json.loads(sys.argv[3]))
+print(json.dumps({"seconds": time.perf_counter() - progress.start,
+    "epochs": index.last_build.epochs, "documents": index.last_build.documents,
+    "stages": progress.stages,
     "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}))
 """
 
@@ -70,11 +86,24 @@ def build(path: Path, db: Path, **options) -> dict:
         }
     out = subprocess.run(
         [sys.executable, "-c", CHILD_BUILD, str(path), str(db), json.dumps(options)],
-        check=True,
         capture_output=True,
         text=True,
     )
+    return child_result(out)
+
+
+def child_result(out: subprocess.CompletedProcess) -> dict:
+    """The JSON a child printed last; its error output, and an exit, if it failed."""
+    if out.returncode:
+        sys.exit(f"the child process failed ({out.returncode}):\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def print_stages(r: dict) -> None:
+    """The seconds of each stage of a :func:`build`, with the memory resident as it began."""
+    stages = r.get("stages", []) + [["(end)", r["seconds"], float("nan")]]
+    for (name, at, rss), (_, end, _) in zip(stages, stages[1:], strict=False):
+        print(f"  {end - at:8.1f} s  {name} (resident at its start: {rss:.2f} GB)")
 
 
 def timed(fn, items) -> list[float]:
@@ -136,6 +165,7 @@ def main() -> None:
         section("1. Index 20 Newsgroups train (11,314 documents), default model")
         r = build(train_file, db, seed=0)
         print(f"{r['seconds']:.1f} s ({r['epochs']} epochs), peak memory {r['peak_gb']:.2f} GB")
+        print_stages(r)
 
     if wanted("1b"):
         section("1b. Index 2,000 documents, quiet and beside two CPU-bound processes")
@@ -341,15 +371,15 @@ def scale() -> None:
         print(f"{n:>9,} binary 64-bit ({bits.nbytes / 1e6:.0f} MB): {summary(bin_ms)}")
 
 
-def generate(train: list[dict], path: Path, count: int) -> None:
+def generate(train: list[dict], path: Path, count: int, prefix: str = "g", seed: int = 0) -> None:
     """Documents of 20 Newsgroups' words: each one a resample of a random train document."""
-    rng = random.Random(0)
+    rng = random.Random(seed)
     words = [d["text"].split() for d in train]
     with open(path, "w") as f:
         for i in range(count):
             source = rng.choice(words)
             text = " ".join(rng.choices(source, k=min(200, max(20, len(source)))))
-            f.write(json.dumps({"id": f"g{i}", "text": text}) + "\n")
+            f.write(json.dumps({"id": f"{prefix}{i}", "text": text}) + "\n")
 
 
 def minilm(texts: list[str]) -> None:

@@ -32,6 +32,7 @@ from docret.readers.base import (
     decode,
     title_of,
 )
+from docret.spool import SpooledDocuments
 
 __all__ = [
     "TITLE_MAX_CHARS",
@@ -49,9 +50,13 @@ __all__ = [
 
 @dataclass
 class ReadResult:
-    """Documents read from a path, plus what was skipped on the way."""
+    """Documents read from a path, plus what was skipped on the way.
 
-    documents: list[Document] = field(default_factory=list)
+    ``documents`` is a list, or, past :data:`docret.spool.SPOOL_CHARS` of text, a
+    :class:`~docret.spool.SpooledDocuments` read back from a temporary file.
+    """
+
+    documents: Sequence[Document] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
     def skipped_by_reason(self) -> dict[str, int]:
@@ -121,7 +126,8 @@ def read_documents(
 
     options = options or ReadOptions()
     root = _existing(path)
-    result = ReadResult()
+    documents = SpooledDocuments()
+    result = ReadResult(documents)
     seen: set[str] = set()
 
     def keep(item: Document | Skipped) -> None:
@@ -133,7 +139,7 @@ def read_documents(
                 on_skip(item)
             return
         seen.add(item.id)
-        result.documents.append(item)
+        documents.append(item)
 
     if root.is_dir():
         listed = list(walk(root, globs, options.follow_links))
@@ -151,7 +157,9 @@ def read_documents(
             keep(item)
             if on_progress is not None and len(seen) % 1000 == 0 and seen:
                 on_progress(len(seen), None)
-    if not result.documents:
+    if not documents.spooled:
+        result.documents = documents.as_list()
+    if not documents:
         raise CorpusError(f"No readable documents in {path} ({_nothing_read(root, globs, result)})")
     if options.strict and result.skipped:
         first = result.skipped[0]

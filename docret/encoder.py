@@ -14,12 +14,13 @@ import numpy as np
 
 from docret.defaults import DEFAULTS, MAX_SEED
 from docret.errors import TrainingError
+from docret.lexicon import TermCounts, count_corpus
 from docret.progress import Progress
 from docret.text import (
     Analyzer,
-    count_vectorizer,
     english_stop_words,
     inverse_document_frequency,
+    select_vocabulary,
     tfidf_matrix,
 )
 
@@ -104,8 +105,10 @@ class Encoder:
         self.fit_model(counts)
         return self
 
-    def fit_vocabulary(self, texts: Sequence[str]):
-        """Learn vocabulary and idf; return the documents' count matrix (CSR) over it."""
+    def count_terms(self, texts: Sequence[str]) -> TermCounts:
+        """The first step of :meth:`fit_vocabulary`: make ``analyzer_`` and count every term
+        of ``texts`` (any sequence, read once in order). The caller may keep the result
+        (BM25 ranks by every term) and hand it to :meth:`fit_vocabulary`."""
         texts = _check_texts(texts)
         try:  # before the slow part: settings that would only fail once training starts
             check_seed(self.seed)
@@ -118,25 +121,35 @@ class Encoder:
                 f"Need at least {MIN_DOCUMENTS} documents to learn a model, got {len(texts)}"
             )
         self.analyzer_ = Analyzer(stemmer=self.stemmer, stop_words=english_stop_words())
-        analyzer = self.analyzer_
+        on_progress = None
         if self.progress is not None:
-            analyzer = _Counting(self.analyzer_, len(texts), self.progress)
-        vectorizer = count_vectorizer(
-            analyzer, vocab_size=self.vocab_size, min_df=self.min_df, max_df=self.max_df
-        )
+            progress, total = self.progress, len(texts)
+            on_progress = lambda done: progress.step("Vocabulary", done, total)  # noqa: E731
+        return count_corpus(texts, self.analyzer_, on_progress)
+
+    def fit_vocabulary(self, texts: Sequence[str] | TermCounts):
+        """Learn vocabulary and idf from ``texts`` (or from their :meth:`count_terms`);
+        return the documents' count matrix (CSR) over the vocabulary."""
+        terms = texts if isinstance(texts, TermCounts) else self.count_terms(texts)
+        self._check_fitted("analyzer_")
+        n = terms.n_documents
         try:
-            counts = vectorizer.fit_transform(texts).tocsr()
+            self.vocabulary_, counts = select_vocabulary(
+                terms.terms,
+                terms.indptr,
+                terms.indices,
+                terms.counts,
+                vocab_size=self.vocab_size,
+                min_df=self.min_df,
+                max_df=self.max_df,
+            )
         except ValueError as e:  # empty vocabulary, or min_df/max_df that exclude everything
             raise TrainingError(
-                f"No vocabulary could be built from {len(texts)} documents: {e}. "
+                f"No vocabulary could be built from {n} documents: {e}. "
                 "Try a lower --min-df or a higher --max-df."
             ) from None
-        vocab = vectorizer.vocabulary_
-        self.vocabulary_ = [None] * len(vocab)
-        for term, j in vocab.items():
-            self.vocabulary_[j] = term
-        self.df_ = np.bincount(counts.indices, minlength=len(vocab)).astype(np.int64)
-        self.idf_ = inverse_document_frequency(self.df_, counts.shape[0])
+        self.df_ = np.bincount(counts.indices, minlength=len(self.vocabulary_)).astype(np.int64)
+        self.idf_ = inverse_document_frequency(self.df_, n)
         return counts
 
     def fit_model(self, counts) -> Encoder:
@@ -177,8 +190,10 @@ class Encoder:
         )
         # Documents with no vocabulary word teach nothing (and have no distribution to match).
         rows = np.flatnonzero(~empty)
-        inputs = tfidf_matrix(counts[rows], self.idf_)
-        targets = _row_distributions(counts[rows])
+        kept = counts[rows] if empty.any() else counts  # no copy of a large corpus if all count
+        inputs = tfidf_matrix(kept, self.idf_)
+        targets = _row_distributions(kept)
+        del kept
         # LSA's directions: a second semantic score for the default ranking (docret.fusion).
         # A binary index ranks by Hamming distance alone and does not use them.
         dims = 0 if self.binary else self.lsa_dims
@@ -225,11 +240,15 @@ class Encoder:
 
     def encode_counts(self, counts) -> np.ndarray:
         """Codes (N, D) of a count matrix over the fitted vocabulary."""
+        return self.encode_tfidf(self.tfidf(counts))
+
+    def encode_tfidf(self, tfidf) -> np.ndarray:
+        """Codes (N, D) of a tf-idf matrix made by :meth:`tfidf`."""
         self._check_fitted("model_")
         from docret.train import encode
 
         on_progress = self.progress.step if self.progress is not None else None
-        return encode(self.model_, self.tfidf(counts), on_progress=on_progress)
+        return encode(self.model_, tfidf, on_progress=on_progress)
 
     def transform(self, texts: Sequence[str]) -> np.ndarray:
         """Codes (N, D), float32, of ``texts``."""
@@ -347,24 +366,13 @@ def check_device(name: str) -> str:
     return name
 
 
-class _Counting:
-    """An analyzer that reports how many documents it has analysed (for progress bars)."""
-
-    def __init__(self, analyzer: Analyzer, total: int, progress: Progress) -> None:
-        self.analyzer, self.total, self.progress, self.done = analyzer, total, progress, 0
-
-    def __call__(self, text: str) -> list[str]:
-        self.done += 1
-        if self.done % 200 == 0 or self.done == self.total:
-            self.progress.step("Vocabulary", self.done, self.total)
-        return self.analyzer(text)
-
-
-def _check_texts(texts: Sequence[str]) -> list[str]:
+def _check_texts(texts: Sequence[str]) -> Sequence[str]:
     # scikit-learn's rule: a bare string is almost always a mistake for a list of documents.
     if isinstance(texts, str):
         raise ValueError("Expected a list of texts, got a single string")
-    return list(texts)
+    # A sequence (a list, or documents spooled to disk) is kept as it is: it may not fit in
+    # memory twice. Anything else (a generator) is read into a list.
+    return texts if isinstance(texts, Sequence) else list(texts)
 
 
 def _row_distributions(counts):

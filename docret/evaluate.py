@@ -212,7 +212,7 @@ class Lexical(Method):
         self.analyzer = analyzer
 
     def fit(self, texts: Sequence[str]) -> Lexical:
-        self.index = LexicalIndex.from_tokens(map(self.analyzer, texts))
+        self.index = LexicalIndex.from_texts(texts, self.analyzer)
         self.lexicon, self.bm25 = self.index.lexicon, self.index.bm25
         return self
 

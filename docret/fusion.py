@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from docret.lexicon import LexicalIndex, query_terms
+from docret.lexicon import LexicalIndex, TermCounts, count_corpus, query_terms
 from docret.ranking import Bm25, min_max, mix, normalize_rows
 
 FUSION_WEIGHTS = tuple(round(0.1 * i, 1) for i in range(10))  # 0.0 .. 0.9
@@ -32,6 +32,7 @@ PSEUDO_QUERIES = 1000
 SPAN_WORDS = (5, 12)  # a typed question's length, stop words included
 MIN_PSEUDO_QUERIES = 20  # fewer say nothing reliable: keep BM25 alone
 CHUNK = 50  # pseudo-queries scored at a time
+CALIBRATION_DOCS = 50_000  # larger corpora choose their weights on a sample this large
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,12 @@ def pseudo_queries(
     """Up to ``n`` pseudo-queries from documents long enough to keep most of their words after
     a span is cut out (at least three spans' worth), seeded."""
     rng = np.random.default_rng(seed)
-    words = [t.split() for t in texts]
-    eligible = [i for i, w in enumerate(words) if len(w) >= 3 * span[1]]
+    # Only the picked documents' words are kept: all of them would dwarf the corpus' text.
+    eligible = [i for i, t in enumerate(texts) if len(t.split()) >= 3 * span[1]]
     picked = sorted(rng.choice(eligible, size=min(n, len(eligible)), replace=False).tolist())
     out = []
     for i in picked:
-        w = words[i]
+        w = texts[i].split()
         length = int(rng.integers(span[0], span[1] + 1))
         start = int(rng.integers(0, len(w) - length + 1))
         end = start + length
@@ -204,22 +205,42 @@ def _cosines(part: Sequence[PseudoQuery], docs: np.ndarray, embedded: np.ndarray
 
 
 def choose_for_index(
-    texts: Sequence[str], encoder: Any, codes: np.ndarray, seed: int = 0, tfidf: Any = None
+    texts: Sequence[str],
+    encoder: Any,
+    codes: np.ndarray,
+    seed: int = 0,
+    tfidf: Any = None,
+    counts: TermCounts | None = None,
 ) -> tuple[LexicalIndex, FusionChoice]:
     """The lexicon and BM25 of a new index and its fusion weights, from a fitted
-    :class:`~docret.encoder.Encoder`, the documents' ``codes`` and (if the caller has it)
-    their tf-idf matrix. A binary index ranks by Hamming distance and is not fused: its
-    weights stay 0."""
+    :class:`~docret.encoder.Encoder`, the documents' ``codes`` and (if the caller has them)
+    their tf-idf matrix and their :class:`~docret.lexicon.TermCounts` over every term. A
+    binary index ranks by Hamming distance and is not fused: its weights stay 0.
+
+    Above :data:`CALIBRATION_DOCS` documents the weights are chosen on a seeded random sample
+    of that many, their pseudo-queries searching that sample: the (chunk x N) score matrices
+    and the pass over every text then stay the size of a 50,000-document corpus.
+    """
     analyzer = encoder.analyzer_
-    lexical = LexicalIndex.from_tokens(map(analyzer, texts))
+    lexical = LexicalIndex.from_counts(
+        counts if counts is not None else count_corpus(texts, analyzer)
+    )
     if encoder.binary:
         return lexical, FusionChoice(0.0)
+    sample = lexical
+    if len(texts) > CALIBRATION_DOCS:
+        rng = np.random.default_rng(seed)
+        rows = np.sort(rng.choice(len(texts), CALIBRATION_DOCS, replace=False))
+        texts = [texts[i] for i in rows.tolist()]
+        codes = codes[rows]
+        tfidf = None if tfidf is None else tfidf[rows]
+        sample = LexicalIndex.from_counts(lexical.counts.take(rows))
     # Encoding pseudo-queries is no progress stage of its own: keep it off the "Encoding" bar.
     progress, encoder.progress = encoder.progress, None
     try:
         spaces = [codes, encoder.transform_lsa(texts, tfidf)]
         choice = calibrate(
-            texts, analyzer, lexical.lexicon, lexical.bm25, spaces, encoder.transform_both, seed
+            texts, analyzer, sample.lexicon, sample.bm25, spaces, encoder.transform_both, seed
         )
     finally:
         encoder.progress = progress

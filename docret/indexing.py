@@ -19,11 +19,12 @@ from docret.corpus import Document, ReadOptions, ReadResult, Skipped, read_docum
 from docret.defaults import DEFAULTS
 from docret.errors import DocretError, UnknownDocumentError, listing
 from docret.fusion import choose_for_index
-from docret.lexicon import store_added
+from docret.lexicon import lexicon_for_adding, store_added
 from docret.progress import SILENT, Progress
 from docret.ranking import pack_bits
 from docret.snapshot import Snapshot
-from docret.store import IndexData, Store
+from docret.spool import SpooledDocuments, close_spool, texts_of
+from docret.store import CsrRows, IndexData, Store
 
 # Above this share of unknown words, the stored vocabulary no longer describes what is added.
 RETRAIN_UNKNOWN_SHARE = 0.2
@@ -108,6 +109,8 @@ def build(
     except BaseException:
         store.close()
         raise
+    finally:
+        close_spool(read.documents)  # the temporary file of a large corpus, if any
     report.skipped = read.skipped
     report.seconds = time.perf_counter() - start
     return store, report
@@ -122,17 +125,24 @@ def retrain(store: Store, *, progress: Progress | None = None, **settings: Any) 
     start = time.perf_counter()
     store.ensure_writable()  # store: fail before training, not after
     with store.snapshot():  # store: documents and baseline of one committed state
-        stored = store.all_documents()
+        documents, sources = SpooledDocuments(), []
+        names: dict[str, str] = {}  # one string per source, not one per document
+        for source, document in store.iter_documents():
+            documents.append(document)
+            sources.append(names.setdefault(source, source))
         base = baseline(store)
-    report = _fit_and_write(
-        store,
-        [d for _, d in stored],
-        [s for s, _ in stored],
-        store.meta().get("source", ""),
-        progress or SILENT,
-        {**stored_settings(store), **settings},
-        base,
-    )
+    try:
+        report = _fit_and_write(
+            store,
+            documents,
+            sources,
+            store.meta().get("source", ""),
+            progress or SILENT,
+            {**stored_settings(store), **settings},
+            base,
+        )
+    finally:
+        documents.close()
     report.seconds = time.perf_counter() - start
     return report
 
@@ -170,28 +180,29 @@ def _fit_and_write(
     keeping what other processes committed since ``base`` (see :mod:`docret.catchup`)."""
     from docret.encoder import Encoder
 
-    texts = [d.text for d in documents]
+    texts = texts_of(documents)  # a lazy view when the documents were spooled to disk
     encoder = Encoder(**settings, progress=progress)
     progress.stage(f"Building the vocabulary of {len(texts):,} documents")
-    counts = encoder.fit_vocabulary(texts)
+    # One pass of analysis counts every term: the model's vocabulary is chosen from these
+    # counts, and BM25 ranks by all of them.
+    terms = encoder.count_terms(texts)
+    counts = encoder.fit_vocabulary(terms)
     progress.stage(f"Training the autoencoder on {len(texts):,} documents")
     encoder.fit_model(counts)
     progress.stage("Encoding documents")
-    codes = encoder.encode_counts(counts)
     tfidf = encoder.tfidf(counts)
+    del counts  # the tf-idf matrix is all that is needed from here on
+    codes = encoder.encode_tfidf(tfidf)
     state = encoder.export()
     # >>> rank: BM25's lexicon and the default ranking's fusion weights, chosen from the
     # corpus' pseudo-queries (docret.fusion), commit together with the index.
     progress.stage("Choosing the default ranking")
-    lexical, choice = choose_for_index(texts, encoder, codes, encoder.seed, tfidf)
+    lexical, choice = choose_for_index(texts, encoder, codes, encoder.seed, tfidf, terms)
     progress.stage(f"Writing {store.path}")
     with store.transaction():
         data = IndexData(
             documents=documents,
-            vectors=[
-                (tfidf.indices[a:b], tfidf.data[a:b])
-                for a, b in zip(tfidf.indptr[:-1], tfidf.indptr[1:], strict=True)
-            ],
+            vectors=CsrRows(tfidf),
             codes=codes,
             bits=pack_bits(codes) if encoder.binary else None,
             vocabulary=state["vocabulary"],
@@ -208,13 +219,18 @@ def _fit_and_write(
             settings=state["settings"],
         )
         # >>> store: documents committed by others since ``base``, encoded with the new model
-        data, arrived = catch_up(store, base, data, encoder)
-        kept = {d.id for d in data.documents[: len(data.documents) - len(arrived)]}
+        merged, arrived = catch_up(store, base, data, encoder)
+        kept: set[str] | None = None
+        if merged is not data:  # others added or removed documents meanwhile
+            kept = {d.id for d in merged.documents[: len(merged.documents) - len(arrived)]}
+        data = merged
         # <<< store
         model_id = store.replace_index(data, progress=progress)
         rows = lexical.rows([d.id for d in documents])
-        store.write_term_counts(lexical.terms, 0, (r for r in rows if r[0] in kept), replace=True)
-        if arrived:  # store: their term counts too
+        if kept is not None:
+            rows = (r for r in rows if r[0] in kept)
+        store.write_term_counts(lexical.terms, 0, rows, replace=True)
+        if arrived and kept is not None:  # store: their term counts too
             lexical.stored = True
             store_added(store, lexical, sorted(kept), arrived, encoder.analyzer_)
         store.set_ranking(model_id, choice.to_dict())
@@ -278,7 +294,8 @@ def add(
                 known_tokens=known,
             )
             analyze = snapshot.vectorizer.analyzer
-            store_added(store, snapshot.lexical, snapshot.ids, fresh, analyze)  # rank
+            lexical = lexicon_for_adding(store, lambda: snapshot.lexical)  # rank
+            store_added(store, lexical, snapshot.ids, fresh, analyze)  # rank
         if gone:
             store.delete_documents(gone)
             store.delete_term_counts(gone)  # rank

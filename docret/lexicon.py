@@ -8,11 +8,18 @@ Term ids only grow: a word first seen in an added document gets the next id.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from itertools import islice
 from typing import Any
 
 import numpy as np
 
 from docret.ranking import Bm25
+
+# Documents analysed at a time by :func:`count_corpus`: the Python lists of one chunk are all
+# that is ever held, so counting a million documents needs only their numpy arrays.
+COUNT_CHUNK = 5000
 
 
 def count_terms(
@@ -44,6 +51,76 @@ def count_terms(
     )
 
 
+@dataclass
+class TermCounts:
+    """Every document's term counts over a lexicon of every term (CSR parts, storage order)."""
+
+    terms: list[str]  # term id -> term, in the order first seen
+    indptr: np.ndarray  # int64, one more than there are documents
+    indices: np.ndarray  # int32 term ids, sorted within each document
+    counts: np.ndarray  # float32
+
+    @property
+    def n_documents(self) -> int:
+        return len(self.indptr) - 1
+
+    def lengths(self) -> np.ndarray:
+        """Each document's number of terms (float64)."""
+        sizes = np.diff(self.indptr)
+        lengths = np.zeros(len(sizes))
+        filled = sizes > 0  # reduceat's sum for an empty row would be the next row's first
+        if filled.any():
+            starts = self.indptr[:-1][filled]
+            lengths[filled] = np.add.reduceat(self.counts, starts, dtype=np.float64)
+        return lengths
+
+    def take(self, rows: np.ndarray) -> TermCounts:
+        """The term counts of the documents ``rows`` (same lexicon)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        starts, sizes = self.indptr[rows], np.diff(self.indptr)[rows]
+        indptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        picked = np.repeat(starts - indptr[:-1], sizes) + np.arange(indptr[-1])
+        return TermCounts(self.terms, indptr, self.indices[picked], self.counts[picked])
+
+
+def count_corpus(
+    texts: Iterable[str],
+    analyze: Callable[[str], list[str]],
+    on_progress: Callable[[int], None] | None = None,
+) -> TermCounts:
+    """The term counts of every text over a new lexicon of all their terms, analysed
+    :data:`COUNT_CHUNK` texts at a time (``on_progress(texts done)`` after each chunk).
+
+    The result is the one :func:`count_terms` gives for all texts at once, without ever
+    holding more than one chunk's counts as Python objects.
+    """
+    lexicon: dict[str, int] = {}
+    indptr: list[np.ndarray] = [np.zeros(1, np.int64)]
+    indices: list[np.ndarray] = [np.zeros(0, np.int32)]
+    counts: list[np.ndarray] = [np.zeros(0, np.float32)]
+    done = filled = 0
+    texts = iter(texts)
+    while chunk := list(islice(texts, COUNT_CHUNK)):
+        starts, ids, n = count_terms(map(analyze, chunk), lexicon)
+        indptr.append(starts[1:] + filled)
+        indices.append(ids)
+        counts.append(n)
+        filled += len(ids)
+        done += len(chunk)
+        if on_progress is not None:
+            on_progress(done)
+    # One array joined at a time, its chunks let go at once: the peak is the counts plus one
+    # array's copy, not twice the counts.
+    return TermCounts(list(lexicon), _joined(indptr), _joined(indices), _joined(counts))
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """The parts as one array; ``parts`` is emptied."""
+    out = np.concatenate(parts)
+    parts.clear()
+    return out
+
+
 def query_terms(
     analyze: Callable[[str], list[str]], text: str, lexicon: dict[str, int]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -64,24 +141,34 @@ class LexicalIndex:
     ) -> None:
         self.terms = list(terms)
         self.lexicon = {t: j for j, t in enumerate(self.terms)}
-        self.bm25 = Bm25(indptr, indices, counts, len(self.terms))
+        self.counts = TermCounts(self.terms, indptr, indices, counts)
         self.stored = True  # False: counted from the texts, not yet in the database
         # a query this long is a document (ranking.query_weight)
-        self.median_length = float(np.median(self.bm25.lengths)) if len(indptr) > 1 else 0.0
+        lengths = self.counts.lengths()
+        self.median_length = float(np.median(lengths)) if len(lengths) else 0.0
+
+    @cached_property
+    def bm25(self) -> Bm25:
+        """BM25 over the counts, built on first use: a build only stores the counts."""
+        c = self.counts
+        return Bm25(c.indptr, c.indices, c.counts, len(self.terms))
 
     @classmethod
-    def from_tokens(cls, token_lists: Iterable[Sequence[str]]) -> LexicalIndex:
-        """A new lexicon of every term in ``token_lists``, with their counts."""
-        lexicon: dict[str, int] = {}
-        indptr, indices, counts = count_terms(token_lists, lexicon)
-        return cls(list(lexicon), indptr, indices, counts)
+    def from_counts(cls, counts: TermCounts) -> LexicalIndex:
+        """The lexical index of :func:`count_corpus`'s result."""
+        return cls(counts.terms, counts.indptr, counts.indices, counts.counts)
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str], analyze: Callable[[str], list[str]]) -> LexicalIndex:
+        """A new lexicon of every term of ``texts``, with their counts."""
+        return cls.from_counts(count_corpus(texts, analyze))
 
     def rows(self, ids: Sequence[str]) -> Iterable[tuple[str, np.ndarray, np.ndarray]]:
         """(id, term ids, counts) of each document, for the store."""
-        postings = self.bm25.counts_csr
+        c = self.counts
         for i, doc_id in enumerate(ids):
-            a, b = postings[0][i], postings[0][i + 1]
-            yield doc_id, postings[1][a:b], postings[2][a:b]
+            a, b = c.indptr[i], c.indptr[i + 1]
+            yield doc_id, c.indices[a:b], c.counts[a:b]
 
     def scores(
         self, analyze: Callable[[str], list[str]], text: str
@@ -90,6 +177,28 @@ class LexicalIndex:
         None if no word of it is in the lexicon."""
         ids, counts = query_terms(analyze, text, self.lexicon)
         return (self.bm25.scores(ids, counts), float(counts.sum())) if len(ids) else None
+
+
+class StoredLexicon:
+    """An index's lexicon without its term counts: all that adding documents needs when every
+    stored document's counts are in the database already (:func:`lexicon_for_adding`)."""
+
+    stored = True
+
+    def __init__(self, terms: Sequence[str]) -> None:
+        self.terms = list(terms)
+        self.lexicon = {t: j for j, t in enumerate(self.terms)}
+
+
+def lexicon_for_adding(
+    store: Any, load: Callable[[], LexicalIndex]
+) -> LexicalIndex | StoredLexicon:
+    """What :func:`store_added` needs of an index: its lexicon alone when every document's
+    term counts are stored (reading a million documents' counts would cost seconds and
+    gigabytes), else the whole lexical index from ``load``, which counts what is missing."""
+    if store.term_counts_complete():
+        return StoredLexicon(store.load_lexicon())
+    return load()
 
 
 def load_lexical(store: Any, ids: list[str], analyze: Callable[[str], list[str]]) -> LexicalIndex:
@@ -101,14 +210,14 @@ def load_lexical(store: Any, ids: list[str], analyze: Callable[[str], list[str]]
     if found == ids:
         return LexicalIndex(terms, indptr, indices, counts)
     docs = store.documents(ids)
-    lexical = LexicalIndex.from_tokens(analyze(docs[i].text) for i in ids)
+    lexical = LexicalIndex.from_texts((docs[i].text for i in ids), analyze)
     lexical.stored = False
     return lexical
 
 
 def store_added(
     store: Any,
-    lexical: LexicalIndex,
+    lexical: LexicalIndex | StoredLexicon,
     ids: Sequence[str],
     documents: Sequence[Any],
     analyze: Callable[[str], list[str]],

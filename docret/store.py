@@ -154,6 +154,30 @@ class CheckReport:
         return not self.problems
 
 
+class CsrRows(Sequence[tuple[np.ndarray, np.ndarray]]):
+    """The (column ids, values) of each row of a scipy CSR matrix, made as they are read: a
+    list of them for a million documents would cost hundreds of megabytes of small objects."""
+
+    def __init__(self, matrix: Any) -> None:
+        self.matrix = matrix
+
+    def __len__(self) -> int:
+        return self.matrix.shape[0]
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        m = self.matrix
+        i = range(len(self))[i]  # negative indices count from the end; out of range raises
+        a, b = m.indptr[i], m.indptr[i + 1]
+        return m.indices[a:b], m.data[a:b]
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        m = self.matrix
+        for a, b in zip(m.indptr[:-1], m.indptr[1:], strict=True):
+            yield m.indices[a:b], m.data[a:b]
+
+
 @dataclass
 class IndexData:
     """Everything a build writes, gathered so that one call writes it atomically."""
@@ -671,10 +695,15 @@ class Store:
 
     def all_documents(self) -> list[tuple[str, Any]]:
         """Every stored document as (source, :class:`~docret.corpus.Document`), in order."""
+        return list(self.iter_documents())
+
+    def iter_documents(self) -> Iterator[tuple[str, Any]]:
+        """:meth:`all_documents`, one at a time (a retrain of a million documents spools
+        them to disk rather than holding them)."""
         from docret.corpus import Document
 
-        return [
-            (
+        for r in self.db.query("select * from documents order by rowid"):
+            yield (
                 r["source"] or "",
                 Document(
                     id=r["id"],
@@ -686,8 +715,6 @@ class Store:
                     metadata=json.loads(r["metadata"] or "{}"),
                 ),
             )
-            for r in self.db.query("select * from documents order by rowid")
-        ]
 
     def current_model_id(self) -> int:
         """Id of the model whose codes the index holds."""
@@ -848,6 +875,14 @@ class Store:
     def load_lexicon(self) -> list[str]:
         """Lexicon terms in id order (empty for an index built before BM25 was stored)."""
         return [t for (t,) in self.db.execute("select term from lexicon order by term_id")]
+
+    def term_counts_complete(self) -> bool:
+        """Whether every stored document has its term counts stored."""
+        (missing,) = self.db.execute(
+            "select exists (select 1 from documents d where not exists "
+            "(select 1 from term_counts t where t.id = d.id))"
+        ).fetchone()
+        return not missing
 
     def load_term_counts(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
         """Term counts in storage order as CSR parts: ids, indptr, term ids, counts. Documents

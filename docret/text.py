@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -114,6 +115,80 @@ def count_vectorizer(
         max_df=max_df,
         dtype=np.float32,
     )
+
+
+def select_vocabulary(
+    terms: Sequence[str],
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    counts: np.ndarray,
+    *,
+    vocab_size: int,
+    min_df: int | float,
+    max_df: int | float,
+):
+    """The vocabulary ``count_vectorizer`` would learn, and the documents' counts over it.
+
+    Takes every document's counts over all its ``terms`` (CSR parts, as
+    :func:`docret.lexicon.count_corpus` gives them) instead of the texts, so that the corpus
+    is analysed once, in chunks, for both the model and BM25, and a million documents never
+    pass through scikit-learn's per-token Python lists. Follows ``CountVectorizer``'s rules
+    step for step (terms sorted, document-frequency bounds, the ``vocab_size`` most frequent
+    terms with its tie order) so that both give the same vocabulary and the same matrix.
+    Returns the terms in vocabulary order and a float32 CSR matrix; raises ValueError when no
+    term is left.
+    """
+    import scipy.sparse as sp
+
+    _check_df("min_df", min_df)
+    _check_df("max_df", max_df)
+    n_docs = len(indptr) - 1
+    if not len(terms):
+        raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+    high = max_df if isinstance(max_df, Integral) else max_df * n_docs
+    low = min_df if isinstance(min_df, Integral) else min_df * n_docs
+    if high < low:
+        raise ValueError("max_df corresponds to < documents than min_df")
+    # scikit-learn sorts the terms first: statistics per term, in that order
+    order = np.array(sorted(range(len(terms)), key=terms.__getitem__), dtype=np.int64)
+    dfs = np.bincount(indices, minlength=len(terms))[order]
+    mask = (dfs <= high) & (dfs >= low)
+    if mask.sum() > vocab_size:
+        # scikit-learn's totals are float32, argsorted (not a stable sort): the same array
+        # and call give the same order among equal totals.
+        tfs = np.bincount(indices, weights=counts, minlength=len(terms))[order]
+        keep = (-tfs.astype(counts.dtype)[mask]).argsort()[:vocab_size]
+        chosen = np.zeros(len(terms), dtype=bool)
+        chosen[np.flatnonzero(mask)[keep]] = True
+        mask = chosen
+    if not mask.any():
+        raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
+    vocabulary = [terms[j] for j in order[mask]]
+    new_id = np.full(len(terms), -1, dtype=np.int32)  # first-seen id -> vocabulary id
+    new_id[order[mask]] = np.arange(len(vocabulary), dtype=np.int32)
+    ids = new_id[indices]  # int32 throughout: a million documents have ~10^8 entries
+    kept = ids >= 0
+    kept_before = np.concatenate([[0], np.cumsum(kept, dtype=np.int64)])
+    # Within a row the entries stay in the order of their terms' first appearance in the
+    # corpus, as scikit-learn leaves them: the same arrays, so the same training, bit for bit.
+    return vocabulary, sp.csr_matrix(
+        (
+            counts[kept].astype(np.float32, copy=False),
+            ids[kept],
+            kept_before[indptr],
+        ),
+        shape=(n_docs, len(vocabulary)),
+    )
+
+
+def _check_df(name: str, value: int | float) -> None:
+    """scikit-learn's bounds on a document-frequency setting: a count >= 1 or a share in
+    [0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ValueError(f"{name} must be a number, not {value!r}")
+    whole = isinstance(value, Integral)
+    if whole and value < 1 or not whole and not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a whole number of documents >= 1 or a share in [0, 1]")
 
 
 def inverse_document_frequency(df: np.ndarray, n_documents: int) -> np.ndarray:

@@ -1,0 +1,166 @@
+"""Documents read for a build, kept on disk once there are many of them.
+
+A build reads every document before it trains and writes them all once the model is ready.
+Held as Python objects, a million documents take gigabytes. :class:`SpooledDocuments`
+keeps them in a list until their text passes :data:`SPOOL_CHARS`, then moves them to a
+temporary SQLite file (one JSON row each) and reads them back in order, a chunk at a time, or
+one by one for the few that the default ranking's pseudo-queries sample. The file is deleted
+when the sequence is closed or collected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import tempfile
+import weakref
+from collections.abc import Iterator, Sequence
+from typing import overload
+
+from docret.readers.base import Document
+
+# Text held in memory before the documents move to disk: a folder of a few hundred
+# megabytes of text stays in memory, where reading it back costs nothing.
+SPOOL_CHARS = 256_000_000
+_BATCH = 1000  # rows written or read at a time
+
+
+class SpooledDocuments(Sequence[Document]):
+    """A sequence of documents that moves to a temporary file past ``limit`` characters of
+    text (default :data:`SPOOL_CHARS`)."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = SPOOL_CHARS if limit is None else limit
+        self._memory: list[Document] = []
+        self._pending: list[tuple[int, str]] = []
+        self._count = 0
+        self._chars = 0
+        self._db: sqlite3.Connection | None = None
+        self._cleanup: weakref.finalize | None = None
+
+    @property
+    def spooled(self) -> bool:
+        """Whether the documents are on disk."""
+        return self._db is not None
+
+    def append(self, document: Document) -> None:
+        """Add ``document`` at the end."""
+        if self._db is None:
+            self._memory.append(document)
+            self._chars += len(document.text)
+            if self._chars > self.limit:
+                self._spill()
+        else:
+            self._pending.append((self._count + 1, _to_json(document)))
+            if len(self._pending) >= _BATCH:
+                self._flush()
+        self._count += 1
+
+    def as_list(self) -> list[Document]:
+        """The documents as a list (those on disk are read back)."""
+        return self._memory if self._db is None else list(self)
+
+    def close(self) -> None:
+        """Delete the temporary file, if any; the sequence is empty afterwards."""
+        if self._cleanup is not None:
+            self._cleanup()
+        self._db, self._cleanup, self._memory, self._pending, self._count = None, None, [], [], 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, i: int) -> Document: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Document]: ...
+    def __getitem__(self, i: int | slice) -> Document | list[Document]:
+        if self._db is None:
+            return self._memory[i]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._count))]
+        i = range(self._count)[i]  # a numpy integer too; negative from the end; IndexError
+        self._flush()
+        (data,) = self._db.execute("select data from docs where n = ?", [i + 1]).fetchone()
+        return _from_json(data)
+
+    def __iter__(self) -> Iterator[Document]:
+        if self._db is None:
+            yield from self._memory
+            return
+        self._flush()
+        cursor = self._db.execute("select data from docs order by n")
+        while rows := cursor.fetchmany(_BATCH):
+            for (data,) in rows:
+                yield _from_json(data)
+
+    def _spill(self) -> None:
+        fd, path = tempfile.mkstemp(prefix="docret-spool-", suffix=".db")
+        os.close(fd)
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._cleanup = weakref.finalize(self, _remove, db, path)
+        # A scratch file: nothing in it must survive a crash, so no journal and no syncing.
+        db.execute("pragma journal_mode = off")
+        db.execute("pragma synchronous = off")
+        db.execute("create table docs (n integer primary key, data text not null)")
+        self._db = db
+        self._pending = [(n, _to_json(d)) for n, d in enumerate(self._memory, start=1)]
+        self._memory = []
+        self._flush()
+
+    def _flush(self) -> None:
+        if self._pending and self._db is not None:
+            with self._db:
+                self._db.execute("begin")
+                self._db.executemany("insert into docs (n, data) values (?, ?)", self._pending)
+            self._pending = []
+
+
+class Texts(Sequence[str]):
+    """The texts of a sequence of documents, read as they are asked for."""
+
+    def __init__(self, documents: Sequence[Document]) -> None:
+        self.documents = documents
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [d.text for d in self.documents[i]]
+        return self.documents[i].text
+
+    def __iter__(self) -> Iterator[str]:
+        return (d.text for d in self.documents)
+
+
+def texts_of(documents: Sequence[Document]) -> Sequence[str]:
+    """The texts of ``documents``: a list, or a lazy view of documents spooled to disk."""
+    if isinstance(documents, SpooledDocuments) and documents.spooled:
+        return Texts(documents)
+    return [d.text for d in documents]
+
+
+def close_spool(documents: Sequence[Document]) -> None:
+    """Delete the temporary file behind ``documents``, if they were spooled."""
+    if isinstance(documents, SpooledDocuments):
+        documents.close()
+
+
+def _to_json(d: Document) -> str:
+    return json.dumps(
+        [d.id, d.text, d.title, list(d.labels), d.path, d.split, dict(d.metadata)],
+        ensure_ascii=False,
+    )
+
+
+def _from_json(data: str) -> Document:
+    id_, text, title, labels, path, split, metadata = json.loads(data)
+    return Document(id_, text, title, tuple(labels), path, split, metadata)
+
+
+def _remove(db: sqlite3.Connection, path: str) -> None:
+    db.close()
+    with contextlib.suppress(OSError):
+        os.unlink(path)
