@@ -114,19 +114,22 @@ def read_documents(
     on_skip: Callable[[Skipped], None] | None = None,
     on_progress: Callable[[int, int | None], None] | None = None,
     options: ReadOptions | None = None,
+    spool_dir: str | Path | None = None,
 ) -> ReadResult:
     """Read everything under ``path`` (see :func:`iter_documents`) into a :class:`ReadResult`.
 
     Raises :class:`CorpusError` when nothing readable is found, or with ``options.strict``
     when anything was skipped. ``on_skip`` is called once for each skipped file, record or
     line, so that a caller can warn as it goes; ``on_progress`` with the number of files read
-    so far and their total (None for a single file).
+    so far and their total (None for a single file). Documents past
+    :data:`docret.spool.SPOOL_CHARS` of text wait in a temporary file in ``spool_dir`` (by
+    default the system's temporary folder).
     """
     from docret.readers.registry import read_source
 
     options = options or ReadOptions()
     root = _existing(path)
-    documents = SpooledDocuments()
+    documents = SpooledDocuments(directory=spool_dir)
     result = ReadResult(documents)
     seen: set[str] = set()
 

@@ -92,7 +92,7 @@ def build(
     Store.ensure_creatable(db)  # store: say so before reading if it cannot be written
     progress = progress or SILENT
     progress.stage(f"Reading {path}")
-    read = _read(path, globs, on_skip, progress, read_options)
+    read = _read(path, globs, on_skip, progress, read_options, db)
     store = Store.create(db)
     source = str(Path(path).resolve())
     try:
@@ -125,7 +125,7 @@ def retrain(store: Store, *, progress: Progress | None = None, **settings: Any) 
     start = time.perf_counter()
     store.ensure_writable()  # store: fail before training, not after
     with store.snapshot():  # store: documents and baseline of one committed state
-        documents, sources = SpooledDocuments(), []
+        documents, sources = SpooledDocuments(directory=_folder_of(store.path)), []
         names: dict[str, str] = {}  # one string per source, not one per document
         for source, document in store.iter_documents():
             documents.append(document)
@@ -264,45 +264,49 @@ def add(
     See :meth:`docret.index.Index.add`.
     """
     store.ensure_writable()  # store: before reading the corpus
-    read = _read(path, globs, on_skip, progress or SILENT, read_options)
+    read = _read(path, globs, on_skip, progress or SILENT, read_options, store.path)
     source = str(Path(path).resolve())
-    # store: compare, encode and write inside one write transaction, with what is stored now:
-    # another docret may have committed since ``snapshot`` was read (even a new model)
-    with store.transaction():
-        if snapshot.generation != store.generation():
-            snapshot = Snapshot.load(store)
-        if not replace:
-            _refuse_other_sources(store, read.documents, source)
-        stored = store.document_hashes()
-        gone = []
-        if remove_missing:
-            present = {d.id for d in read.documents}
-            gone = [i for i in store.document_hashes(source) if i not in present]
-        fresh = [d for d in read.documents if stored.get(d.id) != d.content_hash]
-        vectors = [snapshot.vectorizer.transform_one(d.text) for d in fresh]
-        unknown = sum(v.n_unknown for v in vectors)
-        known = sum(v.n_known for v in vectors)
-        if fresh:
-            codes = snapshot.encoder.encode(vectors)
-            store.upsert_documents(
-                source,
-                fresh,
-                [(v.indices, v.values) for v in vectors],
-                codes,
-                pack_bits(codes) if snapshot.encoder.binary else None,
-                unknown_tokens=unknown,
-                known_tokens=known,
-            )
-            analyze = snapshot.vectorizer.analyzer
-            lexical = lexicon_for_adding(store, lambda: snapshot.lexical)  # rank
-            store_added(store, lexical, snapshot.ids, fresh, analyze)  # rank
-        if gone:
-            store.delete_documents(gone)
-            store.delete_term_counts(gone)  # rank
+    n_read = len(read.documents)
+    try:
+        # store: compare, encode and write inside one write transaction, with what is stored now:
+        # another docret may have committed since ``snapshot`` was read (even a new model)
+        with store.transaction():
+            if snapshot.generation != store.generation():
+                snapshot = Snapshot.load(store)
+            if not replace:
+                _refuse_other_sources(store, read.documents, source)
+            stored = store.document_hashes()
+            gone = []
+            if remove_missing:
+                present = {d.id for d in read.documents}
+                gone = [i for i in store.document_hashes(source) if i not in present]
+            fresh = [d for d in read.documents if stored.get(d.id) != d.content_hash]
+            vectors = [snapshot.vectorizer.transform_one(d.text) for d in fresh]
+            unknown = sum(v.n_unknown for v in vectors)
+            known = sum(v.n_known for v in vectors)
+            if fresh:
+                codes = snapshot.encoder.encode(vectors)
+                store.upsert_documents(
+                    source,
+                    fresh,
+                    [(v.indices, v.values) for v in vectors],
+                    codes,
+                    pack_bits(codes) if snapshot.encoder.binary else None,
+                    unknown_tokens=unknown,
+                    known_tokens=known,
+                )
+                analyze = snapshot.vectorizer.analyzer
+                lexical = lexicon_for_adding(store, lambda: snapshot.lexical)  # rank
+                store_added(store, lexical, snapshot.ids, fresh, analyze)  # rank
+            if gone:
+                store.delete_documents(gone)
+                store.delete_term_counts(gone)  # rank
+    finally:
+        close_spool(read.documents)  # the temporary file of a large folder, if any
     return AddReport(
         added=[d.id for d in fresh if d.id not in stored],
         updated=[d.id for d in fresh if d.id in stored],
-        unchanged=len(read.documents) - len(fresh),
+        unchanged=n_read - len(fresh),
         skipped=read.skipped,
         unknown_share=unknown / (unknown + known) if unknown + known else 0.0,
         removed=gone,
@@ -340,12 +344,20 @@ def remove(store: Store, ids: Sequence[str]) -> int:
     return len(unique)
 
 
-def _read(path, globs, on_skip, progress: Progress, options: ReadOptions | None) -> ReadResult:
-    """:func:`~docret.corpus.read_documents`, reporting its progress as the "Reading" step."""
+def _read(
+    path, globs, on_skip, progress: Progress, options: ReadOptions | None, db: str | Path
+) -> ReadResult:
+    """:func:`~docret.corpus.read_documents`, reporting its progress as the "Reading" step;
+    a large corpus waits in a temporary file beside the database ``db``."""
     return read_documents(
         path,
         globs,
         on_skip=on_skip,
         on_progress=lambda done, total: progress.step("Reading", done, total),
         options=options,
+        spool_dir=_folder_of(db),
     )
+
+
+def _folder_of(db: str | Path) -> Path:
+    return Path(db).resolve().parent

@@ -3,9 +3,9 @@
 A build reads every document before it trains and writes them all once the model is ready.
 Held as Python objects, a million documents take gigabytes. :class:`SpooledDocuments`
 keeps them in a list until their text passes :data:`SPOOL_CHARS`, then moves them to a
-temporary SQLite file (one JSON row each) and reads them back in order, a chunk at a time, or
-one by one for the few that the default ranking's pseudo-queries sample. The file is deleted
-when the sequence is closed or collected.
+temporary SQLite file beside the index (one JSON row each) and reads them back in order, a
+chunk at a time, or one by one for the few that the default ranking's pseudo-queries sample.
+The file is deleted when the sequence is closed or collected.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import sqlite3
 import tempfile
 import weakref
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import overload
 
 from docret.readers.base import Document
@@ -31,8 +32,9 @@ class SpooledDocuments(Sequence[Document]):
     """A sequence of documents that moves to a temporary file past ``limit`` characters of
     text (default :data:`SPOOL_CHARS`)."""
 
-    def __init__(self, limit: int | None = None) -> None:
+    def __init__(self, limit: int | None = None, directory: str | Path | None = None) -> None:
         self.limit = SPOOL_CHARS if limit is None else limit
+        self.directory = directory
         self._memory: list[Document] = []
         self._pending: list[tuple[int, str]] = []
         self._count = 0
@@ -96,7 +98,12 @@ class SpooledDocuments(Sequence[Document]):
                 yield _from_json(data)
 
     def _spill(self) -> None:
-        fd, path = tempfile.mkstemp(prefix="docret-spool-", suffix=".db")
+        # Beside the index if it can be (the system's temporary folder may be a RAM disk, and
+        # the index will hold the same text anyway), else in that temporary folder.
+        try:
+            fd, path = tempfile.mkstemp(prefix=".docret-spool-", suffix=".db", dir=self.directory)
+        except OSError:
+            fd, path = tempfile.mkstemp(prefix="docret-spool-", suffix=".db")
         os.close(fd)
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._cleanup = weakref.finalize(self, _remove, db, path)

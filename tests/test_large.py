@@ -138,14 +138,14 @@ def _document(i: int) -> Document:
     )
 
 
-def test_spooled_documents_move_to_disk_and_read_back_as_they_were():
+def test_spooled_documents_move_to_disk_and_read_back_as_they_were(tmp_path):
     docs = [_document(i) for i in range(25)]
-    seq = SpooledDocuments(limit=100)
+    seq = SpooledDocuments(limit=100, directory=tmp_path)
     for d in docs:
         seq.append(d)
     assert seq.spooled
     path = Path(seq._db.execute("pragma database_list").fetchone()[2])
-    assert path.exists()
+    assert path.exists() and path.parent == tmp_path
     assert len(seq) == 25
     assert list(seq) == docs
     assert seq[0] == docs[0] and seq[-1] == docs[-1] and seq[3:6] == docs[3:6]
@@ -196,6 +196,10 @@ def test_a_build_from_spooled_documents_writes_what_one_from_memory_does(
     assert read_documents(corpus_dir).documents.spooled
     Index.build(corpus_dir, tmp_path / "spooled.db", **FAST).close()
     assert _stored(tmp_path / "spooled.db") == _stored(tmp_path / "memory.db")
+    with Index.open(tmp_path / "spooled.db") as index:  # an add reads through the spool too
+        report = index.add(corpus_dir)
+    assert report.unchanged == 80 and not report.added
+    assert not list(tmp_path.glob(".docret-spool-*")), "the temporary files are deleted"
 
 
 def test_a_large_corpus_chooses_its_weights_on_a_sample(corpus_dir, monkeypatch):
