@@ -114,6 +114,7 @@ class Encoder:
             check_seed(self.seed)
             check_device(self.device)
             check_threads(self.threads)
+            check_lsa_dims(self.lsa_dims)
         except ValueError as e:
             raise TrainingError(str(e)) from None
         if len(texts) < MIN_DOCUMENTS:
@@ -337,6 +338,13 @@ def check_threads(threads: int) -> int:
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
         raise ValueError(f"threads must be a whole number (0: every core), not {threads!r}")
     return threads
+
+
+def check_lsa_dims(dims: int) -> int:
+    """``dims`` if it is a number of LSA directions (0: none), else ValueError."""
+    if isinstance(dims, bool) or not isinstance(dims, int) or dims < 0:
+        raise ValueError(f"lsa_dims must be a whole number (0: no LSA), not {dims!r}")
+    return dims
 
 
 def check_device(name: str) -> str:

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import overload
 
+from docret.errors import CorpusError
 from docret.readers.base import Document
 
 # Text held in memory before the documents move to disk: a folder of a few hundred
@@ -41,6 +42,7 @@ class SpooledDocuments(Sequence[Document]):
         self._chars = 0
         self._db: sqlite3.Connection | None = None
         self._cleanup: weakref.finalize | None = None
+        self._path = ""
 
     @property
     def spooled(self) -> bool:
@@ -107,10 +109,12 @@ class SpooledDocuments(Sequence[Document]):
         os.close(fd)
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._cleanup = weakref.finalize(self, _remove, db, path)
-        # A scratch file: nothing in it must survive a crash, so no journal and no syncing.
-        db.execute("pragma journal_mode = off")
-        db.execute("pragma synchronous = off")
-        db.execute("create table docs (n integer primary key, data text not null)")
+        self._path = path
+        with self._writing():
+            # A scratch file: nothing in it must survive a crash, so no journal, no syncing.
+            db.execute("pragma journal_mode = off")
+            db.execute("pragma synchronous = off")
+            db.execute("create table docs (n integer primary key, data text not null)")
         self._db = db
         self._pending = [(n, _to_json(d)) for n, d in enumerate(self._memory, start=1)]
         self._memory = []
@@ -118,10 +122,24 @@ class SpooledDocuments(Sequence[Document]):
 
     def _flush(self) -> None:
         if self._pending and self._db is not None:
-            with self._db:
+            with self._writing(), self._db:
                 self._db.execute("begin")
                 self._db.executemany("insert into docs (n, data) values (?, ?)", self._pending)
             self._pending = []
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Say what failed, and where, when the temporary file cannot be written (a full
+        disk), instead of a bare SQLite error."""
+        try:
+            yield
+        except (sqlite3.Error, OSError) as e:
+            self.close()
+            raise CorpusError(
+                f"Could not keep the documents read in the temporary file {self._path} ({e}); "
+                "a corpus this large needs free disk space beside the index, about the size "
+                "of its text"
+            ) from None
 
 
 class Texts(Sequence[str]):

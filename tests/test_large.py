@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from docret import fusion, lexicon, spool
 from docret.corpus import Document, read_documents
 from docret.encoder import Encoder
-from docret.errors import TrainingError
+from docret.errors import CorpusError, TrainingError
 from docret.index import Index
 from docret.lexicon import (
     LexicalIndex,
@@ -156,6 +156,17 @@ def test_spooled_documents_move_to_disk_and_read_back_as_they_were(tmp_path):
     assert texts_of(seq)[7] == docs[7].text
     seq.close()
     assert not path.exists() and len(seq) == 0
+
+
+def test_a_spool_that_cannot_be_written_is_a_clear_error(tmp_path):
+    seq = SpooledDocuments(limit=10, directory=tmp_path)
+    seq.append(_document(0))
+    assert list(tmp_path.glob(".docret-spool-*"))
+    seq._db.close()  # stands for a disk that fills up: the next write fails
+    with pytest.raises(CorpusError, match="temporary file .*free disk space"):
+        for i in range(1, 1001):
+            seq.append(_document(i))
+    assert not list(tmp_path.glob(".docret-spool-*"))
 
 
 def test_few_documents_stay_a_list(corpus_dir):

@@ -391,3 +391,9 @@ def test_first_layer_can_start_through_the_softmax_instead():
     assert not torch.allclose(*weights)
     with pytest.raises(ValueError, match="first_layer"):
         train.TrainConfig(first_layer="pca")
+
+
+@pytest.mark.parametrize("dims", [-1, 2.5, True])
+def test_lsa_dims_is_checked_before_any_work(dims):
+    with pytest.raises(TrainingError, match="lsa_dims must be a whole number"):
+        Encoder(**{**FAST, "lsa_dims": dims}).fit(["rocket launch orbit"] * 12)
