@@ -36,9 +36,9 @@ class Encoder:
 
     All arguments are keyword-only and only stored (their defaults and help are in
     :mod:`docret.defaults`; ``progress`` is a :class:`~docret.progress.Progress`); ``fit``
-    learns ``vocabulary_``, ``idf_``, ``analyzer_``, ``model_``, ``history_`` and ``lsa_``
+    learns ``vocabulary_``, ``idf_``, ``analyzer_``, ``model_``, ``history_``, ``lsa_``
     (the tf-idf matrix's ``lsa_dims`` leading singular directions, which the default ranking
-    weighs beside the codes).
+    weighs beside the codes) and ``held_out_`` (the documents training held out).
     """
 
     def __init__(
@@ -191,6 +191,9 @@ class Encoder:
         )
         # Documents with no vocabulary word teach nothing (and have no distribution to match).
         rows = np.flatnonzero(~empty)
+        # The documents training holds out to stop early: pseudo-queries cut from them test
+        # the codes on text the model never saw (bench/heldout.py).
+        self.held_out_ = rows[train.split_rows(len(rows), self.train_config_)[0]]
         kept = counts[rows] if empty.any() else counts  # no copy of a large corpus if all count
         inputs = tfidf_matrix(kept, self.idf_)
         targets = _row_distributions(kept)

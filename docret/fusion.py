@@ -84,12 +84,15 @@ def pseudo_queries(
     n: int = PSEUDO_QUERIES,
     seed: int = 0,
     span: tuple[int, int] = SPAN_WORDS,
+    among: Sequence[int] | None = None,
 ) -> list[PseudoQuery]:
     """Up to ``n`` pseudo-queries from documents long enough to keep most of their words after
-    a span is cut out (at least three spans' worth), seeded."""
+    a span is cut out (at least three spans' worth), seeded; from the documents ``among``
+    (indices into ``texts``) only, if given."""
     rng = np.random.default_rng(seed)
     # Only the picked documents' words are kept: all of them would dwarf the corpus' text.
-    eligible = [i for i, t in enumerate(texts) if len(t.split()) >= 3 * span[1]]
+    rows = enumerate(texts) if among is None else ((i, texts[i]) for i in sorted(among))
+    eligible = [i for i, t in rows if len(t.split()) >= 3 * span[1]]
     picked = sorted(rng.choice(eligible, size=min(n, len(eligible)), replace=False).tolist())
     out = []
     for i in picked:
@@ -159,6 +162,7 @@ def calibrate(
     seed: int = 0,
     span: tuple[int, int] = SPAN_WORDS,
     n: int = PSEUDO_QUERIES,
+    among: Sequence[int] | None = None,
 ) -> FusionChoice:
     """Choose the fusion weights of a corpus from its pseudo-queries.
 
@@ -166,8 +170,9 @@ def calibrate(
     ``analyze``). ``spaces`` holds their codes (N, D) and, if the index has them, their LSA
     vectors (N, k); ``embed`` turns texts into as many arrays, in the same order (one
     vectorisation for both). Without LSA vectors (or with k = 0) only the codes are weighed.
+    ``among`` limits the documents pseudo-queries are cut from (all search every document).
     """
-    found = [q for q in pseudo_queries(texts, n, seed, span) if analyze(q.text)]
+    found = [q for q in pseudo_queries(texts, n, seed, span, among) if analyze(q.text)]
     if len(found) < MIN_PSEUDO_QUERIES:
         return FusionChoice(0.0, {}, len(found))
     with_lsa = len(spaces) > 1 and spaces[1].shape[1] > 0

@@ -145,9 +145,8 @@ def fit(
     model.to(device)
     n = inputs.shape[0]
     rng = np.random.default_rng(config.seed)
-    order = rng.permutation(n)
-    n_val = int(round(n * config.validation_fraction)) if n >= 20 else 0
-    val_rows, train_rows = np.sort(order[:n_val]), order[n_val:]
+    val_rows, train_rows = split_rows(n, config, rng)
+    n_val = len(val_rows)
     noise_gen = torch.Generator().manual_seed(config.seed)
     optimizer = make_optimizer(model.parameters(), config)
     # Halve the step size when the held-out loss stalls: late epochs then refine instead of
@@ -210,6 +209,17 @@ def fit(
         model.load_state_dict(best_state)
     model.eval()
     return history
+
+
+def split_rows(
+    n: int, config: TrainConfig, rng: np.random.Generator | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out rows (sorted) and the training rows (shuffled) of :func:`fit`'s one split
+    of ``n`` rows; ``rng`` defaults to a fresh generator seeded as :func:`fit` seeds its own."""
+    rng = rng if rng is not None else np.random.default_rng(config.seed)
+    order = rng.permutation(n)
+    n_val = int(round(n * config.validation_fraction)) if n >= 20 else 0
+    return np.sort(order[:n_val]), order[n_val:]
 
 
 @torch.no_grad()

@@ -397,3 +397,15 @@ def test_first_layer_can_start_through_the_softmax_instead():
 def test_lsa_dims_is_checked_before_any_work(dims):
     with pytest.raises(TrainingError, match="lsa_dims must be a whole number"):
         Encoder(**{**FAST, "lsa_dims": dims}).fit(["rocket launch orbit"] * 12)
+
+
+def test_held_out_documents_are_the_tenth_training_holds_out():
+    from docret import train
+
+    texts = [f"rocket launch orbit number {'x' * (i % 7 + 2)}" for i in range(40)] + ["the"]
+    encoder = Encoder(**{**FAST, "epochs": 1}).fit(texts)
+    held = encoder.held_out_
+    assert len(held) == 4 and 40 not in held  # the empty document is never trained on
+    val, rest = train.split_rows(40, encoder.train_config_)
+    assert held.tolist() == val.tolist() and sorted([*val, *rest]) == list(range(40))
+    assert Encoder(**{**FAST, "epochs": 1}).fit(texts).held_out_.tolist() == held.tolist()

@@ -248,6 +248,11 @@ def test_pseudo_queries_cut_a_span_out_of_long_documents_seeded():
         assert 5 <= len(span) <= 12 and len(span) + len(rest) == 60
         assert not set(span) & set(rest)  # the answer is scored without the span's words
         assert q.text in texts[q.doc]
+    among = [3, 7, 8, 30, 12]  # 30 is too short to cut a span from
+    some = pseudo_queries(texts, n=10, seed=3, span=(5, 12), among=among)
+    assert sorted(q.doc for q in some) == [3, 7, 8, 12]
+    every = pseudo_queries(texts, n=10, seed=3, span=(5, 12), among=range(len(texts)))
+    assert every == first
 
 
 def test_reciprocal_ranks_follow_the_tie_rule_of_top_k():
