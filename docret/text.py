@@ -1,9 +1,11 @@
 """Text to bag-of-words: tokenizer, stemmer, stop words and tf-idf weighting.
 
-Two halves share one :class:`Analyzer`. At index time :func:`count_vectorizer` builds a
-scikit-learn ``CountVectorizer`` that picks the vocabulary; at query time
-:class:`QueryVectorizer` maps text onto the stored vocabulary with numpy alone, so that the
-query path never imports scikit-learn. Both weight counts with :func:`weight_counts`.
+Two halves share one :class:`Analyzer`. At index time :func:`select_vocabulary` picks the
+vocabulary from the counts of every term, by the rules of the scikit-learn
+``CountVectorizer`` that :func:`count_vectorizer` makes (the reference it is tested
+against); at query time :class:`QueryVectorizer` maps text onto the stored vocabulary with
+numpy alone, so that the query path never imports scikit-learn. Both weight counts with
+:func:`weight_counts`.
 """
 
 from __future__ import annotations
@@ -105,7 +107,8 @@ class Analyzer:
 def count_vectorizer(
     analyzer: Analyzer, *, vocab_size: int, min_df: int | float, max_df: int | float
 ):
-    """A scikit-learn ``CountVectorizer`` keeping the ``vocab_size`` most frequent terms."""
+    """A scikit-learn ``CountVectorizer`` keeping the ``vocab_size`` most frequent terms: the
+    reference :func:`select_vocabulary` follows."""
     from sklearn.feature_extraction.text import CountVectorizer
 
     return CountVectorizer(
