@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from docret.ranking import Bm25
+from docret.ranking import Bm25, take_rows
 
 # Documents analysed at a time by :func:`count_corpus`: the Python lists of one chunk are all
 # that is ever held, so counting a million documents needs only their numpy arrays.
@@ -76,11 +76,7 @@ class TermCounts:
 
     def take(self, rows: np.ndarray) -> TermCounts:
         """The term counts of the documents ``rows`` (same lexicon)."""
-        rows = np.asarray(rows, dtype=np.int64)
-        starts, sizes = self.indptr[rows], np.diff(self.indptr)[rows]
-        indptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        picked = np.repeat(starts - indptr[:-1], sizes) + np.arange(indptr[-1])
-        return TermCounts(self.terms, indptr, self.indices[picked], self.counts[picked])
+        return TermCounts(self.terms, *take_rows(self.indptr, rows, self.indices, self.counts))
 
 
 def count_corpus(

@@ -93,6 +93,20 @@ BM25_K1 = 1.5
 BM25_B = 0.75
 
 
+def take_rows(indptr: np.ndarray, rows: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """CSR parts (indptr, then each of ``columns`` cut the same way) of the rows ``rows`` of
+    a sparse matrix given by its ``indptr`` and per-entry ``columns``; a row of -1 is empty."""
+    rows = np.asarray(rows, dtype=np.int64)
+    present = rows >= 0
+    sizes = np.zeros(len(rows), dtype=np.int64)
+    sizes[present] = np.diff(indptr)[rows[present]]
+    starts = np.zeros(len(rows), dtype=np.int64)
+    starts[present] = np.asarray(indptr)[rows[present]]
+    out = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    picked = np.repeat(starts - out[:-1], sizes) + np.arange(out[-1])
+    return (out, *(c[picked] for c in columns))
+
+
 class InvertedIndex:
     """Sparse document vectors by term, for tf-idf cosine without scipy."""
 

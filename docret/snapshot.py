@@ -21,7 +21,7 @@ from docret.fusion import FusionChoice
 from docret.inference import NumpyDecoder, NumpyEncoder
 from docret.lexicon import LexicalIndex, load_lexical
 from docret.lsa import project
-from docret.ranking import InvertedIndex, logits, normalize_rows
+from docret.ranking import InvertedIndex, logits, normalize_rows, take_rows
 from docret.store import Store
 from docret.text import Analyzer, QueryVectorizer, SparseVector
 
@@ -98,11 +98,8 @@ class Snapshot:
         if ids == self.ids:
             return indptr, indices, weights
         stored = {doc_id: i for i, doc_id in enumerate(ids)}
-        rows = [stored.get(doc_id) for doc_id in self.ids]
-        spans = [(indptr[i], indptr[i + 1]) if i is not None else (0, 0) for i in rows]
-        lengths = np.array([b - a for a, b in spans], dtype=np.int64)
-        take = np.concatenate([np.arange(a, b) for a, b in spans] or [np.zeros(0, np.int64)])
-        return np.concatenate([[0], np.cumsum(lengths)]), indices[take], weights[take]
+        rows = np.array([stored.get(doc_id, -1) for doc_id in self.ids], dtype=np.int64)
+        return take_rows(indptr, rows, indices, weights)
 
     @cached_property
     def tfidf_by_term(self) -> InvertedIndex:

@@ -495,3 +495,15 @@ def test_vectors_read_after_another_writer_still_line_up_with_the_snapshot(tmp_p
             ]
         np.testing.assert_allclose(lsa[rows], project(dense, snap.lsa)[rows], atol=1e-6)
         assert snap.tfidf_by_term.n_docs == len(snap.ids)
+
+
+def test_take_rows_cuts_csr_rows_in_any_order_with_missing_ones_empty():
+    from docret.ranking import take_rows
+
+    indptr = np.array([0, 2, 2, 5])
+    ids, vals = np.array([1, 4, 0, 2, 3]), np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    out, got_ids, got_vals = take_rows(indptr, np.array([2, -1, 0, 1]), ids, vals)
+    assert out.tolist() == [0, 3, 3, 5, 5]
+    assert got_ids.tolist() == [0, 2, 3, 1, 4] and got_vals.tolist() == [3.0, 4.0, 5.0, 1.0, 2.0]
+    empty = take_rows(np.array([0]), np.array([-1, -1]), ids[:0])
+    assert empty[0].tolist() == [0, 0, 0] and empty[1].tolist() == []
