@@ -5,7 +5,10 @@ Held as Python objects, a million documents take gigabytes. :class:`SpooledDocum
 keeps them in a list until their text passes :data:`SPOOL_CHARS`, then moves them to a
 temporary SQLite file beside the index (one JSON row each) and reads them back in order, a
 chunk at a time, or one by one for the few that the default ranking's pseudo-queries sample.
-The file is deleted when the sequence is closed or collected.
+The file is deleted when the sequence is closed or collected. A process killed outright
+cannot delete its file: its name holds the host and the process id, so the next spool in
+that folder on that host deletes the files of processes that are gone
+(:func:`remove_stale`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import socket
 import sqlite3
 import tempfile
 import weakref
@@ -27,6 +32,7 @@ from docret.readers.base import Document
 # megabytes of text stays in memory, where reading it back costs nothing.
 SPOOL_CHARS = 256_000_000
 _BATCH = 1000  # rows written or read at a time
+_PREFIX = ".docret-spool-"
 
 
 class SpooledDocuments(Sequence[Document]):
@@ -102,10 +108,13 @@ class SpooledDocuments(Sequence[Document]):
     def _spill(self) -> None:
         # Beside the index if it can be (the system's temporary folder may be a RAM disk, and
         # the index will hold the same text anyway), else in that temporary folder.
+        prefix = f"{_PREFIX}{_host()}-{os.getpid()}-"
+        if self.directory is not None:
+            remove_stale(self.directory)  # the files of builds killed outright
         try:
-            fd, path = tempfile.mkstemp(prefix=".docret-spool-", suffix=".db", dir=self.directory)
+            fd, path = tempfile.mkstemp(prefix=prefix, suffix=".db", dir=self.directory)
         except OSError:
-            fd, path = tempfile.mkstemp(prefix="docret-spool-", suffix=".db")
+            fd, path = tempfile.mkstemp(prefix=prefix[1:], suffix=".db")
         os.close(fd)
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._cleanup = weakref.finalize(self, _remove, db, path)
@@ -171,6 +180,40 @@ def close_spool(documents: Sequence[Document]) -> None:
     """Delete the temporary file behind ``documents``, if they were spooled."""
     if isinstance(documents, SpooledDocuments):
         documents.close()
+
+
+def remove_stale(directory: str | Path) -> list[Path]:
+    """Delete the spool files in ``directory`` left by processes of this host that no longer
+    run (a build killed outright); return their paths. Files of running processes, of other
+    hosts (a shared folder) and of unknown form are kept. Nothing is deleted where a process'
+    existence cannot be asked without signalling it (not POSIX)."""
+    if os.name != "posix":
+        return []
+    removed = []
+    pattern = re.compile(re.escape(f"{_PREFIX}{_host()}-") + r"(\d+)-[^/]*\.db\Z")
+    for path in Path(directory).glob(f"{_PREFIX}*.db"):
+        m = pattern.match(path.name)
+        if m is None or _running(int(m.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _host() -> str:
+    """This host's name as it may stand in a file name."""
+    return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, owned by someone else
+        return True
+    return True
 
 
 def _to_json(d: Document) -> str:

@@ -3,9 +3,12 @@ and fusion weights chosen on a sample. Each part must give what the in-memory pa
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -167,6 +170,30 @@ def test_a_spool_that_cannot_be_written_is_a_clear_error(tmp_path):
         for i in range(1, 1001):
             seq.append(_document(i))
     assert not list(tmp_path.glob(".docret-spool-*"))
+
+
+def test_a_spool_deletes_the_files_that_killed_builds_left_and_no_other(tmp_path):
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead = int(gone.stdout)  # a process that has ended
+    host = spool._host()
+    left = tmp_path / f".docret-spool-{host}-{dead}-abc.db"
+    running = tmp_path / f".docret-spool-{host}-{os.getpid()}-def.db"
+    elsewhere = tmp_path / f".docret-spool-otherhost-{dead}-ghi.db"
+    unknown = tmp_path / ".docret-spool-xyz.db"
+    for path in (left, running, elsewhere, unknown):
+        path.write_text("x")
+    seq = SpooledDocuments(limit=10, directory=tmp_path)
+    seq.append(_document(0))
+    assert seq.spooled
+    assert not left.exists()
+    assert running.exists() and elsewhere.exists() and unknown.exists()
+    seq.close()
+    assert spool.remove_stale(tmp_path) == []
 
 
 def test_few_documents_stay_a_list(corpus_dir):
