@@ -1074,6 +1074,7 @@ def _print_comparison(text: str, result) -> None:
 # -- store: docret check ----------------------------------------------------------------------
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text")
+@database_option
 @click.pass_context
 @friendly_errors
 def check(ctx: click.Context, as_json: bool) -> None:
@@ -1129,6 +1130,7 @@ def check(ctx: click.Context, as_json: bool) -> None:
     is_flag=True,
     help="Add POST /api/documents and DELETE /api/documents/{id} (read-only without it)",
 )
+@database_option
 @click.pass_context
 @friendly_errors
 def serve(ctx: click.Context, host: str, port: int, open_browser: bool, allow_writes: bool) -> None:

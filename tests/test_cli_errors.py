@@ -132,6 +132,17 @@ def test_database_option_after_the_command(built_db, tmp_path):
     assert json.loads(result.stdout)["documents"] == 80
     clean_error(run("info", env=env), "not found")
     assert "-d, --database" in run("similar", "--help").stdout
+    missing = tmp_path / "missing.db"
+    clean_error(run("check", "-d", missing), str(missing))
+
+
+def test_every_command_on_a_database_takes_it_after_its_name():
+    from docret.cli import cli
+
+    needs_none = {"evaluate"}  # reads a corpus or a collection, not a database
+    for name, command in cli.commands.items():
+        takes = any("--database" in p.opts for p in command.params)
+        assert takes != (name in needs_none), name
 
 
 def test_ids_that_start_with_a_dash(db_copy):
