@@ -48,6 +48,23 @@ def test_inverted_index_equals_dense_dot_products():
     np.testing.assert_allclose(inv.scores(q_idx, q_val), dense @ q, rtol=1e-5)
 
 
+def test_a_large_inverted_index_is_built_to_the_same_arrays(monkeypatch):
+    from docret import ranking
+
+    rng = np.random.default_rng(3)
+    n_docs, n_terms = 200, 50
+    rows = [rng.permutation(n_terms)[: rng.integers(0, 12)] for _ in range(n_docs)]
+    indptr = np.concatenate([[0], np.cumsum([len(r) for r in rows])])
+    indices = np.concatenate(rows).astype(np.int32)  # unsorted within each document
+    weights = rng.random(len(indices)).astype(np.float32)
+    small = InvertedIndex(indptr, indices, weights, n_terms)
+    monkeypatch.setattr(ranking, "LARGE_POSTINGS", 1)
+    large = InvertedIndex(indptr, indices, weights, n_terms)
+    for name in ("docs", "weights", "starts"):
+        a, b = getattr(small, name), getattr(large, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+
+
 def _bits_reference(code) -> str:
     return "".join("1" if v > 0.5 else "0" for v in code)
 
