@@ -793,9 +793,7 @@ class Store:
             val.append(v_blob)
         lengths = np.fromiter((len(b) // 4 for b in idx), dtype=np.int64, count=len(idx))
         indptr = np.concatenate([[0], np.cumsum(lengths)])
-        indices = np.frombuffer(b"".join(idx), dtype="<i4").astype(np.int32)
-        values = np.frombuffer(b"".join(val), dtype="<f4").astype(np.float32)
-        return ids, indptr, indices, values
+        return ids, indptr, _joined(idx, "<i4", np.int32), _joined(val, "<f4", np.float32)
 
     def documents(self, ids: Iterable[str]) -> dict[str, StoredDocument]:
         """Stored documents by id (ids not found are absent from the result)."""
@@ -924,6 +922,14 @@ def _counted(items: Iterable, total: int, progress: Progress | None) -> Iterable
         yield item
         if progress is not None and (done % 500 == 0 or done == total):
             progress.step("Writing", done, total)
+
+
+def _joined(blobs: list[bytes], stored: str, dtype: type) -> np.ndarray:
+    """One array of the ``stored`` little-endian values of ``blobs``, which it empties: the
+    blobs go as soon as they are joined, so at most two copies of them are held at once."""
+    joined = b"".join(blobs)
+    blobs.clear()
+    return np.frombuffer(joined, dtype=stored).astype(dtype)
 
 
 def _id_chunks(ids: Sequence[str], size: int = 500) -> Iterable[tuple[str, list[str]]]:
