@@ -111,7 +111,8 @@ LARGE_POSTINGS = 2_000_000  # from this many postings an inverted index is built
 
 
 class InvertedIndex:
-    """Sparse document vectors by term, for tf-idf cosine without scipy."""
+    """Sparse document vectors by term (BM25's postings, tf-idf cosine): a query is one
+    slice of postings per query term."""
 
     def __init__(
         self, indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, n_terms: int
