@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")  # between hidden layers; the code layer is linear
-FIRST_LAYER_STARTS = ("svd", "softmax", "lsa")  # how pre-training starts the first layer
+# How pre-training starts the first layer (docret.train.pretrain).
+FIRST_LAYER_STARTS = ("svd-softmax", "svd", "softmax", "lsa")
 
 
 def _default(value, help: str):  # noqa: A002 - the word the CLI uses
@@ -50,7 +51,8 @@ class Defaults:
         0.3, "Share of training inputs cut to 2-12 of their words, like a typed query"
     )
     first_layer: str = _default(
-        "svd", "Pre-training's start: svd (of tf-idf), softmax (3 epochs), lsa (codes start as LSA)"
+        "svd-softmax",
+        "Pre-training's start: svd-softmax (svd, then softmax), svd (of tf-idf), softmax, lsa",
     )
     lsa_dims: int = _default(
         128, "LSA dimensions the default ranking weighs beside the codes (0: codes only)"

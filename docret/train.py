@@ -50,9 +50,10 @@ class TrainConfig:
     pretrain: bool = DEFAULTS.pretrain  # layer-wise pre-training (:func:`pretrain`) first
     query_fraction: float = DEFAULTS.query_fraction  # inputs replaced by a few of their words
     query_words: tuple[int, int] = (2, 12)  # how many words such a query-like input keeps
-    # How pre-training starts the first layer: "svd" (truncated SVD of the tf-idf matrix) or
-    # "softmax" (3 epochs as a shallow autoencoder through the output softmax, the former
-    # default: better for whole-document queries, worse for short ones; bench/RESULTS.md)
+    # How pre-training starts the first layer: "svd" (truncated SVD of the tf-idf matrix),
+    # "softmax" (3 epochs as a shallow autoencoder through the output softmax: better for
+    # whole-document queries, worse for short ones), "svd-softmax" (the first, then the
+    # second: the default, most of both; bench/RESULTS.md) or "lsa" (codes start as LSA)
     first_layer: str = DEFAULTS.first_layer
     seed: int = DEFAULTS.seed
     device: str = DEFAULTS.device  # "auto" takes CUDA when present
@@ -286,12 +287,19 @@ def pretrain(
     rng = np.random.default_rng(config.seed)
     n = inputs.shape[0]
     act = model.act
-    if config.first_layer in ("svd", "lsa"):
+    if config.first_layer in ("svd", "svd-softmax", "lsa"):
         # "lsa": float codes keep LSA's proportions (the leading directions weigh most) for
         # the identity start to pass on; binary codes keep the whitened start of "svd".
-        whiten = config.first_layer == "svd" or model.config.binary
+        whiten = config.first_layer != "lsa" or model.config.binary
         explained = init_first_layer(model, inputs, config.seed, whiten=whiten)
         history: list[dict[str, Any]] = [{"layer": 1, "explained": explained}]
+        if config.first_layer == "svd-softmax":
+            # The SVD start serves short queries; a few epochs through the output softmax
+            # from there bring back most of what whole-document queries lost to it
+            # (bench/RESULTS.md, eighth session).
+            history[0]["loss"] = _pretrain_first_layer(model, inputs, targets, config, epochs)
+            if callback:
+                callback("layer 1", epochs, history[0]["loss"])
         if not whiten:
             units = min(model.input_weight.shape[1], min(n, SVD_MAX_ROWS), inputs.shape[1])
             init_identity(model, units)

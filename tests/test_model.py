@@ -370,7 +370,7 @@ def test_first_layer_of_a_large_corpus_comes_from_a_sample(monkeypatch):
     assert 0.7 < np.sqrt((h**2).mean()) < 1.3  # about the unit scale on all the rows
 
 
-def test_first_layer_can_start_through_the_softmax_instead():
+def test_first_layer_starts_by_svd_by_softmax_or_by_svd_then_softmax():
     from docret import train
     from docret.text import tfidf_matrix
 
@@ -379,16 +379,26 @@ def test_first_layer_can_start_through_the_softmax_instead():
     targets = sp.csr_matrix(counts.multiply(1 / np.asarray(counts.sum(1)).clip(1e-9)))
     inputs = tfidf_matrix(counts, enc.idf_)
     weights = []
-    for start in ("svd", "softmax"):
+    for start in ("svd", "softmax", "svd-softmax"):
         torch.manual_seed(0)
         model = Autoencoder(AutoencoderConfig(vocab_size=counts.shape[1], hidden=(16, 8)))
         before = model.input_weight.detach().clone()
         config = train.TrainConfig(device="cpu", first_layer=start)
         (first, *_) = train.pretrain(model, inputs, targets, config, epochs=1)
-        assert ("explained" if start == "svd" else "loss") in first
+        assert ("explained" in first) == (start != "softmax")
+        assert ("loss" in first) == (start != "svd")
         assert not torch.equal(before, model.input_weight)
         weights.append(model.input_weight.detach().clone())
-    assert not torch.allclose(*weights)
+    svd, softmax, both = weights
+    assert not torch.allclose(svd, softmax)
+    assert not torch.allclose(svd, both) and not torch.allclose(softmax, both)
+    # svd-softmax is the SVD start followed by the softmax epochs, nothing else
+    torch.manual_seed(0)
+    model = Autoencoder(AutoencoderConfig(vocab_size=counts.shape[1], hidden=(16, 8)))
+    config = train.TrainConfig(device="cpu", first_layer="svd-softmax")
+    train.init_first_layer(model, inputs, config.seed)
+    train._pretrain_first_layer(model, inputs, targets, config, 1)
+    assert torch.equal(model.input_weight.detach(), both)
     with pytest.raises(ValueError, match="first_layer"):
         train.TrainConfig(first_layer="pca")
 
