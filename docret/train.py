@@ -53,7 +53,8 @@ class TrainConfig:
     # How pre-training starts the first layer: "svd" (truncated SVD of the tf-idf matrix),
     # "softmax" (3 epochs as a shallow autoencoder through the output softmax: better for
     # whole-document queries, worse for short ones), "svd-softmax" (the first, then the
-    # second: the default, most of both; bench/RESULTS.md) or "lsa" (codes start as LSA)
+    # second: the default, most of both; bench/RESULTS.md; binary codes take "svd") or
+    # "lsa" (codes start as LSA)
     first_layer: str = DEFAULTS.first_layer
     seed: int = DEFAULTS.seed
     device: str = DEFAULTS.device  # "auto" takes CUDA when present
@@ -293,10 +294,11 @@ def pretrain(
         whiten = config.first_layer != "lsa" or model.config.binary
         explained = init_first_layer(model, inputs, config.seed, whiten=whiten)
         history: list[dict[str, Any]] = [{"layer": 1, "explained": explained}]
-        if config.first_layer == "svd-softmax":
+        if config.first_layer == "svd-softmax" and not model.config.binary:
             # The SVD start serves short queries; a few epochs through the output softmax
             # from there bring back most of what whole-document queries lost to it
-            # (bench/RESULTS.md, eighth session).
+            # (bench/RESULTS.md, eighth session). Measured for float codes only: binary
+            # codes keep the start of "svd", whose units the code noise saturates better.
             history[0]["loss"] = _pretrain_first_layer(model, inputs, targets, config, epochs)
             if callback:
                 callback("layer 1", epochs, history[0]["loss"])

@@ -399,6 +399,15 @@ def test_first_layer_starts_by_svd_by_softmax_or_by_svd_then_softmax():
     train.init_first_layer(model, inputs, config.seed)
     train._pretrain_first_layer(model, inputs, targets, config, 1)
     assert torch.equal(model.input_weight.detach(), both)
+    # binary codes keep the start of "svd" (the softmax epochs were measured for float codes)
+    starts = []
+    for start in ("svd", "svd-softmax"):
+        torch.manual_seed(0)
+        config = AutoencoderConfig(vocab_size=counts.shape[1], hidden=(16, 8), binary=True)
+        model = Autoencoder(config)
+        train.pretrain(model, inputs, targets, train.TrainConfig(device="cpu", first_layer=start))
+        starts.append(model.input_weight.detach().clone())
+    assert torch.equal(*starts)
     with pytest.raises(ValueError, match="first_layer"):
         train.TrainConfig(first_layer="pca")
 
