@@ -65,22 +65,8 @@ def main() -> None:
             lexical = LexicalIndex.from_counts(terms)
             held = set(encoder.held_out_.tolist())
             trained = [i for i in range(len(docs)) if i not in held]
-
-            def choose(among, n, docs=docs, encoder=encoder, lexical=lexical, spaces=spaces):
-                return calibrate(
-                    docs,
-                    encoder.analyzer_,
-                    lexical.lexicon,
-                    lexical.bm25,
-                    spaces,
-                    encoder.transform_both,
-                    seed=0,
-                    n=n,
-                    among=among,
-                )
-
             for label, among in (("trained on", trained), ("held out", sorted(held))):
-                choice = choose(among, args.queries)
+                choice = choose(docs, encoder, lexical, spaces, among, args.queries)
                 mrr = choice.mrr
                 best = max(mrr, key=mrr.get)
                 split_rows.append(
@@ -91,7 +77,7 @@ def main() -> None:
                 )
             grid = validation_grid(data, encoder, lexical, spaces)
             best = max(grid, key=grid.get)
-            chosen = [choose(among, PSEUDO_QUERIES) for among in (None, sorted(held))]
+            chosen = [choose(docs, encoder, lexical, spaces, a) for a in (None, sorted(held))]
             validation_rows.append(
                 f"| {name} | {first_layer} | {grid[(0.0, 0.0)]:.4f} | {best} {grid[best]:.4f} | "
                 + " | ".join(f"({c.weight}, {c.lsa}) {grid[(c.weight, c.lsa)]:.4f}" for c in chosen)
@@ -108,6 +94,24 @@ def main() -> None:
         "every document | chosen from held-out documents |\n|---|---|---|---|---|---|"
     )
     print("\n".join(validation_rows))
+
+
+def choose(
+    docs, encoder: Encoder, lexical: LexicalIndex, spaces, among=None, n: int = PSEUDO_QUERIES
+):
+    """The fusion weights an index of ``docs`` would choose (seed 0), from pseudo-queries cut
+    from the documents ``among`` (all if None)."""
+    return calibrate(
+        docs,
+        encoder.analyzer_,
+        lexical.lexicon,
+        lexical.bm25,
+        spaces,
+        encoder.transform_both,
+        seed=0,
+        n=n,
+        among=among,
+    )
 
 
 def validation_grid(data: dict, encoder: Encoder, lexical: LexicalIndex, spaces) -> dict:

@@ -25,11 +25,11 @@ import platform
 import time
 from datetime import date
 
-from heldout import validation_grid  # bench/, beside this
+from heldout import choose, validation_grid  # bench/, beside this
 from tune_model import CORPORA, load
 
 from docret.encoder import Encoder
-from docret.fusion import PSEUDO_QUERIES, calibrate, pseudo_queries
+from docret.fusion import PSEUDO_QUERIES, pseudo_queries
 from docret.lexicon import LexicalIndex
 
 
@@ -60,15 +60,7 @@ def main() -> None:
                 fit_s = time.perf_counter() - start
                 lexical = LexicalIndex.from_counts(encoder.count_terms(docs))
                 spaces = [encoder.transform(docs), encoder.transform_lsa(docs)]
-                choice = calibrate(
-                    docs,
-                    encoder.analyzer_,
-                    lexical.lexicon,
-                    lexical.bm25,
-                    spaces,
-                    encoder.transform_both,
-                    seed=0,
-                )
+                choice = choose(docs, encoder, lexical, spaces)
                 mrr = choice.mrr
                 best = max(mrr, key=mrr.get)
                 grid = validation_grid(data, encoder, lexical, spaces)
