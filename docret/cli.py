@@ -672,8 +672,9 @@ def _open(ctx: click.Context):
     # docret.ranking.METHODS, spelled out so that --help does not import numpy (a test checks)
     type=click.Choice(("default", "codes", "hybrid", "bm25", "tfidf", "lsa")),
     help="Ranking: default = BM25 fused with the learned codes and LSA at the weights chosen "
-    "when the index was built; codes = the codes alone; hybrid = code cosine + tf-idf cosine; "
-    "bm25, tfidf = words alone; lsa = LSA cosine alone",
+    "when the index was built, then again with feedback from its top documents; codes = the "
+    "codes alone; hybrid = code cosine + tf-idf cosine; bm25, tfidf = words alone; lsa = LSA "
+    "cosine alone",
 )
 @click.option("--compare", is_flag=True, help="Show the ranking beside BM25's")
 @click.option(

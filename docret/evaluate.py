@@ -35,7 +35,7 @@ from docret.errors import CorpusError
 from docret.fusion import calibrate
 from docret.lexicon import LexicalIndex, query_terms
 from docret.metrics import average_precision, judged, ndcg_at_k, precision_at_k, top_rows
-from docret.ranking import HYBRID_WEIGHT, fuse, normalize_rows, query_weights
+from docret.ranking import HYBRID_WEIGHT, fuse_with_feedback, normalize_rows, query_weights
 from docret.text import Analyzer, english_stop_words
 
 PLOT_DEPTH = 1000  # the paper's figure runs to 1,000 retrieved documents
@@ -249,9 +249,10 @@ class Codes(Method):
 
 
 class Default(Method):
-    """docret default: BM25 fused with the code cosine and the LSA cosine
-    (:func:`docret.ranking.fuse`) at the weights the corpus' pseudo-queries choose
-    (:func:`docret.fusion.calibrate`), as ``docret index`` chooses and ``docret query`` ranks."""
+    """docret default: BM25 fused with the code cosine and the LSA cosine, twice with
+    feedback (:func:`docret.ranking.fuse_with_feedback`), at the weights the corpus'
+    pseudo-queries choose (:func:`docret.fusion.calibrate`), as ``docret index`` chooses and
+    ``docret query`` ranks."""
 
     name = "docret default"
 
@@ -286,15 +287,14 @@ class Default(Method):
         lsa = None
         if self.with_lsa:
             codes, lsa = self.codes.encoder.transform_both(texts)
-            lsa = lsa @ self.lsa_docs.T
         else:
             codes = self.codes.encoder.transform(texts)
-        semantic = normalize_rows(codes) @ self.codes.docs.T
         length = self.lexical.index.median_length
         rows = []
         for i, n in enumerate(self.lexical.lengths(texts)):
             a, b = query_weights(self.choice.weight, self.choice.lsa, n, length)
-            rows.append(fuse(lexical[i], semantic[i], a, None if lsa is None else lsa[i], b))
+            lsa_i = None if lsa is None else (self.lsa_docs, lsa[i])
+            rows.append(fuse_with_feedback(lexical[i], (self.codes.docs, codes[i]), a, lsa_i, b))
         return np.stack(rows)
 
 

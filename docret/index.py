@@ -25,7 +25,7 @@ from docret.inference import NumpyEncoder
 from docret.progress import Progress
 from docret.ranking import (
     HYBRID_WEIGHT,
-    fuse,
+    fuse_with_feedback,
     hamming_distances,
     logits,
     method_name,
@@ -293,7 +293,9 @@ class Index:
         """The ``k`` best documents for ``text`` by ``method`` (:data:`~docret.ranking.METHODS`).
 
         ``None`` or "default": BM25 fused with the code cosine and the LSA cosine at the
-        weights chosen when the index was built (:attr:`fusion`). "codes": float codes rank by
+        weights chosen when the index was built (:attr:`fusion`), then again with the query's
+        code and LSA vector moved toward its first best documents
+        (:func:`~docret.ranking.fuse_with_feedback`). "codes": float codes rank by
         cosine; binary codes (``docret index --binary``) by Hamming distance, or with
         ``rerank`` take that many by Hamming and order them by the cosine of the code layer's
         logits plus the tf-idf cosine (a binary index's default). "hybrid" (or
@@ -433,7 +435,9 @@ class Index:
     ) -> list[Hit]:
         """BM25, fused with the code cosine at ``weight`` and the LSA cosine at ``lsa`` (for
         this query's length, :func:`~docret.ranking.query_weights`) when the query has a word
-        the model knows (a query of only rarer words ranks by BM25 alone)."""
+        the model knows (a query of only rarer words ranks by BM25 alone), the query's code
+        and LSA vector then moved toward its first top documents
+        (:func:`~docret.ranking.fuse_with_feedback`)."""
         if not text or not text.strip():
             raise QueryError("Query is empty")
         found = snap.lexical.scores(snap.vectorizer.analyzer, text)
@@ -446,12 +450,9 @@ class Index:
         if snap.lsa is None:
             lsa = 0.0
         if (weight > 0 or lsa > 0) and len(vector.indices):
-            semantic = scores  # weighs nothing unless the codes have a weight
-            if weight > 0:
-                code = snap.encoder.encode([vector])[0]
-                semantic = snap.unit_codes @ normalize_rows(code[None])[0]
-            lsa_scores = snap.unit_lsa @ snap.lsa_of(vector) if lsa > 0 else None
-            scores = fuse(scores, semantic, weight, lsa_scores, lsa)
+            codes = (snap.unit_codes, snap.encoder.encode([vector])[0]) if weight > 0 else None
+            lsa_space = (snap.unit_lsa, snap.lsa_of(vector)) if lsa > 0 else None
+            scores = fuse_with_feedback(scores, codes, weight, lsa_space, lsa)
         return self._hits(snap, top_k(scores, k), scores)
 
     def unknown_words(self, text: str) -> list[str]:

@@ -252,6 +252,26 @@ def test_fuse_weighs_the_min_max_scaled_scores():
     np.testing.assert_allclose(without, fuse(lexical, semantic, 0.2))
 
 
+def test_fuse_with_feedback_ranks_again_with_the_query_moved_toward_its_top_documents():
+    from docret.ranking import fuse_with_feedback
+
+    lexical = np.array([0.0, 1.0, 0.5])
+    docs = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])  # unit rows
+    query = np.array([2.0, 0.0])  # its length does not matter
+    # First fusion: 0.5 x [0, 1, 0.5] + 0.5 x min-max([1, 0, 0.6]) = [0.5, 0.5, 0.55]: the
+    # third document comes first. The query moves to (1, 0) + (0.6, 0.8), whose cosines
+    # min-max scale to [1, 0, 1]: 0.5 x [0, 1, 0.5] + 0.5 x [1, 0, 1].
+    moved = fuse_with_feedback(lexical, (docs, query), 0.5, docs=1)
+    np.testing.assert_allclose(moved, [0.5, 0.5, 0.75], rtol=1e-6)
+    once = fuse_with_feedback(lexical, (docs, query), 0.5, docs=1, moved=0.0)
+    np.testing.assert_allclose(once, [0.5, 0.5, 0.55], rtol=1e-6)
+    # LSA alone moves the same way; weights of 0 give the lexical scores and read no space
+    # (these have the wrong shapes on purpose).
+    np.testing.assert_allclose(fuse_with_feedback(lexical, None, 0.0, (docs, query), 0.5, 1), moved)
+    wrong = (np.zeros((3, 5)), np.zeros(7))
+    np.testing.assert_array_equal(fuse_with_feedback(lexical, wrong, 0.0, wrong, 0.0), lexical)
+
+
 # -- fusion weight from pseudo-queries --------------------------------------------------------
 def test_pseudo_queries_cut_a_span_out_of_long_documents_seeded():
     from docret.fusion import pseudo_queries
@@ -346,7 +366,7 @@ def test_index_bm25_ranks_as_bm25s_over_the_stored_texts(index):
 
 def test_default_ranking_fuses_bm25_codes_and_lsa_at_the_stored_weights(index):
     from docret.fusion import FUSION_GRID
-    from docret.ranking import fuse
+    from docret.ranking import fuse_with_feedback
 
     choice = index.fusion
     assert (choice.weight, choice.lsa) in FUSION_GRID and choice.queries >= 20
@@ -358,8 +378,12 @@ def test_default_ranking_fuses_bm25_codes_and_lsa_at_the_stored_weights(index):
     code = normalize_rows(index.encoder.encode([vec]))[0]
     bm25, n_terms = index.snapshot.lexical.scores(index.vectorizer.analyzer, text)
     assert n_terms == 3  # a typed question: the corpus' weights as chosen
-    lsa = index.snapshot.unit_lsa @ index.snapshot.lsa_of(vec)
-    expected = fuse(bm25, index.snapshot.unit_codes @ code, choice.weight, lsa, choice.lsa)
+    snap = index.snapshot
+    lsa = snap.lsa_of(vec)
+    expected = fuse_with_feedback(
+        bm25, (snap.unit_codes, code), choice.weight, (snap.unit_lsa, lsa), choice.lsa
+    )
+    assert (choice.weight, choice.lsa) != (0.0, 0.0)  # else this would test BM25 alone
     hits = index.query(text, k=8)
     assert [h.id for h in hits] == [index.ids[i] for i in top_k(expected, 8)]
     assert index.query_many([text], k=8, method="default") == [hits]
