@@ -716,9 +716,10 @@ def query(
             if as_json:
                 click.echo(json.dumps({"query": text, **result.to_dict()}))
             else:
-                _print_comparison(text, result)
+                _print_comparison(text, result, idx.default_ranking())
             return
         hits = idx.query(text, k, rerank, method=method)
+        title = _METHOD_TITLES.get(method or "default") or idx.default_ranking()
         unknown = idx.unknown_words(text)
         shared = [idx.shared_words(text, h.id) for h in hits] if explain_hits else None
         query_words = [w for w, _ in idx.explain(text, 10)] if explain_hits else []
@@ -729,7 +730,7 @@ def query(
                 row["shared_words"] = [w for w, _ in words]
         click.echo(json.dumps(rows))
     else:
-        _print_hits(f"{_METHOD_TITLES[method or 'default']}: {shown(text)}", hits, shared)
+        _print_hits(f"{title}: {shown(text)}", hits, shared)
         if query_words:
             _stdout().print(f"The query's code stands for: {', '.join(query_words)}")
         if unknown:
@@ -894,6 +895,11 @@ def info(ctx: click.Context, as_json: bool) -> None:
                 f"(chosen on {data['ranking']['queries']:,} pseudo-queries)"
                 if data["ranking"]["queries"]
                 else "(BM25 alone: rebuild to choose the weights)"
+            )
+            + (
+                ", then again with feedback from its top documents"
+                if data["ranking"]["weight"] or data["ranking"].get("lsa")
+                else ""
             ),
         ),
         ("Schema", str(data["schema_version"])),
@@ -1030,8 +1036,8 @@ def _print_hits(title: str, hits, shared=None) -> None:
     _stdout().print(table)
 
 
+# The default's title is the index's own (Index.default_ranking): which scores weigh in it.
 _METHOD_TITLES = {
-    "default": "BM25 + learned codes + LSA",
     "codes": "Learned codes",
     "hybrid": "Learned codes + tf-idf",
     "bm25": "BM25",
@@ -1040,11 +1046,12 @@ _METHOD_TITLES = {
 }
 
 
-def _print_comparison(text: str, result) -> None:
+def _print_comparison(text: str, result, default: str) -> None:
+    """``result`` (a Comparison) as a table; ``default`` is the default ranking's title."""
     from rich.table import Table
 
     both = result.both
-    left, right = _METHOD_TITLES[result.method], _METHOD_TITLES[result.baseline]
+    left, right = (_METHOD_TITLES.get(m, default) for m in (result.method, result.baseline))
     table = Table(title=f"{left} vs {right}: {shown(text)}", title_justify="left")
     table.add_column("#", justify="right")
     table.add_column(left, ratio=1)

@@ -430,6 +430,17 @@ class Index:
         time; 0 (BM25 alone) for an index built before docret chose them."""
         return self.snapshot.fusion
 
+    def default_ranking(self) -> str:
+        """The default ranking in words, as this index ranks: BM25 and the scores that weigh
+        in it ("BM25 + LSA" where the pseudo-queries gave the codes no weight), or the binary
+        codes' Hamming distance."""
+        snap = self.snapshot
+        if snap.bits is not None:
+            return "Learned codes (Hamming)"
+        lsa = snap.fusion.lsa if snap.lsa is not None else 0.0
+        parts = [name for name, w in (("learned codes", snap.fusion.weight), ("LSA", lsa)) if w > 0]
+        return " + ".join(["BM25", *parts])
+
     def _rank_lexical(
         self, snap: Snapshot, text: str, k: int, weight: float, lsa: float = 0.0
     ) -> list[Hit]:

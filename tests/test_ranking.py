@@ -391,6 +391,23 @@ def test_default_ranking_fuses_bm25_codes_and_lsa_at_the_stored_weights(index):
         index.query(text, method="lda")
 
 
+def test_default_ranking_is_named_by_the_scores_that_weigh_in_it(index):
+    from dataclasses import replace
+
+    from docret.fusion import FusionChoice
+
+    snap = index.snapshot
+    assert snap.lsa is not None and snap.bits is None
+    for pair, name in [
+        ((0.2, 0.4), "BM25 + learned codes + LSA"),
+        ((0.0, 0.6), "BM25 + LSA"),  # the bundled sample's weights: no "learned codes"
+        ((0.3, 0.0), "BM25 + learned codes"),
+        ((0.0, 0.0), "BM25"),
+    ]:
+        index._snapshot = replace(snap, fusion=FusionChoice(pair[0], lsa=pair[1]))
+        assert index.default_ranking() == name
+
+
 def test_lsa_ranks_by_the_cosine_of_the_models_lsa_vectors(index):
     from docret.lsa import project
 
