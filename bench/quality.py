@@ -14,6 +14,9 @@ Usage (from a checkout, with ../shared/corpora beside it):
 Every run builds on the train split and queries with the test split (20 Newsgroups, raw text,
 headers kept) or with the judged queries (Cranfield, NPL), seeds fixed; the baselines (tf-idf,
 BM25, LSA at the code size, and LSA-128 on the IR collections) are computed in the same run.
+20 Newsgroups at D=32 is also queried with the test documents' subject lines alone (a few
+typed words each; "Re:" removed, documents without one left out), on the same trained
+encoder.
 The first row is docret's default ranking, with the fusion weight its pseudo-queries chose.
 Results are printed as Markdown tables ready for bench/RESULTS.md.
 """
@@ -25,12 +28,14 @@ import json
 import pickle
 import platform
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import numpy as np
+from tune_model import subject  # bench/, beside this
 
-from docret.evaluate import Codes, Method, evaluate, load_collection
+from docret.evaluate import Codes, Collection, Method, evaluate, load_collection
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 
@@ -51,6 +56,24 @@ class CachedCodes(Codes):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_bytes(pickle.dumps((self.encoder, self.docs)))
         return self
+
+
+class FittedCodes(Codes):
+    """:class:`Codes` already fitted on the same documents (its fit is skipped)."""
+
+    def __init__(self, fitted: Codes) -> None:
+        self.__dict__.update(fitted.__dict__)
+
+    def fit(self, texts) -> FittedCodes:
+        return self
+
+
+def subject_lines(collection: Collection) -> Collection:
+    """The labelled ``collection`` queried with its test documents' subject lines only."""
+    queries = [replace(d, text=subject(d.text)) for d in collection.queries]
+    return replace(
+        collection, name=f"{collection.name} subject lines", queries=[q for q in queries if q.text]
+    )
 
 
 def table(results, title: str) -> str:
@@ -130,39 +153,51 @@ def main() -> None:
         extra = (50,) if dims == 10 else (128,) if collection.protocol == "qrels" else ()
         others = [MiniLM()] if args.minilm and dims == 32 else []
         options = dict(code_size=dims, seed=0, device="cpu")
-        cached = (
-            {"codes": CachedCodes(args.cache / f"{Path(rel).parts[0]}-d{dims}.pkl", **options)}
+        codes = (
+            CachedCodes(args.cache / f"{Path(rel).parts[0]}-d{dims}.pkl", **options)
             if args.cache
-            else {}
+            else Codes(**options)
         )
-        results = evaluate(collection, extra_lsa=extra, extra_methods=others, **cached, **options)
-        print(
-            table(
-                results,
-                f"{collection.name}, D={dims} ({len(collection.documents):,} "
-                f"documents, {len(collection.queries):,} queries"
-                + (
-                    f", {collection.left_out} without relevant left out"
-                    if collection.left_out
-                    else ""
-                )
-                + f", {time.perf_counter() - start:.0f} s)",
+        results = evaluate(
+            collection, extra_lsa=extra, extra_methods=others, codes=codes, **options
+        )
+        report(results, collection, dims, start, args.out, f"{Path(rel).parts[0]}-d{dims}")
+        if collection.protocol == "labels" and dims == 32:
+            start = time.perf_counter()
+            short = subject_lines(collection)
+            results = evaluate(
+                short, extra_lsa=extra, extra_methods=others, codes=FittedCodes(codes), **options
+            )
+            name = f"{Path(rel).parts[0]}-subjects-d{dims}"
+            dropped = len(collection.queries) - len(short.queries)
+            note = f" (encoder above reused; {dropped} test documents without a subject line)"
+            report(results, short, dims, start, args.out, name, note)
+
+
+def report(results, collection, dims, start, out, name, note="") -> None:
+    """Print one run's table; write its JSON to ``out`` if given."""
+    print(
+        table(
+            results,
+            f"{collection.name}, D={dims} ({len(collection.documents):,} "
+            f"documents, {len(collection.queries):,} queries"
+            + (f", {collection.left_out} without relevant left out" if collection.left_out else "")
+            + f", {time.perf_counter() - start:.0f} s){note}",
+        )
+    )
+    print(flush=True)
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{name}.json").write_text(
+            json.dumps(
+                {
+                    "corpus": collection.name,
+                    "code_size": dims,
+                    "methods": [r.to_dict() for r in results],
+                },
+                indent=1,
             )
         )
-        print(flush=True)
-        if args.out:
-            args.out.mkdir(parents=True, exist_ok=True)
-            name = f"{Path(rel).parts[0]}-d{dims}.json"
-            (args.out / name).write_text(
-                json.dumps(
-                    {
-                        "corpus": collection.name,
-                        "code_size": dims,
-                        "methods": [r.to_dict() for r in results],
-                    },
-                    indent=1,
-                )
-            )
 
 
 if __name__ == "__main__":
