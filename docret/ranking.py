@@ -294,7 +294,7 @@ def mix(
 # validation queries of bench/tune_model.py (bench/RESULTS.md, ninth session): 20 Newsgroups
 # subject lines P@10 0.614 -> 0.636, whole documents P@100 0.598 -> 0.616, titles' own
 # abstract (MRR) Cranfield 0.650 -> 0.656, NPL 0.213 -> 0.216. More documents (5, 7) helped
-# whole documents and cost titles; 3 helped all four.
+# whole documents and cost titles; 2 or 3 helped all four, 3 at weight 1 most on titles.
 FEEDBACK_DOCS = 3
 FEEDBACK_WEIGHT = 1.0
 
