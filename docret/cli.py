@@ -892,7 +892,12 @@ def info(ctx: click.Context, as_json: bool) -> None:
             else f"BM25 + learned codes {data['ranking']['weight']} "
             + f"+ LSA {data['ranking'].get('lsa', 0.0)} "
             + (
-                f"(chosen on {data['ranking']['queries']:,} pseudo-queries)"
+                f"(chosen on {data['ranking']['queries']:,} pseudo-queries"
+                + (
+                    ", answered by their documents' labels)"
+                    if data["ranking"].get("by_labels")
+                    else ")"
+                )
                 if data["ranking"]["queries"]
                 else "(BM25 alone: rebuild to choose the weights)"
             )

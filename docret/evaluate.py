@@ -256,8 +256,14 @@ class Default(Method):
 
     name = "docret default"
 
-    def __init__(self, codes: Codes, lexical: Lexical, seed: int = 0) -> None:
-        self.codes, self.lexical, self.seed = codes, lexical, seed
+    def __init__(
+        self,
+        codes: Codes,
+        lexical: Lexical,
+        seed: int = 0,
+        labels: Sequence[Sequence[str]] | None = None,
+    ) -> None:
+        self.codes, self.lexical, self.seed, self.labels = codes, lexical, seed, labels
         self.parts = (codes, lexical)
 
     def fit(self, texts: Sequence[str]) -> Default:
@@ -277,6 +283,7 @@ class Default(Method):
             spaces,
             encoder.transform_both if self.with_lsa else lambda t: [encoder.transform(t)],
             seed=self.seed,
+            labels=self.labels,
         )
         return self
 
@@ -360,7 +367,8 @@ def evaluate(
     benchmark) run last. ``codes`` replaces the learned-code method (a benchmark may pass one
     that reuses a trained encoder); by default it is ``Codes(**encoder_options)``.
     """
-    texts = [d.text for d in collection.documents]
+    docs = collection.documents
+    texts = [d.text for d in docs]
     queries = [d.text for d in collection.queries]
     analyzer = Analyzer(stop_words=english_stop_words())
     code_size = int(encoder_options.get("code_size", DEFAULTS.code_size))
@@ -368,7 +376,8 @@ def evaluate(
     codes = codes or Codes(**encoder_options)
     lexical = Lexical(analyzer)
     methods: list[Method] = [
-        Default(codes, lexical, seed=int(encoder_options.get("seed", 0))),
+        # The indexed documents' labels, as an index of them would have: never the queries'.
+        Default(codes, lexical, int(encoder_options.get("seed", 0)), [d.labels for d in docs]),
         codes,
         Hybrid(codes, tfidf),
         tfidf,

@@ -11,6 +11,13 @@ pseudo-query, the mean reciprocal rank of the answers is measured, and :func:`ch
 takes the smallest total weight that reaches half of the best gain over BM25 alone, so a
 corpus where neither semantic score helps gets plain BM25. Queries longer than a typed
 question weigh the codes more (:func:`docret.ranking.query_weights`).
+
+Such a pseudo-query has one answer, as a search for a known document has. A question on a
+topic has many, and wants the semantic scores weighed more. Where the documents carry labels
+(a folder per topic, a labelled corpus), the same pseudo-queries are also answered by every
+document sharing a label with theirs: the pair with the best precision of their top
+:data:`TOPICAL_K` is taken (:func:`choose_topical`), if it beats BM25 alone clearly; labels
+that say nothing of topics (say, a folder per year) leave the choice to the rule above.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from docret.lexicon import LexicalIndex, TermCounts, count_corpus, query_terms
-from docret.ranking import Bm25, min_max, mix, normalize_rows
+from docret.ranking import Bm25, min_max, mix, normalize_rows, top_k
 
 FUSION_WEIGHTS = tuple(round(0.1 * i, 1) for i in range(10))  # 0.0 .. 0.9
 # (codes, LSA) weight pairs; BM25 keeps 1 - their sum, at least 0.1.
@@ -33,6 +40,11 @@ SPAN_WORDS = (5, 12)  # a typed question's length, stop words included
 MIN_PSEUDO_QUERIES = 20  # fewer say nothing reliable: keep BM25 alone
 CHUNK = 50  # pseudo-queries scored at a time
 CALIBRATION_DOCS = 50_000  # larger corpora choose their weights on a sample this large
+TOPICAL_K = 10  # labelled corpora: precision of each pseudo-query's top 10 by label
+# The best pair's precision must beat BM25 alone's by this many standard errors of the paired
+# per-query differences: the best of 55 pairs beats BM25 by chance alone on labels that say
+# nothing of topics.
+TOPICAL_MARGIN = 3.0
 
 
 @dataclass(frozen=True)
@@ -56,26 +68,42 @@ class FusionChoice:
     mrr: dict[Pair, float] = field(default_factory=dict)
     queries: int = 0
     lsa: float = 0.0
+    # Labelled corpora: each pair's precision at TOPICAL_K by label, and whether it chose.
+    topical: dict[Pair, float] = field(default_factory=dict)
+    by_labels: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (stored with the model)."""
-        return {
+        out = {
             "weight": self.weight,
             "lsa": self.lsa,
             "queries": self.queries,
             "mrr": {f"{a},{b}": round(v, 4) for (a, b), v in self.mrr.items()},
         }
+        if self.topical:
+            out["by_labels"] = self.by_labels
+            out["topical"] = {f"{a},{b}": round(v, 4) for (a, b), v in self.topical.items()}
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FusionChoice:
         """Inverse of :meth:`to_dict`; reads what indexes stored before LSA was fused too
         (the codes' weight alone, keyed "0.2")."""
-        mrr = {}
-        for key, v in data.get("mrr", {}).items():
-            a, _, b = str(key).partition(",")
-            mrr[(float(a), float(b or 0.0))] = float(v)
+
+        def pairs(scores: dict[str, float]) -> dict[Pair, float]:
+            out = {}
+            for key, v in scores.items():
+                a, _, b = str(key).partition(",")
+                out[(float(a), float(b or 0.0))] = float(v)
+            return out
+
         return cls(
-            float(data["weight"]), mrr, int(data.get("queries", 0)), float(data.get("lsa", 0.0))
+            float(data["weight"]),
+            pairs(data.get("mrr", {})),
+            int(data.get("queries", 0)),
+            float(data.get("lsa", 0.0)),
+            pairs(data.get("topical", {})),
+            bool(data.get("by_labels", False)),
         )
 
 
@@ -133,6 +161,45 @@ def mean_reciprocal_ranks(
     }
 
 
+def precisions_by_label(
+    lexical: np.ndarray,
+    semantic: np.ndarray,
+    relevant: Callable[[int, np.ndarray], np.ndarray],
+    own: Sequence[int],
+    grid: Sequence[Pair] = CODES_ONLY,
+    lsa: np.ndarray | None = None,
+    k: int = TOPICAL_K,
+) -> dict[Pair, np.ndarray]:
+    """Each row's precision at ``k`` under the fusion at each (codes, LSA) pair of ``grid``,
+    its own document (``own``, the one its span was cut from) left out: that one is found by
+    the words the model learnt from it, not by topic. ``relevant(row, docs)`` says which of
+    ``docs`` answer the row's query."""
+    lexical, semantic = min_max(lexical), min_max(semantic)
+    lsa = None if lsa is None else min_max(lsa)
+    out = {}
+    for a, b in grid:
+        fused = mix(lexical, semantic, a, lsa, b)
+        out[(a, b)] = np.array(
+            [relevant(r, top_k(row, k, own[r])).sum() / k for r, row in enumerate(fused)],
+            dtype=np.float64,
+        )
+    return out
+
+
+def choose_topical(precisions: dict[Pair, np.ndarray], fallback: FusionChoice) -> FusionChoice:
+    """The pair whose pseudo-queries' mean precision by label is best (the smaller total
+    weight of equals), if it beats BM25 alone (0, 0) by :data:`TOPICAL_MARGIN` standard
+    errors of the per-query differences; else ``fallback`` (the known-item choice). Both
+    keep the precisions."""
+    means = {p: float(v.mean()) for p, v in precisions.items()}
+    best = max(means, key=lambda p: (means[p], -round(p[0] + p[1], 6), -p[1]))
+    diff = precisions[best] - precisions[(0.0, 0.0)]
+    se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else np.inf
+    if diff.mean() > TOPICAL_MARGIN * se:
+        return FusionChoice(best[0], fallback.mrr, fallback.queries, best[1], means, True)
+    return FusionChoice(fallback.weight, fallback.mrr, fallback.queries, fallback.lsa, means, False)
+
+
 def choose_weight(mrr: dict[Pair, float], queries: int) -> FusionChoice:
     """The pair of smallest total weight that reaches half of the best gain in mean
     reciprocal rank over BM25 alone (0, 0), the better of equal totals; (0, 0) if no pair
@@ -163,6 +230,7 @@ def calibrate(
     span: tuple[int, int] = SPAN_WORDS,
     n: int = PSEUDO_QUERIES,
     among: Sequence[int] | None = None,
+    labels: Sequence[Sequence[str]] | None = None,
 ) -> FusionChoice:
     """Choose the fusion weights of a corpus from its pseudo-queries.
 
@@ -171,6 +239,9 @@ def calibrate(
     vectors (N, k); ``embed`` turns texts into as many arrays, in the same order (one
     vectorisation for both). Without LSA vectors (or with k = 0) only the codes are weighed.
     ``among`` limits the documents pseudo-queries are cut from (all search every document).
+    ``labels``, one sequence per text, makes the choice topical where they tell topics apart
+    (:func:`choose_topical`); fewer than two distinct labels among the pseudo-queries'
+    documents, or fewer than :data:`MIN_PSEUDO_QUERIES` labelled ones, are ignored.
     """
     found = [q for q in pseudo_queries(texts, n, seed, span, among) if analyze(q.text)]
     if len(found) < MIN_PSEUDO_QUERIES:
@@ -178,6 +249,8 @@ def calibrate(
     with_lsa = len(spaces) > 1 and spaces[1].shape[1] > 0
     grid = FUSION_GRID if with_lsa else CODES_ONLY
     spaces = [normalize_rows(docs) for docs in spaces[: 2 if with_lsa else 1]]
+    sets = _label_sets(labels, [q.doc for q in found])
+    precisions: dict[Pair, list[np.ndarray]] = {p: [] for p in grid}
     total = dict.fromkeys(grid, 0.0)
     for start in range(0, len(found), CHUNK):  # (chunk, N) score matrices bound the memory
         part = found[start : start + CHUNK]
@@ -194,7 +267,38 @@ def calibrate(
         )
         for pair, v in mrr.items():
             total[pair] += v * len(part)
-    return choose_weight({p: v / len(found) for p, v in total.items()}, len(found))
+        if sets is not None:  # precision by label, of the pseudo-queries with labels
+            own = [sets[q.doc] for q in part]
+            mine = np.array([bool(x) for x in own])
+            by_label = precisions_by_label(
+                lexical,
+                semantic[0],
+                lambda r, docs, own=own: np.array([bool(own[r] & sets[j]) for j in docs]),
+                [q.doc for q in part],
+                grid,
+                semantic[1] if with_lsa else None,
+            )
+            for pair, v in by_label.items():
+                precisions[pair].append(v[mine])
+    choice = choose_weight({p: v / len(found) for p, v in total.items()}, len(found))
+    if sets is None:
+        return choice
+    return choose_topical({p: np.concatenate(v) for p, v in precisions.items()}, choice)
+
+
+def _label_sets(
+    labels: Sequence[Sequence[str]] | None, docs: Sequence[int]
+) -> list[frozenset[str]] | None:
+    """Each text's labels as a set, or None where they cannot tell topics apart: fewer than
+    two distinct labels among the ``docs`` (the pseudo-queries' documents), or fewer than
+    :data:`MIN_PSEUDO_QUERIES` of those labelled."""
+    if labels is None:
+        return None
+    sets = [frozenset(x) for x in labels]
+    mine = [sets[i] for i in docs if sets[i]]
+    if len(mine) < MIN_PSEUDO_QUERIES or len(frozenset().union(*mine)) < 2:
+        return None
+    return sets
 
 
 def _cosines(part: Sequence[PseudoQuery], docs: np.ndarray, embedded: np.ndarray) -> np.ndarray:
@@ -216,11 +320,13 @@ def choose_for_index(
     seed: int = 0,
     tfidf: Any = None,
     counts: TermCounts | None = None,
+    labels: Sequence[Sequence[str]] | None = None,
 ) -> tuple[LexicalIndex, FusionChoice]:
     """The lexicon and BM25 of a new index and its fusion weights, from a fitted
     :class:`~docret.encoder.Encoder`, the documents' ``codes`` and (if the caller has them)
-    their tf-idf matrix and their :class:`~docret.lexicon.TermCounts` over every term. A
-    binary index ranks by Hamming distance and is not fused: its weights stay 0.
+    their tf-idf matrix and their :class:`~docret.lexicon.TermCounts` over every term, and
+    the documents' ``labels`` (any sequence: only the sampled ones are read). A binary index
+    ranks by Hamming distance and is not fused: its weights stay 0.
 
     Above :data:`CALIBRATION_DOCS` documents the weights are chosen on a seeded random sample
     of that many, their pseudo-queries searching that sample: the (chunk x N) score matrices
@@ -237,6 +343,7 @@ def choose_for_index(
         rng = np.random.default_rng(seed)
         rows = np.sort(rng.choice(len(texts), CALIBRATION_DOCS, replace=False))
         texts = [texts[i] for i in rows.tolist()]
+        labels = None if labels is None else [labels[i] for i in rows.tolist()]
         codes = codes[rows]
         tfidf = None if tfidf is None else tfidf[rows]
         sample = LexicalIndex.from_counts(lexical.counts.take(rows))
@@ -245,7 +352,14 @@ def choose_for_index(
     try:
         spaces = [codes, encoder.transform_lsa(texts, tfidf)]
         choice = calibrate(
-            texts, analyzer, sample.lexicon, sample.bm25, spaces, encoder.transform_both, seed
+            texts,
+            analyzer,
+            sample.lexicon,
+            sample.bm25,
+            spaces,
+            encoder.transform_both,
+            seed,
+            labels=labels,
         )
     finally:
         encoder.progress = progress

@@ -23,7 +23,7 @@ from docret.lexicon import lexicon_for_adding, store_added
 from docret.progress import SILENT, Progress
 from docret.ranking import pack_bits
 from docret.snapshot import Snapshot
-from docret.spool import SpooledDocuments, close_spool, texts_of
+from docret.spool import SpooledDocuments, close_spool, labels_of, texts_of
 from docret.store import CsrRows, IndexData, Store
 
 # Above this share of unknown words, the stored vocabulary no longer describes what is added.
@@ -195,9 +195,13 @@ def _fit_and_write(
     codes = encoder.encode_tfidf(tfidf)
     state = encoder.export()
     # >>> rank: BM25's lexicon and the default ranking's fusion weights, chosen from the
-    # corpus' pseudo-queries (docret.fusion), commit together with the index.
+    # corpus' pseudo-queries (docret.fusion; topical ones where the documents have labels),
+    # commit together with the index.
     progress.stage("Choosing the default ranking")
-    lexical, choice = choose_for_index(texts, encoder, codes, encoder.seed, tfidf, terms)
+    labels = labels_of(documents)
+    lexical, choice = choose_for_index(
+        texts, encoder, codes, encoder.seed, tfidf, terms, labels=labels
+    )
     progress.stage(f"Writing {store.path}")
     with store.transaction():
         data = IndexData(

@@ -23,7 +23,7 @@ import tempfile
 import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import overload
+from typing import Any, overload
 
 from docret.errors import CorpusError
 from docret.readers.base import Document
@@ -151,29 +151,38 @@ class SpooledDocuments(Sequence[Document]):
             ) from None
 
 
-class Texts(Sequence[str]):
-    """The texts of a sequence of documents, read as they are asked for."""
+class Field(Sequence[Any]):
+    """One field (``text``, ``labels``) of a sequence of documents, read as it is asked for."""
 
-    def __init__(self, documents: Sequence[Document]) -> None:
-        self.documents = documents
+    def __init__(self, documents: Sequence[Document], name: str) -> None:
+        self.documents, self.name = documents, name
 
     def __len__(self) -> int:
         return len(self.documents)
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
-            return [d.text for d in self.documents[i]]
-        return self.documents[i].text
+            return [getattr(d, self.name) for d in self.documents[i]]
+        return getattr(self.documents[i], self.name)
 
-    def __iter__(self) -> Iterator[str]:
-        return (d.text for d in self.documents)
+    def __iter__(self) -> Iterator[Any]:
+        return (getattr(d, self.name) for d in self.documents)
 
 
 def texts_of(documents: Sequence[Document]) -> Sequence[str]:
     """The texts of ``documents``: a list, or a lazy view of documents spooled to disk."""
+    return _field(documents, "text")
+
+
+def labels_of(documents: Sequence[Document]) -> Sequence[Sequence[str]]:
+    """The labels of ``documents``, as :func:`texts_of` gives their texts."""
+    return _field(documents, "labels")
+
+
+def _field(documents: Sequence[Document], name: str) -> Sequence[Any]:
     if isinstance(documents, SpooledDocuments) and documents.spooled:
-        return Texts(documents)
-    return [d.text for d in documents]
+        return Field(documents, name)
+    return [getattr(d, name) for d in documents]
 
 
 def close_spool(documents: Sequence[Document]) -> None:

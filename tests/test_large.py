@@ -27,7 +27,7 @@ from docret.lexicon import (
     count_terms,
     lexicon_for_adding,
 )
-from docret.spool import SpooledDocuments, texts_of
+from docret.spool import SpooledDocuments, labels_of, texts_of
 from docret.store import CsrRows, Store
 from docret.text import Analyzer, count_vectorizer, english_stop_words, select_vocabulary
 
@@ -157,6 +157,7 @@ def test_spooled_documents_move_to_disk_and_read_back_as_they_were(tmp_path):
         seq[25]
     assert list(texts_of(seq)) == [d.text for d in docs]
     assert texts_of(seq)[7] == docs[7].text
+    assert list(labels_of(seq)) == [d.labels for d in docs] and labels_of(seq)[3] == docs[3].labels
     seq.close()
     assert not path.exists() and len(seq) == 0
 

@@ -341,6 +341,63 @@ def test_choose_weight_takes_the_smallest_total_weight_with_half_the_best_gain()
     assert old == FusionChoice(0.3, {(0.0, 0.0): 0.1, (0.3, 0.0): 0.2}, 9, 0.0)
 
 
+def test_labels_choose_the_pair_whose_top_documents_share_the_query_documents_label():
+    from docret.fusion import (
+        FUSION_GRID,
+        FusionChoice,
+        choose_topical,
+        choose_weight,
+        precisions_by_label,
+    )
+
+    rng = np.random.default_rng(0)
+    n_queries, n_docs = 80, 300
+    labels = rng.integers(0, 10, n_docs)
+    own = rng.integers(0, n_docs, n_queries)
+    lexical = rng.random((n_queries, n_docs))
+    lexical[np.arange(n_queries), own] = 2.0  # BM25 finds each query's own document, no more
+    topical = rng.random((n_queries, n_docs)) * 0.5
+    topical += labels[None, :] == labels[own][:, None]  # the codes know the topics
+    noise = rng.random((n_queries, n_docs))
+
+    def relevant(r, docs):
+        return labels[docs] == labels[own[r]]
+
+    known = choose_weight({p: 0.0 for p in FUSION_GRID} | {(0.0, 0.0): 0.5}, n_queries)
+    assert (known.weight, known.lsa) == (0.0, 0.0)  # known-item pseudo-queries: BM25 alone
+    p10 = precisions_by_label(lexical, topical, relevant, own, FUSION_GRID, noise)
+    # The own document is left out: BM25 alone is at chance (a tenth of the documents).
+    assert abs(p10[(0.0, 0.0)].mean() - 0.1) < 0.05 and p10[(0.9, 0.0)].mean() == 1.0
+    choice = choose_topical(p10, known)
+    assert choice.by_labels and choice.weight > 0 and choice.lsa == 0.0
+    # The best precision at the smallest total weight that reaches it.
+    best = [p for p, v in choice.topical.items() if v == 1.0]
+    assert choice.weight + choice.lsa == min(a + b for a, b in best)
+    stored = FusionChoice.from_dict(choice.to_dict())  # scores rounded to 4 places
+    assert stored.to_dict() == choice.to_dict() and stored.by_labels
+    # Labels that say nothing of what the codes know: the known-item choice stands, and the
+    # precisions are kept for `docret info --json`.
+    shuffled = rng.permutation(labels)
+    p10 = precisions_by_label(
+        lexical, noise, lambda r, docs: shuffled[docs] == shuffled[own[r]], own, FUSION_GRID, noise
+    )
+    fallback = choose_topical(p10, known)
+    assert not fallback.by_labels and (fallback.weight, fallback.lsa) == (0.0, 0.0)
+    assert set(fallback.topical) == set(FUSION_GRID)
+
+
+def test_labels_count_only_where_they_tell_topics_apart():
+    from docret.fusion import MIN_PSEUDO_QUERIES, _label_sets
+
+    docs = list(range(MIN_PSEUDO_QUERIES))
+    assert _label_sets(None, docs) is None
+    assert _label_sets([("a",)] * len(docs), docs) is None  # one label for all
+    assert _label_sets([()] * len(docs), docs) is None  # none
+    two = [("a",), ("b", "c")] * len(docs)
+    assert _label_sets(two, docs) == [frozenset(x) for x in two]
+    assert _label_sets(two, docs[:-1]) is None  # too few labelled pseudo-queries
+
+
 # -- the index's default ranking --------------------------------------------------------------
 @pytest.fixture()
 def index(built_db):
@@ -373,6 +430,8 @@ def test_default_ranking_fuses_bm25_codes_and_lsa_at_the_stored_weights(index):
     assert set(choice.mrr) == set(FUSION_GRID)  # the model keeps LSA directions
     ranking = index.info()["ranking"]
     assert (ranking["weight"], ranking["lsa"]) == (choice.weight, choice.lsa)
+    # The fixture's documents are labelled by topic: their precisions by label were measured.
+    assert set(choice.topical) == set(FUSION_GRID) and "by_labels" in ranking
     text = "anchor hull breeze"
     vec = index.vectorize(text)
     code = normalize_rows(index.encoder.encode([vec]))[0]
