@@ -22,7 +22,7 @@ that say nothing of topics (say, a folder per year) leave the choice to the rule
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,12 +152,9 @@ def mean_reciprocal_ranks(
 ) -> dict[Pair, float]:
     """Mean reciprocal rank of the answers under the fusion (:func:`~docret.ranking.fuse`)
     at each (codes, LSA) pair of ``grid``."""
-    # Each score is min-max scaled once, not once per pair.
-    lexical, semantic = min_max(lexical), min_max(semantic)
-    lsa = None if lsa is None else min_max(lsa)
     return {
-        (a, b): float(reciprocal_ranks(mix(lexical, semantic, a, lsa, b), answers).mean())
-        for a, b in grid
+        pair: float(reciprocal_ranks(fused, answers).mean())
+        for pair, fused in _fusions(lexical, semantic, grid, lsa)
     }
 
 
@@ -174,20 +171,38 @@ def precisions_by_label(
     its own document (``own``, the one its span was cut from) left out: that one is found by
     the words the model learnt from it, not by topic. ``relevant(row, docs)`` says which of
     ``docs`` answer the row's query."""
+    return {
+        pair: _precisions(fused, relevant, own, k)
+        for pair, fused in _fusions(lexical, semantic, grid, lsa)
+    }
+
+
+def _fusions(
+    lexical: np.ndarray, semantic: np.ndarray, grid: Sequence[Pair], lsa: np.ndarray | None
+) -> Iterator[tuple[Pair, np.ndarray]]:
+    """The fused (rows, N) scores at each pair of ``grid``, a new array each; every score is
+    min-max scaled once, not once per pair."""
     lexical, semantic = min_max(lexical), min_max(semantic)
     lsa = None if lsa is None else min_max(lsa)
-    rows = np.arange(len(lexical))
-    k = min(k, lexical.shape[1] - 1)  # the own document is not a candidate
-    if k < 1:
-        return {p: np.zeros(len(rows)) for p in grid}
-    out = {}
     for a, b in grid:
-        fused = mix(lexical, semantic, a, lsa, b)
-        fused[rows, np.asarray(own)] = -np.inf
-        # The top k of every row at once (their order does not matter to a precision).
-        top = np.argpartition(-fused, k - 1, axis=1)[:, :k]
-        out[(a, b)] = np.array([relevant(r, top[r]).sum() / k for r in rows], dtype=np.float64)
-    return out
+        yield (a, b), mix(lexical, semantic, a, lsa, b)
+
+
+def _precisions(
+    fused: np.ndarray,
+    relevant: Callable[[int, np.ndarray], np.ndarray],
+    own: Sequence[int],
+    k: int = TOPICAL_K,
+) -> np.ndarray:
+    """:func:`precisions_by_label` at one pair (``fused``, which it overwrites)."""
+    rows = np.arange(len(fused))
+    k = min(k, fused.shape[1] - 1)  # the own document is not a candidate
+    if k < 1:
+        return np.zeros(len(rows))
+    fused[rows, np.asarray(own)] = -np.inf
+    # The top k of every row at once (their order does not matter to a precision).
+    top = np.argpartition(-fused, k - 1, axis=1)[:, :k]
+    return np.array([relevant(r, top[r]).sum() / k for r in rows], dtype=np.float64)
 
 
 def choose_topical(precisions: dict[Pair, np.ndarray], fallback: FusionChoice) -> FusionChoice:
@@ -266,24 +281,20 @@ def calibrate(
             lexical[r, q.doc] = bm25.score_text(*terms[r], rest_ids, rest_counts)
         embedded = embed([q.text for q in part] + [q.rest for q in part])
         semantic = [_cosines(part, docs, e) for docs, e in zip(spaces, embedded, strict=False)]
-        mrr = mean_reciprocal_ranks(
-            lexical, semantic[0], [q.doc for q in part], grid, semantic[1] if with_lsa else None
-        )
-        for pair, v in mrr.items():
-            total[pair] += v * len(part)
+        answers = [q.doc for q in part]
         if sets is not None:  # precision by label, of the pseudo-queries with labels
             own = [sets[q.doc] for q in part]
             mine = np.array([bool(x) for x in own])
-            by_label = precisions_by_label(
-                lexical,
-                semantic[0],
-                lambda r, docs, own=own: np.array([bool(own[r] & sets[j]) for j in docs]),
-                [q.doc for q in part],
-                grid,
-                semantic[1] if with_lsa else None,
-            )
-            for pair, v in by_label.items():
-                precisions[pair].append(v[mine])
+
+            def relevant(r: int, docs: np.ndarray, own=own) -> np.ndarray:
+                return np.array([bool(own[r] & sets[j]) for j in docs])
+
+        # Each pair's fusion serves both measures: the known-item one, then the topical one
+        # (which overwrites it).
+        for pair, fused in _fusions(lexical, semantic[0], grid, semantic[1] if with_lsa else None):
+            total[pair] += float(reciprocal_ranks(fused, answers).mean()) * len(part)
+            if sets is not None:
+                precisions[pair].append(_precisions(fused, relevant, answers)[mine])
     choice = choose_weight({p: v / len(found) for p, v in total.items()}, len(found))
     if sets is None:
         return choice

@@ -323,10 +323,15 @@ def fuse_with_feedback(
     if spaces == [None, None]:
         return np.asarray(lexical, dtype=np.float32)
 
+    scaled = min_max(lexical)  # once for both passes
+
     def fused(queries: list[np.ndarray | None]) -> np.ndarray:
-        cosines = [None if q is None else s[0] @ q for s, q in zip(spaces, queries, strict=True)]
-        semantic = cosines[0] if cosines[0] is not None else lexical  # weighs 0 then
-        return fuse(lexical, semantic, weight if spaces[0] else 0.0, cosines[1], lsa_weight)
+        cosines = [
+            None if q is None else min_max(s[0] @ q) for s, q in zip(spaces, queries, strict=True)
+        ]
+        semantic = cosines[0] if cosines[0] is not None else scaled  # weighs 0 then
+        weights = (weight if spaces[0] else 0.0, lsa_weight if spaces[1] else 0.0)
+        return mix(scaled, semantic, weights[0], cosines[1], weights[1])
 
     queries = [None if s is None else s[1] for s in spaces]
     first = fused(queries)

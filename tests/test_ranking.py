@@ -270,6 +270,9 @@ def test_fuse_with_feedback_ranks_again_with_the_query_moved_toward_its_top_docu
     np.testing.assert_allclose(fuse_with_feedback(lexical, None, 0.0, (docs, query), 0.5, 1), moved)
     wrong = (np.zeros((3, 5)), np.zeros(7))
     np.testing.assert_array_equal(fuse_with_feedback(lexical, wrong, 0.0, wrong, 0.0), lexical)
+    # Without LSA vectors (an index built before them) their weight is not taken from BM25.
+    without = fuse_with_feedback(lexical, (docs, query), 0.5, None, 0.3, 1, moved=0.0)
+    np.testing.assert_allclose(without, once, rtol=1e-6)
 
 
 # -- fusion weight from pseudo-queries --------------------------------------------------------
