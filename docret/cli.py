@@ -889,7 +889,8 @@ def info(ctx: click.Context, as_json: bool) -> None:
             "Ranking",
             "Hamming distance of the binary codes"
             if data["ranking"]["default"] == "codes"
-            else f"BM25 + learned codes {data['ranking']['weight']} "
+            else f"BM25 (k1 {data['ranking']['bm25']['k1']}, b {data['ranking']['bm25']['b']}) "
+            + f"+ learned codes {data['ranking']['weight']} "
             + f"+ LSA {data['ranking'].get('lsa', 0.0)} "
             + (
                 f"(chosen on {data['ranking']['queries']:,} pseudo-queries"

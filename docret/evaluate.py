@@ -36,6 +36,7 @@ from docret.fusion import calibrate
 from docret.lexicon import LexicalIndex, query_terms
 from docret.metrics import average_precision, judged, ndcg_at_k, precision_at_k, top_rows
 from docret.ranking import HYBRID_WEIGHT, fuse_with_feedback, normalize_rows, query_weights
+from docret.ranking import Bm25 as Bm25Scores
 from docret.text import Analyzer, english_stop_words
 
 PLOT_DEPTH = 1000  # the paper's figure runs to 1,000 retrieved documents
@@ -213,8 +214,13 @@ class Lexical(Method):
 
     def fit(self, texts: Sequence[str]) -> Lexical:
         self.index = LexicalIndex.from_texts(texts, self.analyzer)
-        self.lexicon, self.bm25 = self.index.lexicon, self.index.bm25
+        self.lexicon = self.index.lexicon
         return self
+
+    @property
+    def bm25(self) -> Bm25Scores:
+        """BM25 at the index's parameters (the default ranking sets them: ``index.tuned``)."""
+        return self.index.bm25
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         return np.stack(
@@ -285,6 +291,8 @@ class Default(Method):
             seed=self.seed,
             labels=self.labels,
         )
+        # As an index does: its BM25 ranks at the parameters chosen with the weights.
+        self.lexical.index.tuned(self.choice.k1, self.choice.b)
         return self
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:

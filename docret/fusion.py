@@ -18,18 +18,23 @@ topic has many, and wants the semantic scores weighed more. Where the documents 
 document sharing a label with theirs: the pair with the best precision of their top
 :data:`TOPICAL_K` is taken (:func:`choose_topical`), if it beats BM25 alone clearly; labels
 that say nothing of topics (say, a folder per year) leave the choice to the rule above.
+
+BM25's own parameters come first, from the same pseudo-queries: each (k1, b) of
+:data:`BM25_GRID` ranks them by BM25 alone, and the best replaces bm25s' (1.5, 0.75) only if it
+finds their answers clearly better (:func:`choose_bm25`). Corpora of short abstracts, whose
+length says little about how much of a topic they hold, want less length normalisation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from docret.lexicon import LexicalIndex, TermCounts, count_corpus, query_terms
-from docret.ranking import Bm25, min_max, mix, normalize_rows
+from docret.ranking import BM25_B, BM25_K1, Bm25, matched_counts, min_max, mix, normalize_rows
 
 FUSION_WEIGHTS = tuple(round(0.1 * i, 1) for i in range(10))  # 0.0 .. 0.9
 # (codes, LSA) weight pairs; BM25 keeps 1 - their sum, at least 0.1.
@@ -45,6 +50,11 @@ TOPICAL_K = 10  # labelled corpora: precision of each pseudo-query's top 10 by l
 # per-query differences: the best of 55 pairs beats BM25 by chance alone on labels that say
 # nothing of topics.
 TOPICAL_MARGIN = 3.0
+# Okapi BM25's (k1, b) tried on the pseudo-queries. The best of the grid replaces bm25s' defaults
+# (BM25_K1, BM25_B) only if it beats them by BM25_MARGIN standard errors of the per-query
+# differences in reciprocal rank: the best of 20 settings beats the defaults by chance alone.
+BM25_GRID = tuple((k1, b) for k1 in (0.6, 0.9, 1.2, 1.5, 2.0) for b in (0.3, 0.5, 0.75, 0.9))
+BM25_MARGIN = 3.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,10 @@ class FusionChoice:
     # Labelled corpora: each pair's precision at TOPICAL_K by label, and whether it chose.
     topical: dict[Pair, float] = field(default_factory=dict)
     by_labels: bool = False
+    # BM25's parameters, and the mean reciprocal rank each (k1, b) of BM25_GRID reached.
+    k1: float = BM25_K1
+    b: float = BM25_B
+    bm25_mrr: dict[tuple[float, float], float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (stored with the model)."""
@@ -83,12 +97,18 @@ class FusionChoice:
         if self.topical:
             out["by_labels"] = self.by_labels
             out["topical"] = {f"{a},{b}": round(v, 4) for (a, b), v in self.topical.items()}
+        out["bm25"] = {
+            "k1": self.k1,
+            "b": self.b,
+            "mrr": {f"{k1},{b}": round(v, 4) for (k1, b), v in self.bm25_mrr.items()},
+        }
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FusionChoice:
         """Inverse of :meth:`to_dict`; reads what indexes stored before LSA was fused too
-        (the codes' weight alone, keyed "0.2")."""
+        (the codes' weight alone, keyed "0.2") or before BM25's parameters were chosen
+        (bm25s' defaults)."""
 
         def pairs(scores: dict[str, float]) -> dict[Pair, float]:
             out = {}
@@ -97,6 +117,7 @@ class FusionChoice:
                 out[(float(a), float(b or 0.0))] = float(v)
             return out
 
+        bm25 = data.get("bm25", {})
         return cls(
             float(data["weight"]),
             pairs(data.get("mrr", {})),
@@ -104,6 +125,9 @@ class FusionChoice:
             float(data.get("lsa", 0.0)),
             pairs(data.get("topical", {})),
             bool(data.get("by_labels", False)),
+            float(bm25.get("k1", BM25_K1)),
+            float(bm25.get("b", BM25_B)),
+            pairs(bm25.get("mrr", {})),
         )
 
 
@@ -265,6 +289,33 @@ def calibrate(
     found = [q for q in pseudo_queries(texts, n, seed, span, among) if analyze(q.text)]
     if len(found) < MIN_PSEUDO_QUERIES:
         return FusionChoice(0.0, {}, len(found))
+    terms = [query_terms(analyze, q.text, lexicon) for q in found]
+    # How often each pseudo-query's terms occur in the rest of its document, and its length.
+    rests = [
+        matched_counts(ids, *query_terms(analyze, q.rest, lexicon))
+        for q, (ids, _) in zip(found, terms, strict=True)
+    ]
+    reciprocal = bm25_reciprocal_ranks(found, terms, rests, bm25)
+    k1, b = choose_bm25(reciprocal)
+    if (k1, b) != (bm25.k1, bm25.b):
+        bm25 = bm25.with_parameters(k1, b)
+    choice = _calibrate_weights(found, terms, rests, bm25, spaces, embed, labels)
+    bm25_mrr = {setting: float(rr.mean()) for setting, rr in reciprocal.items()}
+    return replace(choice, k1=k1, b=b, bm25_mrr=bm25_mrr)
+
+
+def _calibrate_weights(
+    found: Sequence[PseudoQuery],
+    terms: Sequence[tuple[np.ndarray, np.ndarray]],
+    rests: Sequence[tuple[np.ndarray, float]],
+    bm25: Bm25,
+    spaces: Sequence[np.ndarray],
+    embed: Callable[[list[str]], Sequence[np.ndarray]],
+    labels: Sequence[Sequence[str]] | None,
+) -> FusionChoice:
+    """:func:`calibrate`'s fusion weights, from the pseudo-queries ``found``, their
+    ``terms`` and ``rests`` (as :func:`_lexical` takes them) and BM25 at the chosen
+    parameters."""
     with_lsa = len(spaces) > 1 and spaces[1].shape[1] > 0
     grid = FUSION_GRID if with_lsa else CODES_ONLY
     spaces = [normalize_rows(docs) for docs in spaces[: 2 if with_lsa else 1]]
@@ -273,12 +324,8 @@ def calibrate(
     total = dict.fromkeys(grid, 0.0)
     for start in range(0, len(found), CHUNK):  # (chunk, N) score matrices bound the memory
         part = found[start : start + CHUNK]
-        terms = [query_terms(analyze, q.text, lexicon) for q in part]
-        lexical = np.stack([bm25.scores(ids, counts) for ids, counts in terms])
-        for r, q in enumerate(part):
-            # The answer is the document without the span: score what is left of it.
-            rest_ids, rest_counts = query_terms(analyze, q.rest, lexicon)
-            lexical[r, q.doc] = bm25.score_text(*terms[r], rest_ids, rest_counts)
+        chunk = slice(start, start + CHUNK)
+        lexical = _lexical(part, terms[chunk], rests[chunk], bm25)
         embedded = embed([q.text for q in part] + [q.rest for q in part])
         semantic = [_cosines(part, docs, e) for docs, e in zip(spaces, embedded, strict=False)]
         answers = [q.doc for q in part]
@@ -299,6 +346,57 @@ def calibrate(
     if sets is None:
         return choice
     return choose_topical({p: np.concatenate(v) for p, v in precisions.items()}, choice)
+
+
+def _lexical(
+    part: Sequence[PseudoQuery],
+    terms: Sequence[tuple[np.ndarray, np.ndarray]],
+    rests: Sequence[tuple[np.ndarray, float]],
+    bm25: Bm25,
+) -> np.ndarray:
+    """(len(part), N) BM25 scores of the pseudo-queries ``part`` (their ``terms``: ids and
+    counts), each answer scored against the rest of its document (``rests``: how often the
+    pseudo-query's terms occur in it and its length, :func:`~docret.ranking.matched_counts`)."""
+    lexical = np.stack([bm25.scores(ids, counts) for ids, counts in terms])
+    for r, q in enumerate(part):
+        # The answer is the document without the span: score what is left of it.
+        lexical[r, q.doc] = bm25.score_matched(*terms[r], *rests[r])
+    return lexical
+
+
+def bm25_reciprocal_ranks(
+    found: Sequence[PseudoQuery],
+    terms: Sequence[tuple[np.ndarray, np.ndarray]],
+    rests: Sequence[tuple[np.ndarray, float]],
+    bm25: Bm25,
+    grid: Sequence[tuple[float, float]] = BM25_GRID,
+) -> dict[tuple[float, float], np.ndarray]:
+    """Each pseudo-query's reciprocal rank of its answer by BM25 alone, at each (k1, b) of
+    ``grid`` (``bm25`` gives the documents' counts; its own parameters need not be on it)."""
+    out = {}
+    answers = [q.doc for q in found]
+    for k1, b in grid:
+        tuned = bm25 if (k1, b) == (bm25.k1, bm25.b) else bm25.with_parameters(k1, b)
+        ranks = []
+        for i in range(0, len(found), CHUNK):  # (chunk, N) score matrices bound the memory
+            chunk = slice(i, i + CHUNK)
+            lexical = _lexical(found[chunk], terms[chunk], rests[chunk], tuned)
+            ranks.append(reciprocal_ranks(lexical, answers[chunk]))
+        out[(k1, b)] = np.concatenate(ranks)
+    return out
+
+
+def choose_bm25(reciprocal: dict[tuple[float, float], np.ndarray]) -> tuple[float, float]:
+    """The (k1, b) whose pseudo-queries' mean reciprocal rank is best, if it beats bm25s'
+    defaults (:data:`~docret.ranking.BM25_K1`, :data:`~docret.ranking.BM25_B`) by
+    :data:`BM25_MARGIN` standard errors of the per-query differences; else the defaults."""
+    default = (BM25_K1, BM25_B)
+    if default not in reciprocal:
+        return default
+    best = max(reciprocal, key=lambda p: float(reciprocal[p].mean()))
+    diff = reciprocal[best] - reciprocal[default]
+    se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else np.inf
+    return best if diff.mean() > BM25_MARGIN * se else default
 
 
 def _label_sets(
@@ -378,4 +476,4 @@ def choose_for_index(
         )
     finally:
         encoder.progress = progress
-    return lexical, choice
+    return lexical.tuned(choice.k1, choice.b), choice

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from docret.ranking import Bm25, take_rows
+from docret.ranking import BM25_B, BM25_K1, Bm25, take_rows
 
 # Documents analysed at a time by :func:`count_corpus`: the Python lists of one chunk are all
 # that is ever held, so counting a million documents needs only their numpy arrays.
@@ -134,10 +134,13 @@ class LexicalIndex:
         indptr: np.ndarray,
         indices: np.ndarray,
         counts: np.ndarray,
+        k1: float = BM25_K1,
+        b: float = BM25_B,
     ) -> None:
         self.terms = list(terms)
         self.lexicon = {t: j for j, t in enumerate(self.terms)}
         self.counts = TermCounts(self.terms, indptr, indices, counts)
+        self.k1, self.b = k1, b  # BM25's parameters: the corpus' choice (docret.fusion)
         self.stored = True  # False: counted from the texts, not yet in the database
         # a query this long is a document (ranking.query_weight)
         lengths = self.counts.lengths()
@@ -147,7 +150,15 @@ class LexicalIndex:
     def bm25(self) -> Bm25:
         """BM25 over the counts, built on first use: a build only stores the counts."""
         c = self.counts
-        return Bm25(c.indptr, c.indices, c.counts, len(self.terms))
+        return Bm25(c.indptr, c.indices, c.counts, len(self.terms), self.k1, self.b)
+
+    def tuned(self, k1: float, b: float) -> LexicalIndex:
+        """This index with BM25's parameters ``k1`` and ``b`` (its BM25 is built anew on next
+        use if they change)."""
+        if (k1, b) != (self.k1, self.b):
+            self.k1, self.b = k1, b
+            self.__dict__.pop("bm25", None)
+        return self
 
     @classmethod
     def from_counts(cls, counts: TermCounts) -> LexicalIndex:

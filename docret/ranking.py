@@ -8,6 +8,8 @@ scikit-learn.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 # The hybrid ranking adds this times the tf-idf cosine to the code cosine: the code finds the
@@ -140,6 +142,16 @@ class InvertedIndex:
         self.weights = weights[order]
         self.starts = np.searchsorted(indices[order], np.arange(n_terms + 1))
 
+    def with_weights(self, weights: np.ndarray) -> InvertedIndex:
+        """The same postings with other ``weights``, given in this index's order."""
+        out = copy.copy(self)
+        out.weights = weights
+        return out
+
+    def terms(self) -> np.ndarray:
+        """The term of each posting, in this index's order."""
+        return np.repeat(np.arange(len(self.starts) - 1), np.diff(self.starts))
+
     def scores(self, term_ids: np.ndarray, term_weights: np.ndarray) -> np.ndarray:
         """Dot products of one sparse query with every document: (N,) float32."""
         out = np.zeros(self.n_docs, dtype=np.float32)
@@ -180,6 +192,20 @@ class Bm25:
         self.idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
         weights = self._weights(indices, counts, self.lengths[doc_of])
         self.postings = InvertedIndex(indptr, indices, weights, n_terms)
+        self._counts_by_term: InvertedIndex | None = None  # with_parameters builds it
+
+    def with_parameters(self, k1: float, b: float) -> Bm25:
+        """The same documents' BM25 at ``k1`` and ``b``. The postings' order is reused and only
+        their weights are computed again: calibration tries many settings (docret.fusion)."""
+        if self._counts_by_term is None:
+            indptr, indices, counts = self.counts_csr
+            self._counts_by_term = InvertedIndex(indptr, indices, counts, len(self.idf))
+        by_term = self._counts_by_term
+        out = copy.copy(self)
+        out.k1, out.b = k1, b
+        weights = out._weights(by_term.terms(), by_term.weights, self.lengths[by_term.docs])
+        out.postings = by_term.with_weights(weights)
+        return out
 
     def _weights(self, terms: np.ndarray, counts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         norm = self.k1 * (1.0 - self.b + self.b * lengths / self.avgdl)
@@ -199,13 +225,28 @@ class Bm25:
     ) -> float:
         """BM25 of a query against a text that is not in the index, with the index's
         statistics (pseudo-queries score the rest of the document they were cut from)."""
-        doc = dict(zip(np.asarray(doc_ids).tolist(), np.asarray(doc_counts).tolist(), strict=True))
-        tf = np.array([doc.get(j, 0.0) for j in np.asarray(query_ids).tolist()], dtype=np.float32)
+        return self.score_matched(
+            query_ids, query_counts, *matched_counts(query_ids, doc_ids, doc_counts)
+        )
+
+    def score_matched(
+        self, query_ids: np.ndarray, query_counts: np.ndarray, tf: np.ndarray, length: float
+    ) -> float:
+        """:meth:`score_text` from :func:`matched_counts`' result (which holds at any k1, b)."""
         if not tf.any():
             return 0.0
-        length = np.full(len(tf), float(np.sum(doc_counts)), dtype=np.float32)
-        w = self._weights(np.asarray(query_ids), tf, length)
+        w = self._weights(np.asarray(query_ids), tf, np.full(len(tf), length, dtype=np.float32))
         return float(np.dot(np.asarray(query_counts, dtype=np.float32), w))
+
+
+def matched_counts(
+    query_ids: np.ndarray, doc_ids: np.ndarray, doc_counts: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """How often each query term (``query_ids``) occurs in a text given by its term ids and
+    counts, (Q,) float32, and the text's length in terms."""
+    doc = dict(zip(np.asarray(doc_ids).tolist(), np.asarray(doc_counts).tolist(), strict=True))
+    tf = np.array([doc.get(j, 0.0) for j in np.asarray(query_ids).tolist()], dtype=np.float32)
+    return tf, float(np.sum(doc_counts))
 
 
 # A typed question gets the corpus' weights (docret.fusion); a query as long as a paragraph gets

@@ -131,9 +131,10 @@ class Snapshot:
 
     @cached_property
     def lexical(self) -> LexicalIndex:
-        """BM25 over every stem of the documents (rank)."""
+        """BM25 over every stem of the documents, at the parameters chosen with the fusion
+        weights (rank)."""
         assert self.read_lexical is not None, "a snapshot loaded from a store"
-        return self.read_lexical()
+        return self.read_lexical().tuned(self.fusion.k1, self.fusion.b)
 
     @cached_property
     def decoder(self) -> NumpyDecoder:

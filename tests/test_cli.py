@@ -140,7 +140,8 @@ def test_similar_and_info(built_db):
     assert "Documents" in text and "80" in text and "Vocabulary" in text
     assert "pre-trained, then" in text
     ranking = info["ranking"]
-    assert f"BM25 + learned codes {ranking['weight']} + LSA {ranking['lsa']} (chosen on" in text
+    bm25 = f"BM25 (k1 {ranking['bm25']['k1']}, b {ranking['bm25']['b']})"
+    assert f"{bm25} + learned codes {ranking['weight']} + LSA {ranking['lsa']} (chosen on" in text
 
 
 def test_no_pretrain_is_stored_and_shown(tmp_path):

@@ -148,15 +148,25 @@ def test_bm25_scores_equal_bm25s():
 
     tokens = _bm25_fixture()
     lexicon: dict[str, int] = {}
-    bm25 = Bm25(*count_terms(tokens, lexicon), n_terms=len(lexicon))
-    reference = bm25s.BM25()  # Lucene idf, k1=1.5, b=0.75: the evaluate baseline
-    reference.index(tokens, show_progress=False)
-    for query in (["hypersonic", "heat"], ["layer", "layer", "flow"], ["lift"]):
-        ids = np.array([lexicon[t] for t in dict.fromkeys(query)])
-        counts = np.array([query.count(t) for t in dict.fromkeys(query)], dtype=np.float32)
-        np.testing.assert_allclose(
-            bm25.scores(ids, counts), reference.get_scores(query), rtol=1e-5, atol=1e-6
-        )
+    csr = count_terms(tokens, lexicon)
+    # bm25s' defaults (Lucene idf, k1=1.5, b=0.75: the evaluate baseline), then settings a
+    # corpus may choose (docret.fusion.BM25_GRID)
+    for k1, b in [(None, None), (0.6, 0.3), (2.0, 0.9)]:
+        if k1 is None:
+            bm25, reference = Bm25(*csr, n_terms=len(lexicon)), bm25s.BM25()
+        else:
+            bm25, reference = Bm25(*csr, len(lexicon), k1, b), bm25s.BM25(k1=k1, b=b)
+        reference.index(tokens, show_progress=False)
+        # Calibration's way to the same parameters: the defaults' postings reweighted.
+        reweighted = Bm25(*csr, n_terms=len(lexicon)).with_parameters(bm25.k1, bm25.b)
+        for query in (["hypersonic", "heat"], ["layer", "layer", "flow"], ["lift"]):
+            ids = np.array([lexicon[t] for t in dict.fromkeys(query)])
+            counts = np.array([query.count(t) for t in dict.fromkeys(query)], dtype=np.float32)
+            expected = reference.get_scores(query)
+            np.testing.assert_allclose(bm25.scores(ids, counts), expected, rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(
+                reweighted.scores(ids, counts), expected, rtol=1e-5, atol=1e-6
+            )
 
 
 def test_bm25_of_an_unindexed_text_equals_its_score_once_indexed():
@@ -329,6 +339,8 @@ def test_choose_weight_picks_bm25_alone_when_the_codes_are_noise_and_fuses_when_
 
 
 def test_choose_weight_takes_the_smallest_total_weight_with_half_the_best_gain():
+    from dataclasses import replace
+
     from docret.fusion import FusionChoice, choose_weight
 
     mrr = {(0.0, 0.0): 0.10, (0.1, 0.0): 0.11, (0.2, 0.0): 0.13, (0.3, 0.0): 0.14}
@@ -339,7 +351,10 @@ def test_choose_weight_takes_the_smallest_total_weight_with_half_the_best_gain()
     assert (choice.weight, choice.lsa) == (0.2, 0.0)
     assert choose_weight({(0.0, 0.0): 0.2, (0.1, 0.0): 0.2, (0.0, 0.1): 0.1}, 5).weight == 0.0
     assert FusionChoice.from_dict(choice.to_dict()) == choice
-    # What indexes stored before LSA was fused: the codes' weight alone, keyed by it.
+    tuned = replace(choice, k1=0.9, b=0.5, bm25_mrr={(1.5, 0.75): 0.1, (0.9, 0.5): 0.125})
+    assert FusionChoice.from_dict(tuned.to_dict()) == tuned
+    # What indexes stored before LSA was fused: the codes' weight alone, keyed by it; and
+    # before BM25's parameters were chosen: bm25s' defaults.
     old = FusionChoice.from_dict({"weight": 0.3, "queries": 9, "mrr": {"0.0": 0.1, "0.3": 0.2}})
     assert old == FusionChoice(0.3, {(0.0, 0.0): 0.1, (0.3, 0.0): 0.2}, 9, 0.0)
 
@@ -389,6 +404,57 @@ def test_labels_choose_the_pair_whose_top_documents_share_the_query_documents_la
     assert set(fallback.topical) == set(FUSION_GRID)
 
 
+def test_choose_bm25_keeps_bm25s_defaults_unless_another_setting_is_clearly_better():
+    from docret.fusion import BM25_GRID, choose_bm25
+    from docret.ranking import BM25_B, BM25_K1
+
+    rng = np.random.default_rng(0)
+    default = 1 / rng.integers(1, 50, 1000)
+    ranks = {p: default.copy() for p in BM25_GRID}
+    assert choose_bm25(ranks) == (BM25_K1, BM25_B)  # all equal
+    # A small gain on a few queries is what the best of 20 settings shows by chance.
+    ranks[(0.9, 0.5)] = default + (rng.random(1000) < 0.02) * rng.normal(0.05, 0.2, 1000)
+    assert choose_bm25(ranks) == (BM25_K1, BM25_B)
+    # A gain on many queries, far above its standard error, is taken.
+    ranks[(0.6, 0.3)] = np.minimum(1.0, default * 1.3 + rng.normal(0, 0.01, 1000))
+    assert choose_bm25(ranks) == (0.6, 0.3)
+    del ranks[(BM25_K1, BM25_B)]  # nothing to compare with: the defaults
+    assert choose_bm25(ranks) == (BM25_K1, BM25_B)
+
+
+def test_calibrate_chooses_bm25_parameters_from_the_pseudo_queries():
+    """Short documents that share a long one's words crowd it out of a span's ranking when
+    BM25 normalises length fully; the pseudo-queries (cut from the long ones) see that and
+    choose less normalisation, and the fusion weights are chosen with that BM25."""
+    from docret.fusion import BM25_GRID, calibrate
+    from docret.lexicon import LexicalIndex
+    from docret.text import Analyzer
+
+    rng = np.random.default_rng(0)
+    syllables = ["ka", "lo", "mi", "nu", "pe", "ro", "si", "ta", "vu", "ze"]
+    words = [a + b + c for a in syllables for b in syllables for c in syllables[:4]]
+    long = [" ".join(rng.choice(words, 80)) for _ in range(60)]
+    short = [" ".join(rng.choice(long[i % 60].split(), 4)) for i in range(600)]
+    texts = long + short
+    analyze = Analyzer()
+    lexical = LexicalIndex.from_texts(texts, analyze)
+    codes = rng.normal(size=(len(texts), 8)).astype(np.float32)  # noise: BM25 alone
+
+    def embed(batch):
+        return [rng.normal(size=(len(batch), 8)).astype(np.float32)]
+
+    choice = calibrate(texts, analyze, lexical.lexicon, lexical.bm25, [codes], embed, n=60)
+    assert set(choice.bm25_mrr) == set(BM25_GRID) and choice.queries == 60
+    assert choice.b < 0.75 and choice.bm25_mrr[(choice.k1, choice.b)] > choice.bm25_mrr[(1.5, 0.75)]
+    assert (choice.weight, choice.lsa) == (0.0, 0.0)
+    # Every document the same length: length normalisation changes nothing, k1 little.
+    even = [" ".join(rng.choice(words, 60)) for _ in range(200)]
+    lexical = LexicalIndex.from_texts(even, analyze)
+    codes = rng.normal(size=(len(even), 8)).astype(np.float32)
+    choice = calibrate(even, analyze, lexical.lexicon, lexical.bm25, [codes], embed, n=60)
+    assert (choice.k1, choice.b) == (1.5, 0.75)
+
+
 def test_labels_count_only_where_they_tell_topics_apart():
     from docret.fusion import MIN_PSEUDO_QUERIES, _label_sets
 
@@ -415,13 +481,42 @@ def test_index_bm25_ranks_as_bm25s_over_the_stored_texts(index):
 
     analyzer = index.vectorizer.analyzer
     docs = index.store.documents(index.ids)
-    reference = bm25s.BM25()
+    reference = bm25s.BM25(k1=index.fusion.k1, b=index.fusion.b)  # the corpus' choice
     reference.index([analyzer(docs[i].text) for i in index.ids], show_progress=False)
     for text in ("anchor hull", "orbit rocket launch", "flour"):
         expected = reference.get_scores(analyzer(text))
         hits = index.query(text, k=10, method="bm25")
         assert [h.id for h in hits] == [index.ids[i] for i in top_k(expected, 10)]
         np.testing.assert_allclose([h.score for h in hits], np.sort(expected)[::-1][:10], rtol=1e-5)
+
+
+def test_an_index_ranks_by_bm25_at_its_stored_parameters(tmp_path, built_db):
+    import json
+    import shutil
+
+    import bm25s
+
+    from docret.index import Index
+
+    db = tmp_path / "tuned.db"
+    shutil.copy(built_db, db)
+    with Index.open(db) as idx:
+        stored = idx.info()["ranking"]
+        assert (stored["bm25"]["k1"], stored["bm25"]["b"]) == (idx.fusion.k1, idx.fusion.b)
+        ranking = {k: v for k, v in stored.items() if k != "default"}
+        ranking["bm25"] = {**ranking["bm25"], "k1": 0.6, "b": 0.3}
+        model_id = idx.store.current_model_id()
+        idx.store.set_ranking(model_id, ranking)
+    with Index.open(db) as idx:
+        assert (idx.fusion.k1, idx.fusion.b) == (0.6, 0.3)
+        analyzer = idx.vectorizer.analyzer
+        docs = idx.store.documents(idx.ids)
+        reference = bm25s.BM25(k1=0.6, b=0.3)
+        reference.index([analyzer(docs[i].text) for i in idx.ids], show_progress=False)
+        expected = reference.get_scores(analyzer("anchor hull"))
+        hits = idx.query("anchor hull", k=5, method="bm25")
+        np.testing.assert_allclose([h.score for h in hits], np.sort(expected)[::-1][:5], rtol=1e-5)
+        assert json.loads(json.dumps(idx.info()["ranking"]))["bm25"]["k1"] == 0.6
 
 
 def test_default_ranking_fuses_bm25_codes_and_lsa_at_the_stored_weights(index):
