@@ -100,8 +100,9 @@ def choose(
     docs, encoder: Encoder, lexical: LexicalIndex, spaces, among=None, n: int = PSEUDO_QUERIES
 ):
     """The fusion weights an index of ``docs`` would choose (seed 0), from pseudo-queries cut
-    from the documents ``among`` (all if None)."""
-    return calibrate(
+    from the documents ``among`` (all if None); ``lexical``'s BM25 takes the parameters chosen
+    with them, as an index's does."""
+    choice = calibrate(
         docs,
         encoder.analyzer_,
         lexical.lexicon,
@@ -112,6 +113,8 @@ def choose(
         n=n,
         among=among,
     )
+    lexical.tuned(choice.k1, choice.b)
+    return choice
 
 
 def validation_grid(data: dict, encoder: Encoder, lexical: LexicalIndex, spaces) -> dict:

@@ -89,7 +89,11 @@ def table(results, title: str) -> str:
         name = r.method
         if "fusion" in r.details:
             fusion = r.details["fusion"]
-            name += f" (codes {fusion['weight']}, LSA {fusion.get('lsa', 0.0)})"
+            name += f" (codes {fusion['weight']}, LSA {fusion.get('lsa', 0.0)}"
+            bm25 = fusion.get("bm25", {})
+            if (bm25.get("k1", 1.5), bm25.get("b", 0.75)) != (1.5, 0.75):
+                name += f"; BM25 k1 {bm25['k1']}, b {bm25['b']}"
+            name += ")"
         lines.append(f"| {name} | {cells} | {r.fit_seconds:.1f} | {r.query_ms:.2f} |")
     return "\n".join(lines)
 
