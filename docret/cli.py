@@ -1018,6 +1018,13 @@ def evaluate(
             for m in metric_names
         ]
         table.add_row(r.method, *cells, f"{r.fit_seconds:.1f}", f"{r.query_ms:.2f}")
+    fusion = results[0].details.get("fusion")
+    if fusion:  # what the default row's index would have chosen
+        bm25 = fusion.get("bm25", {})
+        table.caption = (
+            f"docret default: BM25 k1 {bm25.get('k1')}, b {bm25.get('b')}; "
+            f"codes {fusion['weight']}, LSA {fusion.get('lsa', 0.0)}"
+        )
     _stdout().print(table)
     if plot_file:
         err.print(f"[dim]Wrote {plot_file}[/]")

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -80,6 +81,9 @@ def test_evaluate_table(split_corpus):
     assert result.exit_code == 0, result.output
     for word in ("docret codes", "BM25", "LSA-8", "LSA-3", "P@10", "MAP@100", "query ms"):
         assert word in result.stdout
+    # The default row's choice, as an index of these documents would store it.
+    caption = " ".join(result.stdout.split("docret default: ")[1].split())
+    assert re.match(r"BM25 k1 [\d.]+, b [\d.]+; codes 0\.\d, LSA 0\.\d", caption), caption
 
 
 def test_evaluate_test_collection(ir_collection):
