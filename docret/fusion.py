@@ -21,8 +21,8 @@ that say nothing of topics (say, a folder per year) leave the choice to the rule
 
 BM25's own parameters come first, from the same pseudo-queries: each (k1, b) of
 :data:`BM25_GRID` ranks them by BM25 alone, and the best replaces bm25s' (1.5, 0.75) only if it
-finds their answers clearly better (:func:`choose_bm25`). Corpora of short abstracts, whose
-length says little about how much of a topic they hold, want less length normalisation.
+finds their answers clearly better (:func:`choose_bm25`). NPL's short abstracts, for one, get
+less length normalisation (bench/RESULTS.md, tenth session).
 """
 
 from __future__ import annotations
@@ -435,11 +435,12 @@ def choose_for_index(
     counts: TermCounts | None = None,
     labels: Sequence[Sequence[str]] | None = None,
 ) -> tuple[LexicalIndex, FusionChoice]:
-    """The lexicon and BM25 of a new index and its fusion weights, from a fitted
-    :class:`~docret.encoder.Encoder`, the documents' ``codes`` and (if the caller has them)
-    their tf-idf matrix and their :class:`~docret.lexicon.TermCounts` over every term, and
-    the documents' ``labels`` (any sequence: only the sampled ones are read). A binary index
-    ranks by Hamming distance and is not fused: its weights stay 0.
+    """The lexicon and BM25 (at the parameters chosen) of a new index and its fusion weights,
+    from a fitted :class:`~docret.encoder.Encoder`, the documents' ``codes`` and (if the
+    caller has them) their tf-idf matrix and their :class:`~docret.lexicon.TermCounts` over
+    every term, and the documents' ``labels`` (any sequence: only the sampled ones are read).
+    A binary index ranks by Hamming distance and is not fused: its weights stay 0 and BM25
+    keeps bm25s' parameters.
 
     Above :data:`CALIBRATION_DOCS` documents the weights are chosen on a seeded random sample
     of that many, their pseudo-queries searching that sample: the (chunk x N) score matrices
