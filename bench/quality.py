@@ -36,6 +36,7 @@ import numpy as np
 from tune_model import subject  # bench/, beside this
 
 from docret.evaluate import Codes, Collection, Method, evaluate, load_collection
+from docret.ranking import BM25_B, BM25_K1
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 
@@ -91,7 +92,7 @@ def table(results, title: str) -> str:
             fusion = r.details["fusion"]
             name += f" (codes {fusion['weight']}, LSA {fusion.get('lsa', 0.0)}"
             bm25 = fusion.get("bm25", {})
-            if (bm25.get("k1", 1.5), bm25.get("b", 0.75)) != (1.5, 0.75):
+            if (bm25.get("k1", BM25_K1), bm25.get("b", BM25_B)) != (BM25_K1, BM25_B):
                 name += f"; BM25 k1 {bm25['k1']}, b {bm25['b']}"
             name += ")"
         lines.append(f"| {name} | {cells} | {r.fit_seconds:.1f} | {r.query_ms:.2f} |")

@@ -174,8 +174,8 @@ def mean_reciprocal_ranks(
     grid: Sequence[Pair] = CODES_ONLY,
     lsa: np.ndarray | None = None,
 ) -> dict[Pair, float]:
-    """Mean reciprocal rank of the answers under the fusion (:func:`~docret.ranking.fuse`)
-    at each (codes, LSA) pair of ``grid``."""
+    """Mean reciprocal rank of the answers under the fusion (:func:`~docret.ranking.mix` of
+    the min-max scaled scores) at each (codes, LSA) pair of ``grid``."""
     return {
         pair: float(reciprocal_ranks(fused, answers).mean())
         for pair, fused in _fusions(lexical, semantic, grid, lsa)

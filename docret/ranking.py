@@ -291,28 +291,6 @@ def min_max(scores: np.ndarray) -> np.ndarray:
     return out if np.ndim(scores) == 2 else out[0]
 
 
-def fuse(
-    lexical: np.ndarray,
-    semantic: np.ndarray,
-    weight: float,
-    lsa: np.ndarray | None = None,
-    lsa_weight: float = 0.0,
-) -> np.ndarray:
-    """``weight`` x the semantic (code) score plus ``lsa_weight`` x the LSA score plus the
-    rest (1 minus both) x the lexical score, each min-max scaled per query (row): weights of
-    0 rank exactly as the lexical score does."""
-    lsa_weight = lsa_weight if lsa is not None else 0.0
-    if weight <= 0 and lsa_weight <= 0:
-        return np.asarray(lexical, dtype=np.float32)
-    return mix(
-        min_max(lexical),
-        min_max(semantic),
-        weight,
-        min_max(lsa) if lsa_weight > 0 else None,
-        lsa_weight,
-    )
-
-
 def mix(
     lexical: np.ndarray,
     semantic: np.ndarray,
@@ -320,8 +298,9 @@ def mix(
     lsa: np.ndarray | None = None,
     lsa_weight: float = 0.0,
 ) -> np.ndarray:
-    """:func:`fuse`'s weighted sum of scores already min-max scaled (scaling once serves
-    many weights, as when pseudo-queries try every pair)."""
+    """``weight`` x the semantic (code) score plus ``lsa_weight`` x the LSA score plus the
+    rest (1 minus both) x the lexical score, all already min-max scaled per query (row):
+    scaling once serves many weights, as when pseudo-queries try every pair."""
     mixed = (1.0 - weight - lsa_weight) * lexical + weight * semantic
     if lsa is not None and lsa_weight > 0:
         mixed += lsa_weight * lsa
@@ -351,12 +330,13 @@ def fuse_with_feedback(
     docs: int = FEEDBACK_DOCS,
     moved: float = FEEDBACK_WEIGHT,
 ) -> np.ndarray:
-    """One query's default-ranking scores: :func:`fuse` of its ``lexical`` scores (N,) with
-    the cosines of its code and LSA vector to the documents' (each space given as unit
-    document vectors and the query's vector, or None), then again with each query vector
-    moved toward the unit mean of the ``docs`` best documents of that first fusion
-    (``moved`` times it added to the unit query). Weights of 0 rank exactly as the lexical
-    score does; a space without weight is never read."""
+    """One query's default-ranking scores: :func:`mix` of its min-max scaled ``lexical``
+    scores (N,) with the min-max scaled cosines of its code and LSA vector to the documents'
+    (each space given as unit document vectors and the query's vector, or None), then again
+    with each query vector moved toward the unit mean of the ``docs`` best documents of that
+    first fusion (``moved`` times it added to the unit query). Weights of 0 rank exactly as
+    the lexical score does, and the LSA weight is not taken without LSA vectors; a space
+    without weight is never read."""
     spaces = [
         (s[0], normalize_rows(np.asarray(s[1])[None])[0]) if s is not None and w > 0 else None
         for s, w in ((codes, weight), (lsa, lsa_weight))

@@ -196,21 +196,26 @@ def test_count_terms_grows_the_lexicon_only_when_asked():
     assert ids.tolist() == [0] and "zzz" not in lexicon
 
 
-def test_fuse_at_weight_zero_ranks_as_the_lexical_score_and_scales_each_row():
-    from docret.ranking import fuse, min_max
+def _space(cosines) -> tuple[np.ndarray, np.ndarray]:
+    """Unit 2-D document vectors whose cosines with the query's, (1, 0), are ``cosines``."""
+    c = np.asarray(cosines, dtype=np.float64)
+    return np.stack([c, np.sqrt(1.0 - c**2)], axis=1), np.array([1.0, 0.0])
+
+
+def test_fusion_at_weight_zero_ranks_as_the_lexical_score_and_scales_each_row():
+    from docret.ranking import fuse_with_feedback, min_max
 
     rng = np.random.default_rng(5)
-    lexical, semantic = rng.random((3, 50)) * 12, rng.normal(size=(3, 50))
+    lexical, semantic = rng.random((3, 50)) * 12, np.tanh(rng.normal(size=(3, 50)))
     for row in range(3):
-        assert (
-            top_k(fuse(lexical, semantic, 0.0)[row], 10).tolist()
-            == top_k(lexical[row], 10).tolist()
-        )
+        fused = fuse_with_feedback(lexical[row], _space(semantic[row]), 0.0)
+        assert top_k(fused, 10).tolist() == top_k(lexical[row], 10).tolist()
     scaled = min_max(lexical)
     assert np.allclose(scaled.min(axis=1), 0) and np.allclose(scaled.max(axis=1), 1)
     assert np.all(min_max(np.ones((1, 4))) == 0)
     # weight 1 would be the semantic score alone
-    assert top_k(fuse(lexical[0], semantic[0], 1.0), 5).tolist() == top_k(semantic[0], 5).tolist()
+    alone = fuse_with_feedback(lexical[0], _space(semantic[0]), 1.0, moved=0.0)
+    assert top_k(alone, 5).tolist() == top_k(semantic[0], 5).tolist()
 
 
 def test_method_names():
@@ -248,16 +253,19 @@ def test_query_weights_move_from_the_corpus_pair_to_the_codes_as_queries_lengthe
     assert query_weights(0.3, 0.1, 500, 10) == (0.3, 0.1)  # documents as short as questions
 
 
-def test_fuse_weighs_the_min_max_scaled_scores():
-    from docret.ranking import fuse
+def test_fusion_weighs_the_min_max_scaled_scores():
+    from docret.ranking import fuse_with_feedback
 
-    lexical = np.array([[0.0, 2.0, 4.0]])
-    semantic = np.array([[1.0, 0.0, 0.5]])
-    lsa = np.array([[0.0, 1.0, 0.0]])
+    def fuse(*args):  # the first pass alone
+        return fuse_with_feedback(*args, moved=0.0)
+
+    lexical = np.array([0.0, 2.0, 4.0])
+    semantic = _space([1.0, 0.0, 0.5])
+    lsa = _space([0.0, 1.0, 0.0])
     np.testing.assert_allclose(fuse(lexical, semantic, 0.0), lexical)  # BM25 as it is
-    np.testing.assert_allclose(fuse(lexical, semantic, 0.5), [[0.5, 0.25, 0.75]])
-    np.testing.assert_allclose(fuse(lexical, semantic, 0.2, lsa, 0.3), [[0.2, 0.55, 0.6]])
-    # Without LSA scores (an index built before them) their weight is not taken from BM25.
+    np.testing.assert_allclose(fuse(lexical, semantic, 0.5), [0.5, 0.25, 0.75], rtol=1e-6)
+    np.testing.assert_allclose(fuse(lexical, semantic, 0.2, lsa, 0.3), [0.2, 0.55, 0.6], rtol=1e-6)
+    # Without LSA vectors (an index built before them) their weight is not taken from BM25.
     without = fuse(lexical, semantic, 0.2, None, 0.3)
     np.testing.assert_allclose(without, fuse(lexical, semantic, 0.2))
 
