@@ -887,7 +887,8 @@ def info(ctx: click.Context, as_json: bool) -> None:
         ),
         (
             "Ranking",
-            "Hamming distance of the binary codes"
+            "Hamming distance of the binary codes (--method bm25: BM25 k1 "
+            f"{data['ranking']['bm25']['k1']}, b {data['ranking']['bm25']['b']})"
             if data["ranking"]["default"] == "codes"
             else f"BM25 (k1 {data['ranking']['bm25']['k1']}, b {data['ranking']['bm25']['b']}) "
             + f"+ learned codes {data['ranking']['weight']} "

@@ -284,7 +284,8 @@ def calibrate(
     ``among`` limits the documents pseudo-queries are cut from (all search every document).
     ``labels``, one sequence per text, makes the choice topical where they tell topics apart
     (:func:`choose_topical`); fewer than two distinct labels among the pseudo-queries'
-    documents, or fewer than :data:`MIN_PSEUDO_QUERIES` labelled ones, are ignored.
+    documents, or fewer than :data:`MIN_PSEUDO_QUERIES` labelled ones, are ignored. With no
+    ``spaces`` (a binary index, which is not fused) only BM25's parameters are chosen.
     """
     found = [q for q in pseudo_queries(texts, n, seed, span, among) if analyze(q.text)]
     if len(found) < MIN_PSEUDO_QUERIES:
@@ -297,10 +298,12 @@ def calibrate(
     ]
     reciprocal = bm25_reciprocal_ranks(found, terms, rests, bm25)
     k1, b = choose_bm25(reciprocal)
+    bm25_mrr = {setting: float(rr.mean()) for setting, rr in reciprocal.items()}
+    if not spaces:
+        return FusionChoice(0.0, {}, len(found), k1=k1, b=b, bm25_mrr=bm25_mrr)
     if (k1, b) != (bm25.k1, bm25.b):
         bm25 = bm25.with_parameters(k1, b)
     choice = _calibrate_weights(found, terms, rests, bm25, spaces, embed, labels)
-    bm25_mrr = {setting: float(rr.mean()) for setting, rr in reciprocal.items()}
     return replace(choice, k1=k1, b=b, bm25_mrr=bm25_mrr)
 
 
@@ -439,8 +442,8 @@ def choose_for_index(
     from a fitted :class:`~docret.encoder.Encoder`, the documents' ``codes`` and (if the
     caller has them) their tf-idf matrix and their :class:`~docret.lexicon.TermCounts` over
     every term, and the documents' ``labels`` (any sequence: only the sampled ones are read).
-    A binary index ranks by Hamming distance and is not fused: its weights stay 0 and BM25
-    keeps bm25s' parameters.
+    A binary index ranks by Hamming distance and is not fused: its weights stay 0, and only
+    BM25's parameters (``--method bm25``) are chosen.
 
     Above :data:`CALIBRATION_DOCS` documents the weights are chosen on a seeded random sample
     of that many, their pseudo-queries searching that sample: the (chunk x N) score matrices
@@ -450,8 +453,6 @@ def choose_for_index(
     lexical = LexicalIndex.from_counts(
         counts if counts is not None else count_corpus(texts, analyzer)
     )
-    if encoder.binary:
-        return lexical, FusionChoice(0.0)
     sample = lexical
     if len(texts) > CALIBRATION_DOCS:
         rng = np.random.default_rng(seed)
@@ -464,7 +465,7 @@ def choose_for_index(
     # Encoding pseudo-queries is no progress stage of its own: keep it off the "Encoding" bar.
     progress, encoder.progress = encoder.progress, None
     try:
-        spaces = [codes, encoder.transform_lsa(texts, tfidf)]
+        spaces = [] if encoder.binary else [codes, encoder.transform_lsa(texts, tfidf)]
         choice = calibrate(
             texts,
             analyzer,

@@ -240,7 +240,10 @@ def test_binary_index_and_rerank(tmp_path, corpus_dir):
     assert result.exit_code == 0, result.output
     info = json.loads(run("-d", db, "info", "--json").stdout)
     assert info["model"]["binary"] is True and info["model"]["code_size"] == 16
-    assert "16 binary" in run("-d", db, "info").stdout
+    text = " ".join(run("-d", db, "info").stdout.split())  # the table wraps long rows
+    bm25 = info["ranking"]["bm25"]
+    assert "16 binary" in text
+    assert f"binary codes (--method bm25: BM25 k1 {bm25['k1']}, b {bm25['b']})" in text
     hits = json.loads(
         run("-d", db, "query", "violin guitar chord", "--rerank", "20", "--json").stdout
     )

@@ -176,6 +176,12 @@ def test_binary_codes_rank_by_hamming(binary_index):
 
     assert binary_index.bits.shape == (80, 1)
     assert binary_index.info()["model"]["binary"] is True
+    # Not fused, but BM25 (`--method bm25`) gets its parameters from the pseudo-queries too.
+    from docret.fusion import BM25_GRID
+
+    fusion = binary_index.fusion
+    assert (fusion.weight, fusion.lsa, fusion.mrr) == (0.0, 0.0, {}) and fusion.queries > 0
+    assert set(fusion.bm25_mrr) == set(BM25_GRID)
     # logistic code units pushed to 0/1 by the training noise
     raw = binary_index.snapshot.codes
     assert np.mean((raw < 0.1) | (raw > 0.9)) > 0.8

@@ -455,6 +455,10 @@ def test_calibrate_chooses_bm25_parameters_from_the_pseudo_queries():
     assert set(choice.bm25_mrr) == set(BM25_GRID) and choice.queries == 60
     assert choice.b < 0.75 and choice.bm25_mrr[(choice.k1, choice.b)] > choice.bm25_mrr[(1.5, 0.75)]
     assert (choice.weight, choice.lsa) == (0.0, 0.0)
+    # No semantic spaces (a binary index): the same BM25 parameters, and no weights weighed.
+    alone = calibrate(texts, analyze, lexical.lexicon, lexical.bm25, [], embed, n=60)
+    assert (alone.k1, alone.b, alone.bm25_mrr) == (choice.k1, choice.b, choice.bm25_mrr)
+    assert alone.mrr == {} and (alone.weight, alone.lsa, alone.queries) == (0.0, 0.0, 60)
     # Every document the same length: length normalisation changes nothing, k1 little.
     even = [" ".join(rng.choice(words, 60)) for _ in range(200)]
     lexical = LexicalIndex.from_texts(even, analyze)
