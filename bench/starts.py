@@ -7,16 +7,17 @@ Usage (from a checkout, with ../shared/corpora beside it):
 
 Does the `lsa` start (the code starts as LSA's leading directions, every layer above it as
 the identity) serve a small corpus better than the default `svd-softmax` start? For each
-slice this script fits the encoder with both starts (seed 0, one training at a time), chooses
-BM25's parameters and the fusion weights as an index of an unlabelled folder does, and
-prints, on the slice's validation queries (no test split, no test query):
+slice this script fits the encoder with both starts (``--seed``, 0 unless given; one
+training at a time), chooses BM25's parameters and the fusion weights as an index of an
+unlabelled folder does, and prints, on the slice's validation queries (no test split, no
+test query):
 
 - ``ng20``: the first N / 20 training documents of each 20 Newsgroups group are indexed,
   the next 150 of each group query them (P@10 of their subject lines; P@10 / P@100 of the
   whole documents; relevant = same group). 8000 means the whole slice of
   ``bench/tune_model.py`` (400 per group).
 - ``npl``: the first N NPL documents, titles cut off; each title queries the bodies and its
-  own body is the answer (MRR). ``cranfield``: all 1,398 (the size is ignored).
+  own body is the answer (MRR). ``cranfield``: all 1,400 bodies (the size is ignored).
 
 Columns: the default ranking, the codes alone, and (once per slice) LSA at the code's
 dimension and BM25 alone at the chosen parameters; then each start's codes alone on the
@@ -66,9 +67,9 @@ def measured(data: dict, scores: np.ndarray, subjects: bool) -> str:
     return f"{m['P@10']:.4f}" if subjects else f"{m['P@10']:.4f} / {m['P@100']:.4f}"
 
 
-def pseudo_query_mrr(encoder: Encoder, docs: list[str], codes: np.ndarray) -> np.ndarray:
+def pseudo_query_mrr(encoder: Encoder, docs: list[str], codes: np.ndarray, seed: int) -> np.ndarray:
     """Reciprocal ranks of the index's own pseudo-queries' answers by the codes alone."""
-    found = [q for q in fusion.pseudo_queries(docs, 1000, 0) if encoder.analyzer_(q.text)]
+    found = [q for q in fusion.pseudo_queries(docs, 1000, seed) if encoder.analyzer_(q.text)]
     embedded = encoder.transform([q.text for q in found] + [q.rest for q in found])
     scores = fusion._cosines(found, normalize_rows(codes), embedded)
     return fusion.reciprocal_ranks(scores, [q.doc for q in found])
@@ -79,10 +80,12 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", default=["ng20", "npl", "cranfield"])
     parser.add_argument("--sizes", nargs="+", type=int, default=[1000, 2000, 4000, 6000, 8000])
     parser.add_argument("--npl-sizes", nargs="+", type=int, default=[1500, 3000, 6000])
+    parser.add_argument("--seed", type=int, default=0, help="the encoder's and pseudo-queries'")
     args = parser.parse_args()
     print(
         f"python bench/starts.py --only {' '.join(args.only)} --sizes "
         f"{' '.join(map(str, args.sizes))} --npl-sizes {' '.join(map(str, args.npl_sizes))}"
+        f" --seed {args.seed}"
         f"\n{date.today()} on {platform.machine()}, Python {platform.python_version()}\n"
     )
     print(
@@ -103,7 +106,7 @@ def main() -> None:
             reciprocal = {}
             for start in STARTS:
                 began = time.perf_counter()
-                encoder = Encoder(seed=0, first_layer=start)
+                encoder = Encoder(seed=args.seed, first_layer=start)
                 terms = encoder.count_terms(docs)
                 encoder.fit_model(encoder.fit_vocabulary(terms))
                 fit = time.perf_counter() - began
@@ -111,12 +114,12 @@ def main() -> None:
                 lexical = LexicalIndex.from_counts(terms)
                 choice = fusion.calibrate(
                     docs, encoder.analyzer_, lexical.lexicon, lexical.bm25, spaces,
-                    encoder.transform_both, seed=0,
+                    encoder.transform_both, seed=args.seed,
                 )  # fmt: skip
                 lexical.tuned(choice.k1, choice.b)
-                reciprocal[start] = pseudo_query_mrr(encoder, docs, spaces[0])
+                reciprocal[start] = pseudo_query_mrr(encoder, docs, spaces[0], args.seed)
                 tfidf = encoder.tfidf(encoder.vectorize(docs))
-                base_lsa = lsa.directions(tfidf, encoder.code_size, 0)
+                base_lsa = lsa.directions(tfidf, encoder.code_size, args.seed)
                 for label, texts in sets.items():
                     queries = Queries(texts, encoder, lexical, spaces, (choice.weight, choice.lsa))
                     short = label == "subject lines"
