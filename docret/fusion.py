@@ -236,11 +236,18 @@ def choose_topical(precisions: dict[Pair, np.ndarray], fallback: FusionChoice) -
     keep the precisions."""
     means = {p: float(v.mean()) for p, v in precisions.items()}
     best = max(means, key=lambda p: (means[p], -round(p[0] + p[1], 6), -p[1]))
-    diff = precisions[best] - precisions[(0.0, 0.0)]
-    se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else np.inf
-    if diff.mean() > TOPICAL_MARGIN * se:
-        return FusionChoice(best[0], fallback.mrr, fallback.queries, best[1], means, True)
-    return FusionChoice(fallback.weight, fallback.mrr, fallback.queries, fallback.lsa, means, False)
+    if _clearly_better(precisions[best], precisions[(0.0, 0.0)], TOPICAL_MARGIN):
+        return replace(fallback, weight=best[0], lsa=best[1], topical=means, by_labels=True)
+    return replace(fallback, topical=means, by_labels=False)
+
+
+def _clearly_better(candidate: np.ndarray, baseline: np.ndarray, margin: float) -> bool:
+    """Whether the per-query scores ``candidate`` beat ``baseline``'s by more than ``margin``
+    standard errors of their paired differences (never, with fewer than two queries)."""
+    diff = candidate - baseline
+    if len(diff) < 2:
+        return False
+    return bool(diff.mean() > margin * float(diff.std(ddof=1) / np.sqrt(len(diff))))
 
 
 def choose_weight(mrr: dict[Pair, float], queries: int) -> FusionChoice:
@@ -397,9 +404,7 @@ def choose_bm25(reciprocal: dict[tuple[float, float], np.ndarray]) -> tuple[floa
     if default not in reciprocal:
         return default
     best = max(reciprocal, key=lambda p: float(reciprocal[p].mean()))
-    diff = reciprocal[best] - reciprocal[default]
-    se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else np.inf
-    return best if diff.mean() > BM25_MARGIN * se else default
+    return best if _clearly_better(reciprocal[best], reciprocal[default], BM25_MARGIN) else default
 
 
 def _label_sets(
