@@ -670,11 +670,11 @@ def _open(ctx: click.Context):
 @click.option(
     "--method",
     # docret.ranking.METHODS, spelled out so that --help does not import numpy (a test checks)
-    type=click.Choice(("default", "codes", "hybrid", "bm25", "tfidf", "lsa")),
+    type=click.Choice(("default", "codes", "hybrid", "bm25", "tfidf", "lsa", "likelihood")),
     help="Ranking: default = BM25 fused with the learned codes and LSA at the weights chosen "
     "when the index was built, then again with feedback from its top documents; codes = the "
     "codes alone; hybrid = code cosine + tf-idf cosine; bm25, tfidf = words alone; lsa = LSA "
-    "cosine alone",
+    "cosine alone; likelihood = how likely each document's decoded code makes the query's words",
 )
 @click.option("--compare", is_flag=True, help="Show the ranking beside BM25's")
 @click.option(

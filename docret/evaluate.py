@@ -14,9 +14,10 @@ Metrics follow trec_eval (:mod:`docret.metrics`): queries with no relevant docum
 out (:attr:`Collection.left_out` says how many), P@k divides by k.
 
 Methods, by name: docret's default ranking (BM25 fused with the codes and LSA,
-:class:`Default`), the learned codes alone, the hybrid that adds tf-idf cosine to code cosine
-(:class:`Hybrid`); baselines tf-idf cosine over the full vocabulary, BM25 (bm25s) and LSA
-(truncated SVD of the tf-idf matrix) with as many dimensions as the code.
+:class:`Default`), the learned codes alone (by cosine, :class:`Codes`, and by the decoder's
+likelihood of the query's words, :class:`Likelihood`), the hybrid that adds tf-idf cosine to
+code cosine (:class:`Hybrid`); baselines tf-idf cosine over the full vocabulary, BM25
+(bm25s) and LSA (truncated SVD of the tf-idf matrix) with as many dimensions as the code.
 """
 
 from __future__ import annotations
@@ -35,7 +36,13 @@ from docret.errors import CorpusError
 from docret.fusion import calibrate
 from docret.lexicon import LexicalIndex, query_terms
 from docret.metrics import average_precision, judged, ndcg_at_k, precision_at_k, top_rows
-from docret.ranking import HYBRID_WEIGHT, fuse_with_feedback, normalize_rows, query_weights
+from docret.ranking import (
+    HYBRID_WEIGHT,
+    fuse_with_feedback,
+    normalize_rows,
+    query_likelihood,
+    query_weights,
+)
 from docret.ranking import Bm25 as Bm25Scores
 from docret.text import Analyzer, english_stop_words
 
@@ -254,6 +261,44 @@ class Codes(Method):
         return normalize_rows(self.encoder.transform(texts)) @ self.docs.T
 
 
+class Likelihood(Method):
+    """docret likelihood: the decoder's likelihood of the query's words given each document's
+    code (:func:`docret.ranking.query_likelihood`), with the numpy decoder an index uses."""
+
+    name = "docret likelihood"
+
+    def __init__(self, codes: Codes) -> None:
+        self.codes = codes
+        self.parts = (codes,)
+
+    def fit(self, texts: Sequence[str]) -> Likelihood:
+        from docret.inference import NumpyDecoder
+
+        encoder = self.codes.encoder
+        self.decoder = NumpyDecoder(encoder.config_.to_dict(), encoder.export()["weights"])
+        # The decoder takes the codes as the encoder gave them, not the unit ones the cosine
+        # uses; a cached Codes may not carry the documents' tf-idf matrix.
+        tfidf = getattr(self.codes, "tfidf", None)
+        codes = encoder.transform(texts) if tfidf is None else encoder.encode_tfidf(tfidf)
+        self.hidden, self.log_norms = self.decoder.likelihood_parts(codes)
+        return self
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        tfidf = self.codes.encoder.tfidf(self.codes.encoder.vectorize(texts))
+        rows = []
+        for i in range(len(texts)):
+            row = tfidf[i]
+            if row.nnz == 0:  # no word in the model's vocabulary: nothing to rank by
+                rows.append(np.zeros(len(self.hidden), dtype=np.float32))
+                continue
+            rows.append(
+                query_likelihood(
+                    self.hidden, self.log_norms, self.decoder.output, row.indices, row.data
+                )
+            )
+        return np.stack(rows)
+
+
 class Default(Method):
     """docret default: BM25 fused with the code cosine and the LSA cosine, twice with
     feedback (:func:`docret.ranking.fuse_with_feedback`), at the weights the corpus'
@@ -369,11 +414,12 @@ def evaluate(
 ) -> list[MethodResult]:
     """Fit every method on the collection's documents, run its queries, score the rankings.
 
-    Rows, in order: docret's default ranking (the headline), its codes alone, the hybrid with
-    tf-idf, then the baselines tf-idf, BM25 and LSA with as many dimensions as the code (and
-    each size in ``extra_lsa``); ``extra_methods`` (say, a pretrained embedding model in a
-    benchmark) run last. ``codes`` replaces the learned-code method (a benchmark may pass one
-    that reuses a trained encoder); by default it is ``Codes(**encoder_options)``.
+    Rows, in order: docret's default ranking (the headline), its codes alone (by cosine, then
+    by the decoder's likelihood of the query's words), the hybrid with tf-idf, then the
+    baselines tf-idf, BM25 and LSA with as many dimensions as the code (and each size in
+    ``extra_lsa``); ``extra_methods`` (say, a pretrained embedding model in a benchmark) run
+    last. ``codes`` replaces the learned-code method (a benchmark may pass one that reuses a
+    trained encoder); by default it is ``Codes(**encoder_options)``.
     """
     docs = collection.documents
     texts = [d.text for d in docs]
@@ -387,6 +433,7 @@ def evaluate(
         # The indexed documents' labels, as an index of them would have: never the queries'.
         Default(codes, lexical, int(encoder_options.get("seed", 0)), [d.labels for d in docs]),
         codes,
+        Likelihood(codes),
         Hybrid(codes, tfidf),
         tfidf,
         Bm25(analyzer),

@@ -31,6 +31,7 @@ from docret.ranking import (
     method_name,
     normalize_rows,
     pack_bits,
+    query_likelihood,
     query_weights,
     smallest_k,
     top_k,
@@ -301,7 +302,8 @@ class Index:
         logits plus the tf-idf cosine (a binary index's default). "hybrid" (or
         ``hybrid=True``): code cosine plus :data:`~docret.ranking.HYBRID_WEIGHT` times the
         tf-idf cosine. "bm25", "tfidf": the lexical rankings alone. "lsa": the LSA cosine
-        alone.
+        alone. "likelihood": the decoder's likelihood of the query's words given each
+        document's code.
         """
         return self.query_many([text], k, rerank, hybrid, method=method)[0]
 
@@ -337,6 +339,8 @@ class Index:
             return [self.tfidf_query(t, k) for t in texts]
         if name == "lsa":
             return [self.lsa_query(t, k) for t in texts]
+        if name == "likelihood":
+            return [self.likelihood_query(t, k) for t in texts]
         hybrid = name == "hybrid"
         # <<< rank
         vectors = [self.vectorize(t) for t in texts]
@@ -394,6 +398,15 @@ class Index:
                 "0, or one built before docret kept them: 'docret retrain' adds them)"
             )
         scores = snap.unit_lsa @ snap.lsa_of(self.vectorize(text))
+        return self._hits(snap, top_k(scores, k), scores)
+
+    def likelihood_query(self, text: str, k: int = 10) -> list[Hit]:
+        """The decoder's likelihood of the query's words given each document's code
+        (:func:`~docret.ranking.query_likelihood`); the score is the mean log-probability."""
+        snap = self.snapshot
+        vec = self.vectorize(text)
+        hidden, log_norms = snap.decoded
+        scores = query_likelihood(hidden, log_norms, snap.decoder.output, vec.indices, vec.values)
         return self._hits(snap, top_k(scores, k), scores)
 
     def tfidf_query(self, text: str, k: int = 10) -> list[Hit]:

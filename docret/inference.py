@@ -77,16 +77,48 @@ class NumpyDecoder:
             for i in range(n_layers)
         ]
 
+    @property
+    def output(self) -> tuple[np.ndarray, np.ndarray]:
+        """The output layer: weight (H, V) and bias (V,)."""
+        return self.layers[-1]
+
+    def hidden(self, codes: np.ndarray) -> np.ndarray:
+        """The output layer's input (N, H) for codes (N, D): every layer but the last."""
+        h = np.atleast_2d(np.asarray(codes, dtype=np.float32))
+        for i, (weight, bias) in enumerate(self.layers[:-1]):
+            h = (h if i == 0 else self.act(h)) @ weight + bias
+        return h if len(self.layers) == 1 else self.act(h)
+
     def word_weights(self, codes: np.ndarray) -> np.ndarray:
         """(N, V) distributions over the vocabulary that the codes stand for.
 
         The output layer's bias is left out: it carries the corpus' overall word frequencies,
         the same for every code, so what remains is what this code adds.
         """
-        h = np.atleast_2d(np.asarray(codes, dtype=np.float32))
-        for i, (weight, bias) in enumerate(self.layers):
-            h = h if i == 0 else self.act(h)
-            h = h @ weight + (bias if i < len(self.layers) - 1 else 0.0)
+        h = self.hidden(codes) @ self.output[0]
         h = h - h.max(axis=1, keepdims=True)
         p = np.exp(h)
         return p / p.sum(axis=1, keepdims=True)
+
+    def log_normalizers(self, hidden: np.ndarray) -> np.ndarray:
+        """Each row's log-sum-exp (N,) of its output logits over the whole vocabulary, bias
+        included: what turns a logit into a log-probability."""
+        weight, bias = self.output
+        logits = hidden @ weight + bias
+        top = logits.max(axis=1)
+        return top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
+
+    def likelihood_parts(
+        self, codes: np.ndarray, chunk: int = 2048
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`hidden` and :meth:`log_normalizers` of every code, what
+        :func:`~docret.ranking.query_likelihood` ranks with. ``chunk`` codes at a time, so
+        that only the (N, H) result is held whole, never an (N, V) matrix."""
+        n, width = len(codes), self.output[0].shape[0]
+        hidden = np.empty((n, width), dtype=np.float32)
+        log_norms = np.empty(n, dtype=np.float32)
+        for start in range(0, n, chunk):
+            h = self.hidden(codes[start : start + chunk])
+            hidden[start : start + chunk] = h
+            log_norms[start : start + chunk] = self.log_normalizers(h)
+        return hidden, log_norms

@@ -24,8 +24,9 @@ HYBRID_WEIGHT = 1.0
 # the index was built (docret.fusion), ranked twice (fuse_with_feedback); "codes" the code
 # cosine (Hamming distance for binary codes); "hybrid" code cosine plus tf-idf cosine; "bm25"
 # and "tfidf" the lexical rankings alone; "lsa" the cosine of LSA vectors (the model's
-# directions of the tf-idf matrix) alone.
-METHODS = ("default", "codes", "hybrid", "bm25", "tfidf", "lsa")
+# directions of the tf-idf matrix) alone; "likelihood" the decoder's likelihood of the query's
+# words given each document's code (query_likelihood).
+METHODS = ("default", "codes", "hybrid", "bm25", "tfidf", "lsa", "likelihood")
 
 
 def method_name(method: str | None, hybrid: bool = False) -> str:
@@ -365,6 +366,28 @@ def fuse_with_feedback(
             for s in spaces
         ]
     )
+
+
+def query_likelihood(
+    hidden: np.ndarray,
+    log_norms: np.ndarray,
+    output: tuple[np.ndarray, np.ndarray],
+    indices: np.ndarray,
+    values: np.ndarray,
+) -> np.ndarray:
+    """Each document's mean log-probability (N,) of the query's words under the word
+    distribution its code decodes to, the words weighted by the query's ``values`` (tf-idf).
+
+    The decoder's softmax gives log p(w | d) = logit_dw - log_norms_d, and the logits are the
+    output layer over ``hidden`` (N, H): so the query's words need only their own columns of
+    the output ``(weight (H, V), bias (V,))``, and ranking is one (N, H) product. A query
+    likelihood over a learned, smoothed document model (a short query's words are predicted
+    by the document's topic, not only matched), from the codes alone.
+    """
+    weight, bias = output
+    share = np.asarray(values, dtype=np.float32)
+    share = share / share.sum()
+    return hidden @ (weight[:, indices] @ share) + float(bias[indices] @ share) - log_norms
 
 
 def pack_bits(codes: np.ndarray) -> np.ndarray:

@@ -142,6 +142,14 @@ class Snapshot:
         return NumpyDecoder(self.model["config"], self.weights)
 
     @cached_property
+    def decoded(self) -> tuple[np.ndarray, np.ndarray]:
+        """The documents' codes run through the decoder up to its output layer: its input
+        (N, H) and each row's log normaliser over the vocabulary (N,), for
+        :func:`~docret.ranking.query_likelihood`. Computed on first use: N x H x V
+        multiply-adds (a few seconds at 10,000 documents), and N x H floats kept."""
+        return self.decoder.likelihood_parts(self.codes)
+
+    @cached_property
     def shortest_word(self) -> dict[str, str]:
         """Each stem shown as the shortest word seen for it ("engin" -> "engine")."""
         shown: dict[str, str] = {}

@@ -125,6 +125,13 @@ def test_compare(built_db):
     assert f"{title} vs BM25" in table.stdout and "found by both" in table.stdout
     codes = run("-d", built_db, "query", "anchor", "--compare", "--method", "codes", "--json")
     assert json.loads(codes.stdout)["methods"] == ["codes", "bm25"]
+    likely = json.loads(
+        run("-d", built_db, "query", "anchor hull", "--method", "likelihood", "--json").stdout
+    )
+    # Scores are mean log-probabilities of the query's words, best first.
+    scores = [h["score"] for h in likely]
+    assert scores == sorted(scores, reverse=True) and scores[0] < 0
+    assert likely[0]["id"].startswith("sailing/")
 
 
 def test_similar_and_info(built_db):

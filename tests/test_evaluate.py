@@ -54,6 +54,7 @@ def test_evaluate_labelled_folder_json_and_plot(split_corpus, tmp_path):
     assert [m["method"] for m in data["methods"]] == [
         "docret default",
         "docret codes",
+        "docret likelihood",
         "docret hybrid",
         "tf-idf cosine",
         "BM25",
@@ -67,6 +68,7 @@ def test_evaluate_labelled_folder_json_and_plot(split_corpus, tmp_path):
     # Four clean topics: everything should beat chance (0.25) by far.
     assert methods["tf-idf cosine"]["P@10"] > 0.8
     assert methods["docret codes"]["P@10"] > 0.6
+    assert methods["docret likelihood"]["P@10"] > 0.6
     # P@100 over 60 documents divides by 100 (trec_eval): 15 of the 60 share the label.
     assert methods["tf-idf cosine"]["P@100"] == pytest.approx(15 / 100)
     from PIL import Image
@@ -141,7 +143,12 @@ def test_evaluate_runs_extra_methods_beside_the_others(ir_collection):
             return np.array([[float(topic(q) == t) for t in self.topics] for q in texts])
 
     results = evaluate(load_collection(ir_collection), extra_methods=[Oracle()], **FAST)
-    assert [r.method for r in results][:3] == ["docret default", "docret codes", "docret hybrid"]
+    assert [r.method for r in results][:4] == [
+        "docret default",
+        "docret codes",
+        "docret likelihood",
+        "docret hybrid",
+    ]
     assert results[-1].method == "oracle"
     assert results[-1].metrics["MAP"] == pytest.approx(1.0)
 

@@ -130,6 +130,24 @@ def test_numpy_encoder_equals_torch_for_each_activation(activation, binary):
     )
 
 
+@pytest.mark.parametrize("hidden", [(8, 6), ()])
+def test_numpy_decoder_gives_the_torch_decoders_log_probabilities(hidden):
+    from docret.inference import NumpyDecoder
+
+    config = AutoencoderConfig(vocab_size=30, hidden=hidden, code_size=3)
+    torch.manual_seed(0)
+    model = Autoencoder(config).eval()
+    codes = torch.randn(7, 3)
+    with torch.no_grad():
+        log_p = torch.log_softmax(model.decode(codes), dim=1).numpy()
+    decoder = NumpyDecoder(config.to_dict(), {k: v.numpy() for k, v in model.state_dict().items()})
+    weight, bias = decoder.output
+    # Chunked or not, logit - log normaliser is the log-softmax: each row's log-probabilities.
+    for chunk in (2, 2048):
+        hidden_, norms = decoder.likelihood_parts(codes.numpy(), chunk=chunk)
+        np.testing.assert_allclose(hidden_ @ weight + bias - norms[:, None], log_p, atol=1e-5)
+
+
 def test_same_seed_same_codes_other_seed_other_codes():
     texts = _texts(8)
     options = {**FAST, "epochs": 5}

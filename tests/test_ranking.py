@@ -599,6 +599,29 @@ def test_lsa_ranks_by_the_cosine_of_the_models_lsa_vectors(index):
     assert "space" in hits[0].id
 
 
+def test_likelihood_ranks_by_the_decoders_mean_log_probability_of_the_query_words(index):
+    import torch
+
+    from docret.model import Autoencoder, AutoencoderConfig
+
+    snap = index.snapshot
+    model = Autoencoder(AutoencoderConfig.from_dict(snap.model["config"])).eval()
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in snap.weights.items() if k != "lsa"})
+    text = "orbit rocket launch"
+    vec = index.vectorize(text)
+    with torch.no_grad():
+        log_p = torch.log_softmax(model.decode(torch.from_numpy(snap.codes)), dim=1).numpy()
+    # Each document's log-probabilities of the query's words, weighted by their tf-idf.
+    expected = log_p[:, vec.indices] @ (vec.values / vec.values.sum())
+    hits = index.query(text, k=5, method="likelihood")
+    best = top_k(expected, 5)
+    assert [h.id for h in hits] == [index.ids[i] for i in best]
+    np.testing.assert_allclose([h.score for h in hits], expected[best], atol=1e-4)
+    assert all(h.score < 0 for h in hits) and "space" in hits[0].id
+    # The query's own words decide: another query ranks the documents otherwise.
+    assert index.query("anchor hull", k=1, method="likelihood")[0].id != hits[0].id
+
+
 def test_a_word_only_bm25_knows_still_finds_its_document(tmp_path, corpus_dir):
     import shutil
 

@@ -28,6 +28,7 @@ METHOD_NAMES = {
     "tfidf": "tf-idf cosine",
     "bm25": "BM25",
     "lsa": "LSA",
+    "likelihood": "codes by likelihood",
 }
 
 
