@@ -674,7 +674,8 @@ def _open(ctx: click.Context):
     help="Ranking: default = BM25 fused with the learned codes and LSA at the weights chosen "
     "when the index was built, then again with feedback from its top documents; codes = the "
     "codes alone; hybrid = code cosine + tf-idf cosine; bm25, tfidf = words alone; lsa = LSA "
-    "cosine alone; likelihood = how likely each document's decoded code makes the query's words",
+    "cosine alone; likelihood = the codes alone by how likely each document's decoded code makes "
+    "the query's words, with some of the code cosine",
 )
 @click.option("--compare", is_flag=True, help="Show the ranking beside BM25's")
 @click.option(

@@ -39,6 +39,7 @@ from docret.metrics import average_precision, judged, ndcg_at_k, precision_at_k,
 from docret.ranking import (
     HYBRID_WEIGHT,
     fuse_with_feedback,
+    likelihood_ranking,
     normalize_rows,
     query_likelihood,
     query_weights,
@@ -263,7 +264,8 @@ class Codes(Method):
 
 class Likelihood(Method):
     """docret likelihood: the decoder's likelihood of the query's words given each document's
-    code (:func:`docret.ranking.query_likelihood`), with the numpy decoder an index uses."""
+    code (:func:`docret.ranking.query_likelihood`, with the numpy decoder an index uses) and
+    some of the code cosine (:func:`docret.ranking.likelihood_ranking`)."""
 
     name = "docret likelihood"
 
@@ -284,7 +286,9 @@ class Likelihood(Method):
         return self
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
-        tfidf = self.codes.encoder.tfidf(self.codes.encoder.vectorize(texts))
+        encoder = self.codes.encoder
+        tfidf = encoder.tfidf(encoder.vectorize(texts))
+        cosine = normalize_rows(encoder.encode_tfidf(tfidf)) @ self.codes.docs.T
         rows = []
         for i in range(len(texts)):
             row = tfidf[i]
@@ -296,7 +300,7 @@ class Likelihood(Method):
                     self.hidden, self.log_norms, self.decoder.output, row.indices, row.data
                 )
             )
-        return np.stack(rows)
+        return likelihood_ranking(np.stack(rows), cosine)
 
 
 class Default(Method):

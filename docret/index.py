@@ -27,6 +27,7 @@ from docret.ranking import (
     HYBRID_WEIGHT,
     fuse_with_feedback,
     hamming_distances,
+    likelihood_ranking,
     logits,
     method_name,
     normalize_rows,
@@ -302,8 +303,8 @@ class Index:
         logits plus the tf-idf cosine (a binary index's default). "hybrid" (or
         ``hybrid=True``): code cosine plus :data:`~docret.ranking.HYBRID_WEIGHT` times the
         tf-idf cosine. "bm25", "tfidf": the lexical rankings alone. "lsa": the LSA cosine
-        alone. "likelihood": the decoder's likelihood of the query's words given each
-        document's code.
+        alone. "likelihood": the codes alone again, by the decoder's likelihood of the
+        query's words given each document's code, with some of the code cosine.
         """
         return self.query_many([text], k, rerank, hybrid, method=method)[0]
 
@@ -401,12 +402,17 @@ class Index:
         return self._hits(snap, top_k(scores, k), scores)
 
     def likelihood_query(self, text: str, k: int = 10) -> list[Hit]:
-        """The decoder's likelihood of the query's words given each document's code
-        (:func:`~docret.ranking.query_likelihood`); the score is the mean log-probability."""
+        """The codes alone, by the decoder's likelihood of the query's words given each
+        document's code (:func:`~docret.ranking.query_likelihood`) with some of the code
+        cosine (:func:`~docret.ranking.likelihood_ranking`); scores lie in [0, 1]."""
         snap = self.snapshot
         vec = self.vectorize(text)
         hidden, log_norms = snap.decoded
-        scores = query_likelihood(hidden, log_norms, snap.decoder.output, vec.indices, vec.values)
+        likelihood = query_likelihood(
+            hidden, log_norms, snap.decoder.output, vec.indices, vec.values
+        )
+        cosine = snap.unit_codes @ normalize_rows(snap.encoder.encode([vec]))[0]
+        scores = likelihood_ranking(likelihood, cosine)
         return self._hits(snap, top_k(scores, k), scores)
 
     def tfidf_query(self, text: str, k: int = 10) -> list[Hit]:

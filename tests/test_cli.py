@@ -128,9 +128,9 @@ def test_compare(built_db):
     likely = json.loads(
         run("-d", built_db, "query", "anchor hull", "--method", "likelihood", "--json").stdout
     )
-    # Scores are mean log-probabilities of the query's words, best first.
+    # Scores are the likelihood and the cosine, each scaled to [0, 1], best first.
     scores = [h["score"] for h in likely]
-    assert scores == sorted(scores, reverse=True) and scores[0] < 0
+    assert scores == sorted(scores, reverse=True) and 0 < scores[-1] <= scores[0] <= 1
     assert likely[0]["id"].startswith("sailing/")
 
 

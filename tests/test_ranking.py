@@ -599,10 +599,11 @@ def test_lsa_ranks_by_the_cosine_of_the_models_lsa_vectors(index):
     assert "space" in hits[0].id
 
 
-def test_likelihood_ranks_by_the_decoders_mean_log_probability_of_the_query_words(index):
+def test_likelihood_ranks_by_the_decoders_log_probability_of_the_query_words(index):
     import torch
 
     from docret.model import Autoencoder, AutoencoderConfig
+    from docret.ranking import LIKELIHOOD_COSINE, min_max
 
     snap = index.snapshot
     model = Autoencoder(AutoencoderConfig.from_dict(snap.model["config"])).eval()
@@ -611,13 +612,18 @@ def test_likelihood_ranks_by_the_decoders_mean_log_probability_of_the_query_word
     vec = index.vectorize(text)
     with torch.no_grad():
         log_p = torch.log_softmax(model.decode(torch.from_numpy(snap.codes)), dim=1).numpy()
-    # Each document's log-probabilities of the query's words, weighted by their tf-idf.
-    expected = log_p[:, vec.indices] @ (vec.values / vec.values.sum())
+    # Each document's log-probabilities of the query's words, weighted by their tf-idf, and
+    # the code cosine, each min-max scaled.
+    likelihood = log_p[:, vec.indices] @ (vec.values / vec.values.sum())
+    cosine = snap.unit_codes @ normalize_rows(index.encode([text]))[0]
+    expected = (1 - LIKELIHOOD_COSINE) * min_max(likelihood) + LIKELIHOOD_COSINE * min_max(cosine)
     hits = index.query(text, k=5, method="likelihood")
     best = top_k(expected, 5)
     assert [h.id for h in hits] == [index.ids[i] for i in best]
     np.testing.assert_allclose([h.score for h in hits], expected[best], atol=1e-4)
-    assert all(h.score < 0 for h in hits) and "space" in hits[0].id
+    assert 0 < hits[-1].score <= hits[0].score <= 1 and "space" in hits[0].id
+    # The likelihood weighs: it alone, or the cosine alone, would rank otherwise.
+    assert top_k(likelihood, 5).tolist() != top_k(cosine, 5).tolist()
     # The query's own words decide: another query ranks the documents otherwise.
     assert index.query("anchor hull", k=1, method="likelihood")[0].id != hits[0].id
 
