@@ -1058,6 +1058,7 @@ _METHOD_TITLES = {
     "bm25": "BM25",
     "tfidf": "tf-idf cosine",
     "lsa": "LSA",
+    "likelihood": "Learned codes by likelihood",
 }
 
 

@@ -237,6 +237,16 @@ def test_cli_offers_exactly_the_ranking_methods():
     assert tuple(option.type.choices) == METHODS
 
 
+def test_every_ranking_method_has_a_title_in_the_cli_and_a_name_in_serve():
+    from docret.cli import _METHOD_TITLES
+    from docret.ranking import METHODS
+    from docret.serve.adapter import METHOD_NAMES
+
+    # The CLI titles the default by what weighs in it (Index.default_ranking).
+    assert set(_METHOD_TITLES) | {"default"} == set(METHODS)
+    assert set(METHOD_NAMES) == set(METHODS)
+
+
 def test_query_weights_move_from_the_corpus_pair_to_the_codes_as_queries_lengthen():
     from docret.ranking import LONG_QUERY_LSA, LONG_QUERY_WEIGHT, SHORT_QUERY_TERMS, query_weights
 
