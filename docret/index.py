@@ -37,7 +37,7 @@ from docret.ranking import (
     smallest_k,
     top_k,
 )
-from docret.snapshot import Snapshot
+from docret.snapshot import Decoded, Snapshot
 from docret.store import Store, StoredDocument
 from docret.text import QueryVectorizer, SparseVector
 
@@ -103,6 +103,8 @@ class Index:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._snapshot: Snapshot | None = None
+        # What the next snapshot can take over from the one a write of this index replaced.
+        self._replaced: Decoded | None = None
         self.last_build: BuildReport | None = None
 
     # -- opening, building, updating ---------------------------------------------------------
@@ -167,7 +169,7 @@ class Index:
         try:
             return indexing.retrain(self.store, progress=progress, **settings)
         finally:
-            self._snapshot = None
+            self._written()
 
     def settings(self) -> dict[str, Any]:
         """The :class:`~docret.encoder.Encoder` settings the current model was made with."""
@@ -207,14 +209,14 @@ class Index:
                 read_options=read_options,
             )
         finally:
-            self._snapshot = None
+            self._written()
 
     def remove(self, ids: Sequence[str]) -> int:
         """Remove documents by id; all or nothing: any unknown id raises and removes none."""
         try:
             return indexing.remove(self.store, ids)
         finally:
-            self._snapshot = None
+            self._written()
 
     def close(self) -> None:
         """Close the database."""
@@ -232,12 +234,24 @@ class Index:
         """Model, vocabulary and codes in memory (read on first use, again after a write)."""
         if self._snapshot is None:
             self._snapshot = Snapshot.load(self.store)
+            self._snapshot.carry_decoded(self._replaced)
+            self._replaced = None
         return self._snapshot
 
     def reload(self) -> Snapshot:
         """Read the index again (after another process wrote it) and swap the snapshot."""
+        if self._snapshot is not None:
+            self._replaced = self._snapshot.decoded_state()
         self._snapshot = Snapshot.load(self.store)
+        self._snapshot.carry_decoded(self._replaced)
+        self._replaced = None
         return self._snapshot
+
+    def _written(self) -> None:
+        """This index wrote: the next use reads a new snapshot (keeping what carries over)."""
+        if self._snapshot is not None:
+            self._replaced = self._snapshot.decoded_state()
+        self._snapshot = None
 
     @property
     def ids(self) -> list[str]:

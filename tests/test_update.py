@@ -72,6 +72,45 @@ def test_add_skips_unchanged_and_replaces_changed(db_copy, corpus_dir, tmp_path)
         assert idx.document("music/000.txt").text == (changed / "music" / "000.txt").read_text()
 
 
+def test_after_a_write_the_likelihood_decodes_only_new_or_changed_codes(
+    db_copy, tmp_path, monkeypatch
+):
+    from docret.inference import NumpyDecoder
+
+    decoded_rows = []
+    parts = NumpyDecoder.likelihood_parts
+
+    def counting(self, codes, chunk=2048):
+        decoded_rows.append(len(codes))
+        return parts(self, codes, chunk)
+
+    monkeypatch.setattr(NumpyDecoder, "likelihood_parts", counting)
+    with Index.open(db_copy) as idx:
+        before = idx.query("orbit rocket", k=5, method="likelihood")
+        assert decoded_rows == [80]
+        idx.remove(["space/003.txt"])
+        changed = write_corpus(tmp_path / "changed", per_topic=1, seed=99)
+        idx.add(changed, replace=True)  # four documents replaced in place
+        (tmp_path / "new").mkdir()
+        (tmp_path / "new" / "launch.txt").write_text("orbit rocket launch crew capsule orbit\n")
+        idx.add(tmp_path / "new")  # and one new document
+        after = idx.query("orbit rocket", k=5, method="likelihood")
+        # Only the four changed documents and the new one were decoded after the first query.
+        assert decoded_rows[0] == 80 and sum(decoded_rows[1:]) == 5
+        carried = idx.snapshot.decoded
+        fresh = parts(idx.snapshot.decoder, idx.snapshot.codes)
+    for kept, made in zip(carried, fresh, strict=True):
+        np.testing.assert_allclose(kept, made, atol=1e-5)
+    assert [h.id for h in before] != [] and len(after) == 5
+    # A new model (retrain) decodes every code again.
+    with Index.open(db_copy) as idx:
+        idx.query("orbit rocket", k=5, method="likelihood")
+        decoded_rows.clear()
+        idx.retrain(epochs=2)
+        idx.query("orbit rocket", k=5, method="likelihood")
+        assert decoded_rows == [len(idx.ids)]
+
+
 def test_unknown_words_advise_a_retrain(db_copy, tmp_path):
     (tmp_path / "new").mkdir()
     (tmp_path / "new" / "odd.txt").write_text("Quasar\n\nquokka wombat platypus echidna orbit")
