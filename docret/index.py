@@ -240,15 +240,12 @@ class Index:
 
     def reload(self) -> Snapshot:
         """Read the index again (after another process wrote it) and swap the snapshot."""
-        if self._snapshot is not None:
-            self._replaced = self._snapshot.decoded_state()
-        self._snapshot = Snapshot.load(self.store)
-        self._snapshot.carry_decoded(self._replaced)
-        self._replaced = None
-        return self._snapshot
+        self._written()
+        return self.snapshot
 
     def _written(self) -> None:
-        """This index wrote: the next use reads a new snapshot (keeping what carries over)."""
+        """The index was written: the next use reads a new snapshot, taking over what
+        carries (:meth:`Snapshot.carry_decoded`)."""
         if self._snapshot is not None:
             self._replaced = self._snapshot.decoded_state()
         self._snapshot = None
