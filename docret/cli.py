@@ -834,6 +834,13 @@ def map_command(ctx: click.Context, out: str, compare_lsa: bool) -> None:
     _stderr().print(f"[green]Wrote {out}[/] ({len(xy):,} documents)")
 
 
+# How `info` ends the default ranking's "chosen on N pseudo-queries" (FusionChoice.chosen_by).
+_ANSWERED_BY = {
+    "labels": ", answered by their documents' labels)",
+    "neighbours": ", answered by their documents' nearest neighbours)",
+}
+
+
 @cli.command()
 @json_option("JSON instead of text")
 @database_option
@@ -896,11 +903,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
             + f"+ LSA {data['ranking'].get('lsa', 0.0)} "
             + (
                 f"(chosen on {data['ranking']['queries']:,} pseudo-queries"
-                + (
-                    ", answered by their documents' labels)"
-                    if data["ranking"].get("by_labels")
-                    else ")"
-                )
+                + _ANSWERED_BY.get(data["ranking"].get("chosen_by", ""), ")")
                 if data["ranking"]["queries"]
                 else "(BM25 alone: rebuild to choose the weights)"
             )

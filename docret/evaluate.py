@@ -326,9 +326,12 @@ class Default(Method):
         # An encoder fitted before it kept LSA directions (a benchmark's cache) has none.
         self.with_lsa = getattr(encoder, "lsa_", np.zeros((0, 0))).shape[0] > 0
         spaces = [self.codes.docs]
+        # A cached Codes may not carry the documents' tf-idf matrix: vectorise them then.
+        tfidf = getattr(self.codes, "tfidf", None)
+        if tfidf is None:
+            tfidf = encoder.tfidf(encoder.vectorize(texts))
         if self.with_lsa:
-            # A cached Codes may not carry the documents' tf-idf matrix: vectorise them then.
-            self.lsa_docs = encoder.transform_lsa(texts, getattr(self.codes, "tfidf", None))
+            self.lsa_docs = encoder.transform_lsa(texts, tfidf)
             spaces.append(self.lsa_docs)
         self.choice = calibrate(
             texts,
@@ -339,6 +342,7 @@ class Default(Method):
             encoder.transform_both if self.with_lsa else lambda t: [encoder.transform(t)],
             seed=self.seed,
             labels=self.labels,
+            tfidf=tfidf,
         )
         # As an index does: its BM25 ranks at the parameters chosen with the weights.
         self.lexical.index.tuned(self.choice.k1, self.choice.b)

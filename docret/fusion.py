@@ -13,11 +13,15 @@ corpus where neither semantic score helps gets plain BM25. Queries longer than a
 question weigh the codes more (:func:`docret.ranking.query_weights`).
 
 Such a pseudo-query has one answer, as a search for a known document has. A question on a
-topic has many, and wants the semantic scores weighed more. Where the documents carry labels
-(a folder per topic, a labelled corpus), the same pseudo-queries are also answered by every
-document sharing a label with theirs: the pair with the best precision of their top
-:data:`TOPICAL_K` is taken (:func:`choose_topical`), if it beats BM25 alone clearly; labels
-that say nothing of topics (say, a folder per year) leave the choice to the rule above.
+topic has many, and wants the semantic scores weighed more. So the same pseudo-queries are
+also answered topically: where the documents carry labels (a folder per topic, a labelled
+corpus), by every document sharing a label with theirs; otherwise by the :data:`NEIGHBOURS`
+documents nearest to theirs by whole-document tf-idf cosine (:func:`neighbour_topics`), a
+topic that the words of the whole documents define, not the codes or LSA being weighed. The
+pair with the best precision of their top :data:`TOPICAL_K` is taken (:func:`choose_topical`),
+if it beats BM25 alone clearly; labels that say nothing of topics (say, a folder per year)
+leave the choice to the neighbours, and neighbours that BM25 finds as well as any pair leave
+it to the known-item rule above.
 
 BM25's own parameters come first, from the same pseudo-queries: each (k1, b) of
 :data:`BM25_GRID` ranks them by BM25 alone, and the best replaces bm25s' (1.5, 0.75) only if it
@@ -50,6 +54,9 @@ TOPICAL_K = 10  # labelled corpora: precision of each pseudo-query's top 10 by l
 # per-query differences: the best of 55 pairs beats BM25 by chance alone on labels that say
 # nothing of topics.
 TOPICAL_MARGIN = 3.0
+# Unlabelled corpora: a pseudo-query's topical answers are its document's nearest neighbours by
+# whole-document tf-idf cosine, this many (bench/neighbours.py: 5, 10 and 20 chose alike).
+NEIGHBOURS = 10
 # Okapi BM25's (k1, b) tried on the pseudo-queries. The best of the grid replaces bm25s' defaults
 # (BM25_K1, BM25_B) only if it beats them by BM25_MARGIN standard errors of the per-query
 # differences in reciprocal rank: the best of 20 settings beats the defaults by chance alone.
@@ -67,6 +74,8 @@ class PseudoQuery:
 
 
 Pair = tuple[float, float]  # (weight of the code cosine, weight of the LSA cosine)
+# A chunk of pseudo-queries' documents (indices) -> (len, N) bool: their topical answers.
+Topics = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass
@@ -78,9 +87,11 @@ class FusionChoice:
     mrr: dict[Pair, float] = field(default_factory=dict)
     queries: int = 0
     lsa: float = 0.0
-    # Labelled corpora: each pair's precision at TOPICAL_K by label, and whether it chose.
+    # Each pair's precision at TOPICAL_K of the topical answers (by label, or by neighbours
+    # where no label tells topics apart), and what chose the pair: the "known items" rule,
+    # "labels" or "neighbours".
     topical: dict[Pair, float] = field(default_factory=dict)
-    by_labels: bool = False
+    chosen_by: str = "known items"
     # BM25's parameters, and the mean reciprocal rank each (k1, b) of BM25_GRID reached.
     k1: float = BM25_K1
     b: float = BM25_B
@@ -94,8 +105,8 @@ class FusionChoice:
             "queries": self.queries,
             "mrr": {f"{a},{b}": round(v, 4) for (a, b), v in self.mrr.items()},
         }
+        out["chosen_by"] = self.chosen_by
         if self.topical:
-            out["by_labels"] = self.by_labels
             out["topical"] = {f"{a},{b}": round(v, 4) for (a, b), v in self.topical.items()}
         out["bm25"] = {
             "k1": self.k1,
@@ -107,8 +118,8 @@ class FusionChoice:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FusionChoice:
         """Inverse of :meth:`to_dict`; reads what indexes stored before LSA was fused too
-        (the codes' weight alone, keyed "0.2") or before BM25's parameters were chosen
-        (bm25s' defaults)."""
+        (the codes' weight alone, keyed "0.2"), before BM25's parameters were chosen (bm25s'
+        defaults) or before neighbours answered (``by_labels`` alone)."""
 
         def pairs(scores: dict[str, float]) -> dict[Pair, float]:
             out = {}
@@ -118,13 +129,14 @@ class FusionChoice:
             return out
 
         bm25 = data.get("bm25", {})
+        chosen_by = data.get("chosen_by", "labels" if data.get("by_labels") else "known items")
         return cls(
             float(data["weight"]),
             pairs(data.get("mrr", {})),
             int(data.get("queries", 0)),
             float(data.get("lsa", 0.0)),
             pairs(data.get("topical", {})),
-            bool(data.get("by_labels", False)),
+            str(chosen_by),
             float(bm25.get("k1", BM25_K1)),
             float(bm25.get("b", BM25_B)),
             pairs(bm25.get("mrr", {})),
@@ -195,8 +207,10 @@ def precisions_by_label(
     its own document (``own``, the one its span was cut from) left out: that one is found by
     the words the model learnt from it, not by topic. ``relevant(row, docs)`` says which of
     ``docs`` answer the row's query."""
+    every = np.arange(lexical.shape[1])
+    answers = np.stack([relevant(r, every) for r in range(len(lexical))]).astype(bool)
     return {
-        pair: _precisions(fused, relevant, own, k)
+        pair: _precisions(fused, answers, own, k)
         for pair, fused in _fusions(lexical, semantic, grid, lsa)
     }
 
@@ -213,12 +227,10 @@ def _fusions(
 
 
 def _precisions(
-    fused: np.ndarray,
-    relevant: Callable[[int, np.ndarray], np.ndarray],
-    own: Sequence[int],
-    k: int = TOPICAL_K,
+    fused: np.ndarray, answers: np.ndarray, own: Sequence[int], k: int = TOPICAL_K
 ) -> np.ndarray:
-    """:func:`precisions_by_label` at one pair (``fused``, which it overwrites)."""
+    """:func:`precisions_by_label` at one pair (``fused``, which it overwrites); ``answers``
+    (rows, N) marks each row's topical answers."""
     rows = np.arange(len(fused))
     k = min(k, fused.shape[1] - 1)  # the own document is not a candidate
     if k < 1:
@@ -226,19 +238,21 @@ def _precisions(
     fused[rows, np.asarray(own)] = -np.inf
     # The top k of every row at once (their order does not matter to a precision).
     top = np.argpartition(-fused, k - 1, axis=1)[:, :k]
-    return np.array([relevant(r, top[r]).sum() / k for r in rows], dtype=np.float64)
+    return answers[rows[:, None], top].sum(axis=1) / k
 
 
-def choose_topical(precisions: dict[Pair, np.ndarray], fallback: FusionChoice) -> FusionChoice:
-    """The pair whose pseudo-queries' mean precision by label is best (the smaller total
-    weight of equals), if it beats BM25 alone (0, 0) by :data:`TOPICAL_MARGIN` standard
-    errors of the per-query differences; else ``fallback`` (the known-item choice). Both
-    keep the precisions."""
+def choose_topical(
+    precisions: dict[Pair, np.ndarray], fallback: FusionChoice, by: str = "labels"
+) -> FusionChoice:
+    """The pair whose pseudo-queries' mean precision of topical answers (``by`` labels or
+    neighbours) is best (the smaller total weight of equals), if it beats BM25 alone (0, 0)
+    by :data:`TOPICAL_MARGIN` standard errors of the per-query differences; else
+    ``fallback`` (the known-item choice). Both keep the precisions."""
     means = {p: float(v.mean()) for p, v in precisions.items()}
     best = max(means, key=lambda p: (means[p], -round(p[0] + p[1], 6), -p[1]))
     if _clearly_better(precisions[best], precisions[(0.0, 0.0)], TOPICAL_MARGIN):
-        return replace(fallback, weight=best[0], lsa=best[1], topical=means, by_labels=True)
-    return replace(fallback, topical=means, by_labels=False)
+        return replace(fallback, weight=best[0], lsa=best[1], topical=means, chosen_by=by)
+    return replace(fallback, topical=means)
 
 
 def _clearly_better(candidate: np.ndarray, baseline: np.ndarray, margin: float) -> bool:
@@ -281,6 +295,8 @@ def calibrate(
     n: int = PSEUDO_QUERIES,
     among: Sequence[int] | None = None,
     labels: Sequence[Sequence[str]] | None = None,
+    tfidf: Any = None,
+    neighbours: int = NEIGHBOURS,
 ) -> FusionChoice:
     """Choose the fusion weights of a corpus from its pseudo-queries.
 
@@ -289,10 +305,12 @@ def calibrate(
     vectors (N, k); ``embed`` turns texts into as many arrays, in the same order (one
     vectorisation for both). Without LSA vectors (or with k = 0) only the codes are weighed.
     ``among`` limits the documents pseudo-queries are cut from (all search every document).
-    ``labels``, one sequence per text, makes the choice topical where they tell topics apart
-    (:func:`choose_topical`); fewer than two distinct labels among the pseudo-queries'
-    documents, or fewer than :data:`MIN_PSEUDO_QUERIES` labelled ones, are ignored. With no
-    ``spaces`` (a binary index, which is not fused) only BM25's parameters are chosen.
+    The choice is topical (:func:`choose_topical`) by ``labels``, one sequence per text,
+    where they tell topics apart (fewer than two distinct labels among the pseudo-queries'
+    documents, or fewer than :data:`MIN_PSEUDO_QUERIES` labelled ones, are ignored), else by
+    the ``neighbours`` nearest neighbours of the pseudo-queries' documents in ``tfidf`` (the
+    documents' L2-normalised tf-idf rows, sparse; none given, none used). With no ``spaces``
+    (a binary index, which is not fused) only BM25's parameters are chosen.
     """
     found = [q for q in pseudo_queries(texts, n, seed, span, among) if analyze(q.text)]
     if len(found) < MIN_PSEUDO_QUERIES:
@@ -310,8 +328,47 @@ def calibrate(
         return FusionChoice(0.0, {}, len(found), k1=k1, b=b, bm25_mrr=bm25_mrr)
     if (k1, b) != (bm25.k1, bm25.b):
         bm25 = bm25.with_parameters(k1, b)
-    choice = _calibrate_weights(found, terms, rests, bm25, spaces, embed, labels)
+    topics: dict[str, Topics] = {}
+    sets = _label_sets(labels, [q.doc for q in found])
+    if sets is not None:
+        topics["labels"] = label_topics(sets)
+    if tfidf is not None:
+        topics["neighbours"] = neighbour_topics(tfidf, neighbours)
+    choice = _calibrate_weights(found, terms, rests, bm25, spaces, embed, topics)
     return replace(choice, k1=k1, b=b, bm25_mrr=bm25_mrr)
+
+
+def label_topics(sets: Sequence[frozenset[str]]) -> Topics:
+    """:data:`Topics` by labels: a document's answers share a label with it (``sets``, each
+    document's labels)."""
+    import scipy.sparse as sp
+
+    names = {name: j for j, name in enumerate(sorted(frozenset().union(*sets)))}
+    rows = [i for i, labels in enumerate(sets) for _ in labels]
+    cols = [names[name] for labels in sets for name in labels]
+    incidence = sp.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(sets), len(names))
+    )
+    return lambda docs: (incidence[docs] @ incidence.T).toarray() > 0
+
+
+def neighbour_topics(tfidf: Any, k: int = NEIGHBOURS) -> Topics:
+    """:data:`Topics` by neighbours: a document's answers are its ``k`` nearest others by the
+    cosine of the L2-normalised tf-idf rows ``tfidf`` (sparse; one of cosine 0 never is),
+    the documents on its topic as the words of whole documents tell."""
+    k = min(k, tfidf.shape[0] - 1)
+
+    def answers(docs: np.ndarray) -> np.ndarray:
+        rows = np.arange(len(docs))[:, None]
+        sims = (tfidf[docs] @ tfidf.T).toarray()
+        sims[rows[:, 0], docs] = 0.0
+        near = np.zeros(sims.shape, dtype=bool)
+        if k > 0:
+            top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+            near[rows, top] = sims[rows, top] > 0
+        return near
+
+    return answers
 
 
 def _calibrate_weights(
@@ -321,16 +378,18 @@ def _calibrate_weights(
     bm25: Bm25,
     spaces: Sequence[np.ndarray],
     embed: Callable[[list[str]], Sequence[np.ndarray]],
-    labels: Sequence[Sequence[str]] | None,
+    topics: dict[str, Topics],
 ) -> FusionChoice:
     """:func:`calibrate`'s fusion weights, from the pseudo-queries ``found``, their
-    ``terms`` and ``rests`` (as :func:`_lexical` takes them) and BM25 at the chosen
-    parameters."""
+    ``terms`` and ``rests`` (as :func:`_lexical` takes them), BM25 at the chosen parameters
+    and ``topics`` ("labels" and/or "neighbours"): which documents answer a pseudo-query
+    topically. A pseudo-query with no such answer but its own document counts in none."""
     with_lsa = len(spaces) > 1 and spaces[1].shape[1] > 0
     grid = FUSION_GRID if with_lsa else CODES_ONLY
     spaces = [normalize_rows(docs) for docs in spaces[: 2 if with_lsa else 1]]
-    sets = _label_sets(labels, [q.doc for q in found])
-    precisions: dict[Pair, list[np.ndarray]] = {p: [] for p in grid}
+    precisions: dict[str, dict[Pair, list[np.ndarray]]] = {
+        by: {p: [] for p in grid} for by in topics
+    }
     total = dict.fromkeys(grid, 0.0)
     for start in range(0, len(found), CHUNK):  # (chunk, N) score matrices bound the memory
         part = found[start : start + CHUNK]
@@ -339,23 +398,25 @@ def _calibrate_weights(
         embedded = embed([q.text for q in part] + [q.rest for q in part])
         semantic = [_cosines(part, docs, e) for docs, e in zip(spaces, embedded, strict=False)]
         answers = [q.doc for q in part]
-        if sets is not None:  # precision by label, of the pseudo-queries with labels
-            own = [sets[q.doc] for q in part]
-            mine = np.array([bool(x) for x in own])
-
-            def relevant(r: int, docs: np.ndarray, own=own) -> np.ndarray:
-                return np.array([bool(own[r] & sets[j]) for j in docs])
-
-        # Each pair's fusion serves both measures: the known-item one, then the topical one
-        # (which overwrites it).
+        topical = {by: find(np.asarray(answers)) for by, find in topics.items()}
+        for marked in topical.values():
+            marked[np.arange(len(part)), answers] = False  # the own document is no topic
+        # Each pair's fusion serves every measure: the known-item one, then the topical ones
+        # (which leave it changed only where the own documents are, the same for all).
         for pair, fused in _fusions(lexical, semantic[0], grid, semantic[1] if with_lsa else None):
             total[pair] += float(reciprocal_ranks(fused, answers).mean()) * len(part)
-            if sets is not None:
-                precisions[pair].append(_precisions(fused, relevant, answers)[mine])
+            for by, marked in topical.items():
+                kept = marked.any(axis=1)
+                precisions[by][pair].append(_precisions(fused, marked, answers)[kept])
     choice = choose_weight({p: v / len(found) for p, v in total.items()}, len(found))
-    if sets is None:
-        return choice
-    return choose_topical({p: np.concatenate(v) for p, v in precisions.items()}, choice)
+    for by in ("labels", "neighbours"):  # labels first: they say what a topic is
+        if by in precisions:
+            choice = choose_topical(
+                {p: np.concatenate(v) for p, v in precisions[by].items()}, choice, by
+            )
+            if choice.chosen_by == by:
+                break
+    return choice
 
 
 def _lexical(
@@ -470,6 +531,8 @@ def choose_for_index(
     # Encoding pseudo-queries is no progress stage of its own: keep it off the "Encoding" bar.
     progress, encoder.progress = encoder.progress, None
     try:
+        if not encoder.binary and tfidf is None:
+            tfidf = encoder.tfidf(encoder.vectorize(texts))
         spaces = [] if encoder.binary else [codes, encoder.transform_lsa(texts, tfidf)]
         choice = calibrate(
             texts,
@@ -480,6 +543,7 @@ def choose_for_index(
             encoder.transform_both,
             seed,
             labels=labels,
+            tfidf=tfidf,
         )
     finally:
         encoder.progress = progress

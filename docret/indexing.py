@@ -195,7 +195,7 @@ def _fit_and_write(
     codes = encoder.encode_tfidf(tfidf)
     state = encoder.export()
     # >>> rank: BM25's lexicon and the default ranking's fusion weights, chosen from the
-    # corpus' pseudo-queries (docret.fusion; topical ones where the documents have labels),
+    # corpus' pseudo-queries (docret.fusion: known items, then topics by labels or neighbours),
     # commit together with the index.
     progress.stage("Choosing the default ranking")
     labels = labels_of(documents)

@@ -149,6 +149,13 @@ def test_similar_and_info(built_db):
     ranking = info["ranking"]
     bm25 = f"BM25 (k1 {ranking['bm25']['k1']}, b {ranking['bm25']['b']})"
     assert f"{bm25} + learned codes {ranking['weight']} + LSA {ranking['lsa']} (chosen on" in text
+    # What chose the weights, in words.
+    said = {
+        "known items": "pseudo-queries)",
+        "labels": "pseudo-queries, answered by their documents' labels)",
+        "neighbours": "pseudo-queries, answered by their documents' nearest neighbours)",
+    }
+    assert said[ranking["chosen_by"]] in " ".join(text.split())
 
 
 def test_no_pretrain_is_stored_and_shown(tmp_path):

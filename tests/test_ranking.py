@@ -405,12 +405,16 @@ def test_labels_choose_the_pair_whose_top_documents_share_the_query_documents_la
     # The own document is left out: BM25 alone is at chance (a tenth of the documents).
     assert abs(p10[(0.0, 0.0)].mean() - 0.1) < 0.05 and p10[(0.9, 0.0)].mean() == 1.0
     choice = choose_topical(p10, known)
-    assert choice.by_labels and choice.weight > 0 and choice.lsa == 0.0
+    assert choice.chosen_by == "labels" and choice.weight > 0 and choice.lsa == 0.0
     # The best precision at the smallest total weight that reaches it.
     best = [p for p, v in choice.topical.items() if v == 1.0]
     assert choice.weight + choice.lsa == min(a + b for a, b in best)
     stored = FusionChoice.from_dict(choice.to_dict())  # scores rounded to 4 places
-    assert stored.to_dict() == choice.to_dict() and stored.by_labels
+    assert stored.to_dict() == choice.to_dict() and stored.chosen_by == "labels"
+    # What an index stored before neighbours answered reads the same.
+    old = {k: v for k, v in choice.to_dict().items() if k != "chosen_by"}
+    assert FusionChoice.from_dict({**old, "by_labels": True}).chosen_by == "labels"
+    assert FusionChoice.from_dict({**old, "by_labels": False}).chosen_by == "known items"
     # Labels that say nothing of what the codes know: the known-item choice stands, and the
     # precisions are kept for `docret info --json`.
     shuffled = rng.permutation(labels)
@@ -418,7 +422,7 @@ def test_labels_choose_the_pair_whose_top_documents_share_the_query_documents_la
         lexical, noise, lambda r, docs: shuffled[docs] == shuffled[own[r]], own, FUSION_GRID, noise
     )
     fallback = choose_topical(p10, known)
-    assert not fallback.by_labels and (fallback.weight, fallback.lsa) == (0.0, 0.0)
+    assert fallback.chosen_by == "known items" and (fallback.weight, fallback.lsa) == (0.0, 0.0)
     assert set(fallback.topical) == set(FUSION_GRID)
 
 
@@ -475,6 +479,106 @@ def test_calibrate_chooses_bm25_parameters_from_the_pseudo_queries():
     codes = rng.normal(size=(len(even), 8)).astype(np.float32)
     choice = calibrate(even, analyze, lexical.lexicon, lexical.bm25, [codes], embed, n=60)
     assert (choice.k1, choice.b) == (1.5, 0.75)
+
+
+def test_neighbour_topics_are_the_closest_other_documents_by_tfidf_cosine():
+    import scipy.sparse as sp
+
+    from docret.fusion import label_topics, neighbour_topics
+
+    rng = np.random.default_rng(0)
+    dense = rng.random((120, 40)) * (rng.random((120, 40)) < 0.2)
+    dense[:, 39] = 0.0
+    dense[7] = 0.0
+    dense[7, 39] = 1.0  # a word no other document has
+    dense = normalize_rows(dense)
+    docs = np.array([0, 7, 55, 119])
+    near = neighbour_topics(sp.csr_matrix(dense), k=5)(docs)
+    assert near.shape == (4, 120) and near.dtype == bool
+    sims = dense @ dense.T
+    for doc, answers in zip(docs, near, strict=True):
+        if doc == 7:
+            assert not answers.any()  # shares no word: no topical answer
+            continue
+        others = np.delete(np.arange(120), doc)
+        expected = others[np.argsort(-sims[doc, others], kind="stable")[:5]]
+        assert np.flatnonzero(answers).tolist() == sorted(expected.tolist())
+    # By labels: every document that shares one of its labels (itself too: calibrate drops it).
+    sets = [frozenset({"a"}), frozenset({"b"}), frozenset({"a", "c"}), frozenset(), frozenset("c")]
+    marked = label_topics(sets)(np.array([0, 3, 4]))
+    assert marked.tolist() == [
+        [True, False, True, False, False],
+        [False] * 5,
+        [False, False, True, False, True],
+    ]
+
+
+def _topical_corpus(rng):
+    """Documents on 8 topics (20 words from the topic's own 120, 40 from 40 shared ones), an
+    analyser, and an embedding that knows each word's topic (a perfect topical code)."""
+    from docret.text import Analyzer
+
+    syllables = ["ka", "lo", "mi", "nu", "pe", "ro", "si", "ta", "vu", "ze"]
+    words = [a + b + c for a in syllables for b in syllables for c in syllables]
+    topic_words = [words[t * 120 : (t + 1) * 120] for t in range(8)]
+    texts, topics = [], []
+    for t in range(8):
+        for _ in range(40):
+            drawn = list(rng.choice(topic_words[t], 20)) + list(rng.choice(words[960:], 40))
+            rng.shuffle(drawn)
+            texts.append(" ".join(drawn))
+            topics.append(t)
+    analyze = Analyzer()
+    topic_of = {analyze(w)[0]: t for t in range(8) for w in topic_words[t]}
+
+    def embed(batch):
+        out = np.full((len(batch), 8), 0.01, dtype=np.float32)
+        for i, text in enumerate(batch):
+            for stem in analyze(text):
+                if stem in topic_of:
+                    out[i, topic_of[stem]] += 1
+        return [out, out]
+
+    return texts, np.array(topics), analyze, embed
+
+
+def test_unlabelled_pseudo_queries_are_answered_topically_by_their_documents_neighbours():
+    """Codes that know the topics find a span's document's neighbours better than BM25 does:
+    the neighbours choose more weight for them than the known-item rule, and neighbours that
+    say nothing of topics (another document's) leave the choice to that rule."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from docret.fusion import FUSION_GRID, calibrate
+    from docret.lexicon import LexicalIndex
+
+    rng = np.random.default_rng(0)
+    texts, topics, analyze, embed = _topical_corpus(rng)
+    lexical = LexicalIndex.from_texts(texts, analyze)
+    codes = embed(texts)[0]
+    tfidf = TfidfVectorizer(analyzer=analyze, sublinear_tf=True).fit_transform(texts).tocsr()
+
+    def choose(**kwargs):
+        args = (texts, analyze, lexical.lexicon, lexical.bm25, [codes, codes], embed)
+        return calibrate(*args, n=200, **kwargs)
+
+    known = choose()
+    assert known.chosen_by == "known items" and known.topical == {}
+    near = choose(tfidf=tfidf)
+    assert near.chosen_by == "neighbours" and set(near.topical) == set(FUSION_GRID)
+    assert near.weight + near.lsa > known.weight + known.lsa
+    assert near.topical[(near.weight, near.lsa)] == max(near.topical.values())
+    assert near.topical[(near.weight, near.lsa)] > near.topical[(0.0, 0.0)]
+    assert near.mrr == known.mrr  # the known-item measure is the same
+    shuffled = choose(tfidf=tfidf[rng.permutation(len(texts))])
+    assert shuffled.chosen_by == "known items"
+    assert (shuffled.weight, shuffled.lsa) == (known.weight, known.lsa)
+    # Labels come first where they tell topics apart; labels that do not (a folder per
+    # year, say) leave the choice to the neighbours.
+    by_topic = choose(tfidf=tfidf, labels=[[str(t)] for t in topics])
+    assert by_topic.chosen_by == "labels"
+    by_year = choose(tfidf=tfidf, labels=[[str(i % 3)] for i in range(len(texts))])
+    assert by_year.chosen_by == "neighbours"
+    assert (by_year.weight, by_year.lsa) == (near.weight, near.lsa)
 
 
 def test_labels_count_only_where_they_tell_topics_apart():
@@ -550,7 +654,7 @@ def test_default_ranking_fuses_bm25_codes_and_lsa_at_the_stored_weights(index):
     ranking = index.info()["ranking"]
     assert (ranking["weight"], ranking["lsa"]) == (choice.weight, choice.lsa)
     # The fixture's documents are labelled by topic: their precisions by label were measured.
-    assert set(choice.topical) == set(FUSION_GRID) and "by_labels" in ranking
+    assert set(choice.topical) == set(FUSION_GRID) and ranking["chosen_by"] == choice.chosen_by
     text = "anchor hull breeze"
     vec = index.vectorize(text)
     code = normalize_rows(index.encoder.encode([vec]))[0]
