@@ -210,7 +210,7 @@ def precisions_by_label(
     every = np.arange(lexical.shape[1])
     answers = np.stack([relevant(r, every) for r in range(len(lexical))]).astype(bool)
     return {
-        pair: _precisions(fused, answers, own, k)
+        pair: _precisions(fused, [answers], own, k)[0]
         for pair, fused in _fusions(lexical, semantic, grid, lsa)
     }
 
@@ -227,18 +227,19 @@ def _fusions(
 
 
 def _precisions(
-    fused: np.ndarray, answers: np.ndarray, own: Sequence[int], k: int = TOPICAL_K
-) -> np.ndarray:
-    """:func:`precisions_by_label` at one pair (``fused``, which it overwrites); ``answers``
-    (rows, N) marks each row's topical answers."""
+    fused: np.ndarray, answers: Sequence[np.ndarray], own: Sequence[int], k: int = TOPICAL_K
+) -> list[np.ndarray]:
+    """:func:`precisions_by_label` at one pair (``fused``, which it overwrites): each row's
+    precision at ``k`` for each of ``answers``, (rows, N) masks of the rows' topical
+    answers (one ranking, several sets of answers)."""
     rows = np.arange(len(fused))
     k = min(k, fused.shape[1] - 1)  # the own document is not a candidate
     if k < 1:
-        return np.zeros(len(rows))
+        return [np.zeros(len(rows)) for _ in answers]
     fused[rows, np.asarray(own)] = -np.inf
     # The top k of every row at once (their order does not matter to a precision).
     top = np.argpartition(-fused, k - 1, axis=1)[:, :k]
-    return answers[rows[:, None], top].sum(axis=1) / k
+    return [marked[rows[:, None], top].sum(axis=1) / k for marked in answers]
 
 
 def choose_topical(
@@ -398,16 +399,18 @@ def _calibrate_weights(
         embedded = embed([q.text for q in part] + [q.rest for q in part])
         semantic = [_cosines(part, docs, e) for docs, e in zip(spaces, embedded, strict=False)]
         answers = [q.doc for q in part]
-        topical = {by: find(np.asarray(answers)) for by, find in topics.items()}
-        for marked in topical.values():
+        marks = [find(np.asarray(answers)) for find in topics.values()]
+        for marked in marks:
             marked[np.arange(len(part)), answers] = False  # the own document is no topic
+        kept = [marked.any(axis=1) for marked in marks]
         # Each pair's fusion serves every measure: the known-item one, then the topical ones
-        # (which leave it changed only where the own documents are, the same for all).
+        # (which leave it changed only where the own documents are).
         for pair, fused in _fusions(lexical, semantic[0], grid, semantic[1] if with_lsa else None):
             total[pair] += float(reciprocal_ranks(fused, answers).mean()) * len(part)
-            for by, marked in topical.items():
-                kept = marked.any(axis=1)
-                precisions[by][pair].append(_precisions(fused, marked, answers)[kept])
+            if marks:
+                scores = _precisions(fused, marks, answers)
+                for by, p, rows in zip(topics, scores, kept, strict=True):
+                    precisions[by][pair].append(p[rows])
     choice = choose_weight({p: v / len(found) for p, v in total.items()}, len(found))
     for by in ("labels", "neighbours"):  # labels first: they say what a topic is
         if by in precisions:
