@@ -114,6 +114,7 @@ def table(results, title: str) -> str:
         if "fusion" in r.details:
             fusion = r.details["fusion"]
             name += f" (codes {fusion['weight']}, LSA {fusion.get('lsa', 0.0)}"
+            name += f", by {fusion.get('chosen_by', 'known items')}"
             bm25 = fusion.get("bm25", {})
             if (bm25.get("k1", BM25_K1), bm25.get("b", BM25_B)) != (BM25_K1, BM25_B):
                 name += f"; BM25 k1 {bm25['k1']}, b {bm25['b']}"

@@ -1028,7 +1028,8 @@ def evaluate(
         bm25 = fusion.get("bm25", {})
         table.caption = (
             f"docret default: BM25 k1 {bm25.get('k1')}, b {bm25.get('b')}; "
-            f"codes {fusion['weight']}, LSA {fusion.get('lsa', 0.0)}"
+            f"codes {fusion['weight']}, LSA {fusion.get('lsa', 0.0)} "
+            f"(chosen by {fusion.get('chosen_by', 'known items')})"
         )
     _stdout().print(table)
     if plot_file:
