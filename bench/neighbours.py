@@ -54,12 +54,17 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", type=int, default=[1000, 2000, 4000, 8000])
     parser.add_argument("--npl-sizes", nargs="+", type=int, default=[1500, 3000, 6000, 12000])
     parser.add_argument("--neighbours", nargs="+", type=int, default=[fusion.NEIGHBOURS])
+    parser.add_argument(
+        "--within", nargs="+", type=float, default=[0.0, 1.0],
+        help="neighbours' rule: the smallest weights within this many standard errors of the best",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="the encoder's and pseudo-queries'")
     args = parser.parse_args()
     print(
         f"python bench/neighbours.py --only {' '.join(args.only)} --sizes "
         f"{' '.join(map(str, args.sizes))} --npl-sizes {' '.join(map(str, args.npl_sizes))} "
-        f"--neighbours {' '.join(map(str, args.neighbours))} --seed {args.seed}"
+        f"--neighbours {' '.join(map(str, args.neighbours))} "
+        f"--within {' '.join(map(str, args.within))} --seed {args.seed}"
         f"\n{date.today()} on {platform.machine()}, Python {platform.python_version()}\n"
     )
     print(
@@ -80,13 +85,17 @@ def main() -> None:
             tfidf = encoder.tfidf(counts)
             spaces = [encoder.encode_tfidf(tfidf), encoder.transform_lsa(docs, tfidf)]
             lexical = LexicalIndex.from_counts(terms)
-            rules = {"known items": None, **{f"neighbours, k={k}": k for k in args.neighbours}}
+            rules = {"known items": (None, 0.0)}
+            for k in args.neighbours:
+                for se in args.within:
+                    rules[f"neighbours, k={k}" + (f", within {se} SE" if se else "")] = (k, se)
             choices = {}
-            for rule, k in rules.items():
+            for rule, (k, se) in rules.items():
                 choices[rule] = fusion.calibrate(
                     docs, encoder.analyzer_, lexical.lexicon, lexical.bm25, spaces,
                     encoder.transform_both, seed=args.seed,
                     tfidf=None if k is None else tfidf, neighbours=k or fusion.NEIGHBOURS,
+                    within=se,
                 )  # fmt: skip
             first = next(iter(choices.values()))
             lexical.tuned(first.k1, first.b)

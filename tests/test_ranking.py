@@ -566,8 +566,10 @@ def test_unlabelled_pseudo_queries_are_answered_topically_by_their_documents_nei
     near = choose(tfidf=tfidf)
     assert near.chosen_by == "neighbours" and set(near.topical) == set(FUSION_GRID)
     assert near.weight + near.lsa > known.weight + known.lsa
-    assert near.topical[(near.weight, near.lsa)] == max(near.topical.values())
     assert near.topical[(near.weight, near.lsa)] > near.topical[(0.0, 0.0)]
+    best = choose(tfidf=tfidf, within=0.0)  # the best pair itself, as labels take it
+    assert best.topical[(best.weight, best.lsa)] == max(best.topical.values())
+    assert near.weight + near.lsa <= best.weight + best.lsa
     assert near.mrr == known.mrr  # the known-item measure is the same
     shuffled = choose(tfidf=tfidf[rng.permutation(len(texts))])
     assert shuffled.chosen_by == "known items"
@@ -579,6 +581,27 @@ def test_unlabelled_pseudo_queries_are_answered_topically_by_their_documents_nei
     by_year = choose(tfidf=tfidf, labels=[[str(i % 3)] for i in range(len(texts))])
     assert by_year.chosen_by == "neighbours"
     assert (by_year.weight, by_year.lsa) == (near.weight, near.lsa)
+
+
+def test_within_takes_the_smallest_weights_no_clearly_worse_than_the_best():
+    from docret.fusion import FUSION_GRID, FusionChoice, choose_topical
+
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 0.3, 400)
+    precisions = {p: np.full(400, 0.1) for p in FUSION_GRID}  # BM25 level everywhere
+    precisions[(0.5, 0.4)] = 0.30 + noise  # the best, far above BM25
+    # 0.002 below it, its paired differences' standard error 0.0025: within one of it.
+    alternate = np.tile([0.05, -0.05], 200)
+    precisions[(0.2, 0.1)] = precisions[(0.5, 0.4)] - 0.002 + alternate
+    precisions[(0.1, 0.0)] = 0.20 + noise  # clearly worse than the best
+    known = FusionChoice(0.0)
+    best = choose_topical(precisions, known, "neighbours")
+    assert (best.weight, best.lsa, best.chosen_by) == (0.5, 0.4, "neighbours")
+    near = choose_topical(precisions, known, "neighbours", within=1.0)
+    assert (near.weight, near.lsa, near.chosen_by) == (0.2, 0.1, "neighbours")
+    # Nothing clearly above BM25: the fallback, whatever ``within`` says.
+    flat = {p: np.full(400, 0.1) + rng.normal(0, 0.01, 400) for p in FUSION_GRID}
+    assert choose_topical(flat, known, "neighbours", within=1.0).chosen_by == "known items"
 
 
 def test_labels_count_only_where_they_tell_topics_apart():
