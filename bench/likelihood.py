@@ -25,39 +25,25 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 from datetime import date
 
 import numpy as np
-from tune_model import CORPORA, labelled_metrics, load, pseudo_metrics  # bench/, beside this
+from tune_model import CORPORA, fit_encoder, load, measured  # bench/, beside this
 
-from docret.encoder import Encoder
 from docret.fusion import FUSION_GRID
 from docret.inference import NumpyDecoder
 from docret.lexicon import LexicalIndex, query_terms
 from docret.lsa import project
-from docret.ranking import likelihood_ranking, min_max, normalize_rows, query_likelihood
-
-
-def measure(data: dict, scores: np.ndarray, subjects: bool = False) -> str:
-    """MRR of the titles' own bodies, or P@10 / P@100 by group."""
-    if "own" in data:
-        return f"{pseudo_metrics(scores, data['own'])['MRR']:.4f}"
-    m = labelled_metrics(scores, data["doc_labels"], data["query_labels"])
-    return f"{m['P@10']:.3f} / {m['P@100']:.3f}"
+from docret.ranking import likelihood_ranking, min_max, normalize_rows, query_likelihoods
 
 
 def likelihoods(decoder: NumpyDecoder, parts, tfidf, weighted: bool) -> np.ndarray:
-    """(Q, N) likelihood scores of the queries whose tf-idf rows are ``tfidf``."""
-    rows = []
-    for i in range(tfidf.shape[0]):
-        row = tfidf[i]
-        values = row.data if weighted else np.ones_like(row.data)
-        if row.nnz == 0:
-            rows.append(np.zeros(len(parts[0]), dtype=np.float32))
-        else:
-            rows.append(query_likelihood(*parts, decoder.output, row.indices, values))
-    return np.stack(rows)
+    """(Q, N) likelihood scores of the queries whose tf-idf rows are ``tfidf``, their words
+    weighted by it or each once."""
+    if not weighted:
+        tfidf = tfidf.copy()
+        tfidf.data[:] = 1.0
+    return query_likelihoods(*parts, decoder.output, tfidf)
 
 
 def main() -> None:
@@ -73,12 +59,7 @@ def main() -> None:
     for name in args.only:
         data = load(CORPORA, name)
         docs = data["docs"]
-        start = time.perf_counter()
-        encoder = Encoder(seed=args.seed)
-        terms = encoder.count_terms(docs)
-        counts = encoder.fit_vocabulary(terms)
-        encoder.fit_model(counts)
-        fit_s = time.perf_counter() - start
+        encoder, terms, counts, fit_s = fit_encoder(docs, seed=args.seed)
         doc_tfidf = encoder.tfidf(counts)
         codes = encoder.encode_tfidf(doc_tfidf)
         decoder = NumpyDecoder(encoder.config_.to_dict(), encoder.export()["weights"])
@@ -100,7 +81,7 @@ def main() -> None:
             columns = [cosine, once, weighted, *mixed, small, lsa_big]
             alone.append(
                 f"| {name} {label} | "
-                + " | ".join(measure(data, s) for s in columns)
+                + " | ".join(measured(data, s) for s in columns)
                 + f" | {fit_s:.0f} |"
             )
             print(alone[-1], flush=True)
@@ -110,12 +91,12 @@ def main() -> None:
             terms_of = [query_terms(analyzer, t, lexicon) for t in texts]
             bm25 = np.stack([lexical.bm25.scores(*t) for t in terms_of])
             scaled = [min_max(s) for s in (bm25, cosine, weighted, lsa_big)]
-            row = f"| {name} {label} | {measure(data, scaled[0])} |"
+            row = f"| {name} {label} | {measured(data, scaled[0])} |"
             for semantic in scaled[1:3]:
                 best, best_value = None, -1.0
                 for a, b in FUSION_GRID:
                     mixed = (1 - a - b) * scaled[0] + a * semantic + b * scaled[3]
-                    value = float(measure(data, mixed).split(" / ")[0])
+                    value = float(measured(data, mixed).split(" / ")[0])
                     if value > best_value:
                         best, best_value = (a, b), value
                 row += f" {best_value:.4f} {best} |"

@@ -28,24 +28,14 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 from datetime import date
 
-import numpy as np
 from feedback import Queries  # bench/, beside this
 from starts import slice_of
-from tune_model import labelled_metrics, pseudo_metrics
+from tune_model import fit_encoder, measured
 
 from docret import fusion
-from docret.encoder import Encoder
 from docret.lexicon import LexicalIndex
-
-
-def measured(data: dict, scores: np.ndarray) -> str:
-    if "own" in data:
-        return f"{pseudo_metrics(scores, data['own'])['MRR']:.4f}"
-    m = labelled_metrics(scores, data["doc_labels"], data["query_labels"])
-    return f"{m['P@10']:.3f} / {m['P@100']:.3f}"
 
 
 def main() -> None:
@@ -76,12 +66,7 @@ def main() -> None:
         for size in {"ng20": args.sizes, "npl": args.npl_sizes}.get(name, [0]):
             data = slice_of(name, size)
             docs = data["docs"]
-            began = time.perf_counter()
-            encoder = Encoder(seed=args.seed)
-            terms = encoder.count_terms(docs)
-            counts = encoder.fit_vocabulary(terms)
-            encoder.fit_model(counts)
-            fit = time.perf_counter() - began
+            encoder, terms, counts, fit = fit_encoder(docs, seed=args.seed)
             tfidf = encoder.tfidf(counts)
             spaces = [encoder.encode_tfidf(tfidf), encoder.transform_lsa(docs, tfidf)]
             lexical = LexicalIndex.from_counts(terms)

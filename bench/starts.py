@@ -29,12 +29,11 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 from datetime import date
 
 import numpy as np
 from feedback import Queries  # bench/, beside this
-from tune_model import CORPORA, labelled_metrics, load, ng20, pseudo_metrics
+from tune_model import CORPORA, fit_encoder, labelled_metrics, load, ng20, pseudo_metrics
 
 from docret import fusion, lsa
 from docret.encoder import Encoder
@@ -105,11 +104,7 @@ def main() -> None:
             )
             reciprocal = {}
             for start in STARTS:
-                began = time.perf_counter()
-                encoder = Encoder(seed=args.seed, first_layer=start)
-                terms = encoder.count_terms(docs)
-                encoder.fit_model(encoder.fit_vocabulary(terms))
-                fit = time.perf_counter() - began
+                encoder, terms, _, fit = fit_encoder(docs, seed=args.seed, first_layer=start)
                 spaces = [encoder.transform(docs), encoder.transform_lsa(docs)]
                 lexical = LexicalIndex.from_counts(terms)
                 choice = fusion.calibrate(

@@ -41,7 +41,7 @@ from docret.ranking import (
     fuse_with_feedback,
     likelihood_ranking,
     normalize_rows,
-    query_likelihood,
+    query_likelihoods,
     query_weights,
 )
 from docret.ranking import Bm25 as Bm25Scores
@@ -289,18 +289,8 @@ class Likelihood(Method):
         encoder = self.codes.encoder
         tfidf = encoder.tfidf(encoder.vectorize(texts))
         cosine = normalize_rows(encoder.encode_tfidf(tfidf)) @ self.codes.docs.T
-        rows = []
-        for i in range(len(texts)):
-            row = tfidf[i]
-            if row.nnz == 0:  # no word in the model's vocabulary: nothing to rank by
-                rows.append(np.zeros(len(self.hidden), dtype=np.float32))
-                continue
-            rows.append(
-                query_likelihood(
-                    self.hidden, self.log_norms, self.decoder.output, row.indices, row.data
-                )
-            )
-        return likelihood_ranking(np.stack(rows), cosine)
+        likelihood = query_likelihoods(self.hidden, self.log_norms, self.decoder.output, tfidf)
+        return likelihood_ranking(likelihood, cosine)
 
 
 class Default(Method):
