@@ -65,6 +65,9 @@ def main() -> None:
             if args.cache
             else Codes(**options)
         )
+        # The pairs need a fitted Default before them, and evaluate's own first row is built
+        # inside it: so a second one, which calibrates on the same documents and chooses the
+        # same pair (the IR collections carry no labels).
         chosen = Default(codes, Lexical(Analyzer(stop_words=english_stop_words())), 0)
         results = evaluate(
             collection,
