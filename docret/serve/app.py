@@ -16,16 +16,16 @@ from urllib.parse import quote, urlencode
 import numpy as np
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from docret import __version__
+from docret import __version__, originals
 from docret.errors import DocretError, QueryError, UnknownDocumentError
 from docret.index import Hit, Index
 from docret.serve import adapter, models
-from docret.serve.limits import LimitsMiddleware
+from docret.serve.limits import LimitsMiddleware, is_api
 from docret.serve.state import ServedIndex, Unavailable
 
 MAX_K = 1000
@@ -34,6 +34,14 @@ MAP_MAX_POINTS = 20_000  # beyond this the map gets a seeded sample plus a densi
 DENSITY_BINS = 160
 STATIC = Path(__file__).parent / "static"
 READ_ONLY = "This server is read-only: start it with 'docret serve --allow-writes' to add or remove"
+RETRY_AFTER = 2  # seconds a client is asked to wait while the database is unavailable
+# An original file is shown as it is, but never as a page of this server's origin: an indexed
+# HTML file runs no script and reaches nothing here (CSP sandbox), and no type is guessed.
+ORIGINAL_FILE_HEADERS = {
+    "Content-Security-Policy": "sandbox",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
 
 ERRORS = {
     400: {"model": models.Error, "description": "Bad query or parameter"},
@@ -67,6 +75,11 @@ def words_rows(words: list[tuple[str, float]]) -> list[dict[str, Any]]:
 def doc_url(doc_id: str) -> str:
     """The document page of ``doc_id``: every character outside [A-Za-z0-9_.-~] escaped."""
     return "/documents/" + quote(doc_id, safe="")
+
+
+def file_url(doc_id: str) -> str:
+    """Where the original file of ``doc_id`` is served, escaped as :func:`doc_url`."""
+    return "/file/" + quote(doc_id, safe="")
 
 
 # -- what the endpoints compute (run in the index's thread) ---------------------------------
@@ -202,23 +215,37 @@ def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.served = served
-    app.add_middleware(LimitsMiddleware)
+    # A page's 413 is a page too (rendered when the request comes, by error_page below)
+    app.add_middleware(LimitsMiddleware, page=lambda *e: error_page(*e).body.decode())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     pages = Environment(
         loader=PackageLoader("docret.serve", "templates"),
         autoescape=select_autoescape(["html"], default=True),
     )
     pages.filters["doc_url"] = doc_url
+    pages.filters["file_url"] = file_url
     pages.globals["version"] = __version__
 
     def render(name: str, code: int = 200, **context: Any) -> HTMLResponse:
         context.setdefault("nav", name.removesuffix(".html"))
         return HTMLResponse(pages.get_template(name).render(**context), status_code=code)
 
-    def error_response(request: Request, status: int, message: str) -> Any:
-        if request.url.path.startswith("/api/") or request.url.path == "/openapi.json":
-            return JSONResponse({"error": message}, status_code=status)
-        return render("error.html", status, status=status, message=message, q="")
+    def error_response(
+        request: Request, status: int, message: str, retry_after: int | None = None
+    ) -> Any:
+        if is_api(request.url.path):
+            response: Any = JSONResponse({"error": message}, status_code=status)
+        else:
+            response = error_page(status, message, request.query_params.get("q", ""), retry_after)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
+
+    def error_page(status: int, message: str, q: str = "", retry_after: int | None = None):
+        """The HTML error page: the query kept in the box, a reload after ``retry_after``."""
+        return render(
+            "error.html", status, status=status, message=message, q=q, retry_after=retry_after
+        )
 
     async def read_only(doc_id: str = ""):
         """Without --allow-writes: a 405 that says why, rather than a bare 404."""
@@ -230,9 +257,7 @@ def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
 
     @app.exception_handler(Unavailable)
     async def unavailable(request: Request, e: Unavailable):
-        response = error_response(request, 503, str(e))
-        response.headers["Retry-After"] = "2"
-        return response
+        return error_response(request, 503, str(e), retry_after=RETRY_AFTER)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, e: RequestValidationError):
@@ -416,11 +441,27 @@ def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
         def gather(index: Index) -> dict[str, Any]:
             return {
                 "doc": run_document(index, doc_id),
+                "metadata": index.document(doc_id).metadata,
+                "has_file": originals.original_file(index, doc_id) is not None,
                 "words": index.words(doc_id, 15),
                 "similar": hit_rows(index.similar(doc_id, PAGE)),
             }
 
         return render("document.html", q=q, **(await served.run(gather)))
+
+    @app.get("/file/{doc_id:path}", include_in_schema=False)
+    async def original_file_page(doc_id: str):
+        """The file a document was read from, read-only, when it may be served
+        (:func:`docret.originals.original_file`); 404 otherwise."""
+        path = await served.run(originals.original_file, doc_id)
+        if path is None:
+            raise StarletteHTTPException(404, f"Document {doc_id!r} has no original file to open")
+        return FileResponse(
+            path,
+            filename=path.name,
+            content_disposition_type="inline",
+            headers=ORIGINAL_FILE_HEADERS,
+        )
 
     @app.get("/map", response_class=HTMLResponse, include_in_schema=False)
     async def map_page(q: str = ""):

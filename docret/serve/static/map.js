@@ -135,23 +135,62 @@
   }
   function point(e) { var r = canvas.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top]; }
 
-  canvas.addEventListener("mousemove", function (e) {
+  // Pointer Events: a mouse, a pen or one finger drags the map, two fingers pinch it (zoom
+  // about their midpoint, pan with it). The canvas has "touch-action: none", so the browser
+  // leaves these gestures to this code instead of scrolling or zooming the page.
+  var pointers = {}; // pointerId -> [x, y] in canvas coordinates
+  function down() { return Object.keys(pointers).map(function (id) { return pointers[id]; }); }
+  function startGesture() {
+    var p = down();
+    if (p.length === 1) drag = { x: p[0][0], y: p[0][1], tx: view.tx, ty: view.ty, pinch: null };
+    else if (p.length >= 2) {
+      drag = { pinch: { d: Math.hypot(p[1][0] - p[0][0], p[1][1] - p[0][1]) || 1,
+        mx: (p[0][0] + p[1][0]) / 2, my: (p[0][1] + p[1][1]) / 2 } };
+    } else drag = null;
+  }
+  canvas.addEventListener("pointerdown", function (e) {
+    if (e.pointerType === "mouse" && e.button !== 0) return;
+    pointers[e.pointerId] = point(e);
+    try { canvas.setPointerCapture(e.pointerId); } catch (err) { /* a pointer the page made up */ }
+    if (Object.keys(pointers).length === 1) moved = false;
+    else moved = true; // a second finger: a pinch, never a click
+    startGesture();
+    canvas.classList.add("grab");
+  });
+  canvas.addEventListener("pointermove", function (e) {
     if (!data) return;
     var p = point(e);
-    if (drag) {
-      if (Math.abs(p[0] - drag[0]) + Math.abs(p[1] - drag[1]) > 3) moved = true;
-      view.tx = drag[2] + p[0] - drag[0]; view.ty = drag[3] + p[1] - drag[1];
+    if (drag && pointers[e.pointerId]) {
+      pointers[e.pointerId] = p;
+      var all = down();
+      if (drag.pinch && all.length >= 2) {
+        var d = Math.hypot(all[1][0] - all[0][0], all[1][1] - all[0][1]) || 1;
+        var mx = (all[0][0] + all[1][0]) / 2, my = (all[0][1] + all[1][1]) / 2;
+        view.tx += mx - drag.pinch.mx; view.ty += my - drag.pinch.my;
+        zoom(d / drag.pinch.d, mx, my);
+        drag.pinch = { d: d, mx: mx, my: my };
+      } else if (!drag.pinch) {
+        if (Math.abs(p[0] - drag.x) + Math.abs(p[1] - drag.y) > 3) moved = true;
+        view.tx = drag.tx + p[0] - drag.x; view.ty = drag.ty + p[1] - drag.y;
+      }
       tip.hidden = true; schedule(); return;
     }
+    if (e.pointerType !== "mouse") return;
     var i = nearest(p[0], p[1]);
     if (i !== hover) { hover = i; schedule(); }
     showTip(i, p[0], p[1]);
   });
-  canvas.addEventListener("mouseleave", function () { hover = -1; tip.hidden = true; drag = null; schedule(); });
-  canvas.addEventListener("mousedown", function (e) {
-    var p = point(e); drag = [p[0], p[1], view.tx, view.ty]; moved = false; canvas.classList.add("grab");
+  function lift(e) {
+    if (!pointers[e.pointerId]) return;
+    delete pointers[e.pointerId];
+    startGesture(); // the finger left carries on panning from where it is
+    if (!drag) canvas.classList.remove("grab");
+  }
+  canvas.addEventListener("pointerup", lift);
+  canvas.addEventListener("pointercancel", lift);
+  canvas.addEventListener("pointerleave", function (e) {
+    if (e.pointerType === "mouse" && !pointers[e.pointerId]) { hover = -1; tip.hidden = true; schedule(); }
   });
-  window.addEventListener("mouseup", function () { drag = null; canvas.classList.remove("grab"); });
   canvas.addEventListener("click", function (e) {
     if (!data || moved) return;
     var p = point(e), i = nearest(p[0], p[1]);
@@ -224,8 +263,9 @@
 
   window.addEventListener("resize", resize);
   resize();
-  // For tests: the screen position of the first drawn point.
+  // For tests: the screen position of the first drawn point, and the view's transform.
   window.docretMap = {
+    view: function () { return { s: view.s, tx: view.tx, ty: view.ty }; },
     firstPoint: function () {
       if (!data) return null;
       for (var i = 0; i < data.shown; i++) if (!hidden[data.label[i]]) return { x: sx(i), y: sy(i), id: data.ids[i] };
