@@ -150,3 +150,106 @@ def test_search_compare_document_and_map(server, browser, shots):
 
     severe = [e for e in b.get_log("browser") if e["level"] == "SEVERE"]
     assert severe == []  # no script error, no blocked (outside) resource
+
+
+@pytest.fixture
+def phone(browser):
+    """The browser as a 390 x 844 phone screen (restored afterwards)."""
+    metrics = {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True}
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    yield browser
+    browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def overflow(driver) -> int:
+    """How far the page is wider than the screen, in CSS pixels (0: it fits)."""
+    return driver.execute_script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+
+
+def within_screen(driver, css: str) -> bool:
+    """Whether the element ``css`` lies wholly inside the screen's width and is visible."""
+    return driver.execute_script(
+        "var e = document.querySelector(arguments[0]), r = e.getBoundingClientRect();"
+        "return r.width > 0 && r.left >= 0 && r.right <= window.innerWidth;",
+        css,
+    )
+
+
+def test_every_page_fits_a_390px_screen(server, phone, shots):
+    b = phone
+    q = "?q=" + QUERY.replace(" ", "+")
+    b.get(server.url + "/" + q)
+    wait(b).until(ec.presence_of_element_located((By.CSS_SELECTOR, "li.hit")))
+    assert b.execute_script("return window.innerWidth") == 390
+    assert b.execute_script("return document.documentElement.scrollWidth") <= 390
+    for part in ("#q", ".search select", ".search .check", ".search button", "nav"):
+        assert within_screen(b, part), part
+    b.save_screenshot(str(shots / "search-390.png"))
+    first = b.find_element(By.CSS_SELECTOR, "li.hit .title").get_attribute("href")
+    for path in ("/compare" + q, first, "/info", "/map" + q, "/documents/no-such-id" + q):
+        b.get(path if path.startswith("http") else server.url + path)
+        assert overflow(b) == 0, path
+        assert within_screen(b, ".search button"), path
+
+
+def test_j_and_k_move_between_hits_right_after_a_search(server, browser):
+    b = browser
+    b.get(server.url + "/")
+    b.switch_to.active_element.send_keys(QUERY + Keys.ENTER)
+    wait(b).until(ec.presence_of_element_located((By.CSS_SELECTOR, "li.hit")))
+    titles = b.find_elements(By.CSS_SELECTOR, "li.hit .title")
+    ActionChains(b).send_keys("j").perform()  # to whatever has focus, as a person's keys go
+    assert b.switch_to.active_element == titles[0]
+    ActionChains(b).send_keys("j").send_keys("j").send_keys("k").perform()
+    assert b.switch_to.active_element == titles[1]
+    box = b.find_element(By.ID, "q")
+    assert box.get_attribute("value") == QUERY  # nothing typed into the box
+    box.click()  # the box still takes typing once chosen
+    ActionChains(b).send_keys(Keys.END, " jk").perform()
+    assert box.get_attribute("value") == QUERY + " jk"
+
+
+def test_the_map_pans_with_one_finger_and_zooms_with_two(server, browser):
+    b = browser
+    b.get(server.url + "/map")
+    canvas = b.find_element(By.ID, "map")
+    wait(b).until(lambda d: int(canvas.get_attribute("data-drawn") or 0) > 0)
+    assert canvas.value_of_css_property("touch-action") == "none"
+    box = b.execute_script("return arguments[0].getBoundingClientRect().toJSON()", canvas)
+    cx, cy = box["left"] + box["width"] / 2, box["top"] + box["height"] / 2
+
+    def touch(kind: str, *points: tuple[float, float]) -> None:
+        b.execute_cdp_cmd(
+            "Input.dispatchTouchEvent",
+            {
+                "type": kind,
+                "touchPoints": [{"x": x, "y": y, "id": i} for i, (x, y) in enumerate(points)],
+            },
+        )
+
+    def view() -> dict:
+        return b.execute_script("return window.docretMap.view()")
+
+    start = view()
+    touch("touchStart", (cx, cy))
+    touch("touchMove", (cx + 20, cy + 10))
+    touch("touchMove", (cx + 40, cy + 25))
+    touch("touchEnd")
+    panned = view()
+    assert panned["s"] == start["s"]
+    assert (panned["tx"] - start["tx"], panned["ty"] - start["ty"]) == pytest.approx((40, 25))
+    assert "/documents/" not in b.current_url  # a drag is not a tap on a point
+
+    touch("touchStart", (cx - 50, cy), (cx + 50, cy))
+    touch("touchMove", (cx - 75, cy), (cx + 75, cy))
+    touch("touchMove", (cx - 100, cy), (cx + 100, cy))
+    touch("touchEnd")
+    pinched = view()
+    assert pinched["s"] == pytest.approx(2 * panned["s"])
+    # the point under the fingers' midpoint stays there
+    mx, my = cx - box["left"], cy - box["top"]
+    before = ((mx - panned["tx"]) / panned["s"], (my - panned["ty"]) / panned["s"])
+    after = ((mx - pinched["tx"]) / pinched["s"], (my - pinched["ty"]) / pinched["s"])
+    assert after == pytest.approx(before)
