@@ -188,10 +188,13 @@ def test_every_page_fits_a_390px_screen(server, phone, shots):
         assert within_screen(b, part), part
     b.save_screenshot(str(shots / "search-390.png"))
     first = b.find_element(By.CSS_SELECTOR, "li.hit .title").get_attribute("href")
-    for path in ("/compare" + q, first, "/info", "/map" + q, "/documents/no-such-id" + q):
+    pages = {"compare": "/compare" + q, "document": first, "info": "/info", "map": "/map" + q}
+    pages["error"] = "/documents/no-such-id" + q
+    for name, path in pages.items():
         b.get(path if path.startswith("http") else server.url + path)
         assert overflow(b) == 0, path
         assert within_screen(b, ".search button"), path
+        b.save_screenshot(str(shots / f"{name}-390.png"))
 
 
 def test_j_and_k_move_between_hits_right_after_a_search(server, browser):
