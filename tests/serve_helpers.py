@@ -21,6 +21,9 @@ EVIL_TEXT = (
     '<script>alert("text")</script> rocket launch orbit satellite \'single\' "double" '
     "<img src=x onerror=alert(1)>\n\nrocket orbit launch satellite astronaut planet"
 )
+# Test clients address the server as a browser on this machine does (the server answers only
+# the names it is known by: "testserver", the test client's default, is not one).
+LOCAL = "http://127.0.0.1"
 SERVE_FAST = {**FAST, "epochs": 25, "patience": 25}
 
 
