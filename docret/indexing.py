@@ -369,10 +369,16 @@ def _refuse_other_sources(store: Store, documents: Sequence[Document], source: s
     clashes = [(i, src) for i, src in stored.items() if src is not None and src != source]
     if clashes:
         shown = listing([f"{i!r} (from {src})" for i, src in clashes], most=5)
+        if source == TEXTS_SOURCE:
+            advice = "Give them other ids, or ask to replace the stored ones (replace)"
+        else:
+            advice = (
+                "Add them from where they came, give them other ids (add their parent "
+                "folder), or replace the stored ones with --replace"
+            )
         raise DocretError(
             f"{len(clashes):,} of the documents have ids already in the index from another "
-            f"path: {shown}. Add them from where they came, give them other ids (add "
-            "their parent folder), or replace the stored ones with --replace"
+            f"path: {shown}. {advice}"
         )
 
 

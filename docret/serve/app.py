@@ -504,6 +504,8 @@ def _flat(routes: list) -> list:
 def validation_message(e: RequestValidationError) -> str:
     """One line for the first invalid parameter, as click words a bad option."""
     first = e.errors()[0] if e.errors() else {}
+    if first.get("type") == "missing" and tuple(first.get("loc", ())) == ("body",):
+        return "Invalid JSON body: the request has none"
     if first.get("type") == "json_invalid":
         reason = (first.get("ctx") or {}).get("error") or first.get("msg", "not JSON")
         return f"Invalid JSON body: {reason}"

@@ -25,7 +25,7 @@ from docret.index import Index
 from docret.serve import adapter
 
 T = TypeVar("T")
-READERS = 3  # threads answering reads; each holds its own index (model and codes in memory)
+READERS = 2  # threads answering reads; each holds its own index (model and codes in memory)
 RETRY_AFTER = 2  # seconds, sent with every 503
 
 
