@@ -314,7 +314,7 @@ def create_app(
 
     @api.get("/query", response_model=models.QueryOut, response_model_exclude_none=True)
     async def api_query(
-        q: str = Query(..., description="The query text"),
+        q: str = Query(..., max_length=models.MAX_QUERY_CHARS, description="The query text"),
         k: int = K,
         method: str | None = Query(None, description="Ranking method (see /api/info)"),
         explain: bool = Query(False, description="Add each hit's shared words"),
@@ -329,7 +329,7 @@ def create_app(
 
     @api.get("/compare", response_model=models.CompareOut, response_model_exclude_none=True)
     async def api_compare(
-        q: str = Query(...),
+        q: str = Query(..., max_length=models.MAX_QUERY_CHARS),
         k: int = K,
         method: str | None = Query(None, description="Ranking shown beside its baseline"),
     ):
@@ -353,7 +353,7 @@ def create_app(
 
     @api.get("/explain", response_model=models.ExplainOut, response_model_exclude_none=True)
     async def api_explain(
-        q: str = Query(...),
+        q: str = Query(..., max_length=models.MAX_QUERY_CHARS),
         k: int = WORDS_K,
         id: str | None = Query(None, description="With an id: the words both codes share"),
     ):
@@ -372,7 +372,9 @@ def create_app(
 
     @api.get("/map", response_model=models.MapOut)
     async def api_map(
-        q: str | None = Query(None, description="Also place this query's hits"),
+        q: str | None = Query(
+            None, max_length=models.MAX_QUERY_CHARS, description="Also place this query's hits"
+        ),
         k: int = Query(50, ge=1, le=MAX_K, description="How many hits to place"),
         method: str | None = Query(None, description="Ranking method of the hits"),
     ):

@@ -95,8 +95,8 @@ class GuardMiddleware:
             await _reject(
                 send,
                 400,
-                f"Unknown host {shown!r}: this server answers to {', '.join(sorted(self.hosts))}"
-                " (start it with --allowed-host NAME to add a name)",
+                f"Unknown host {shown!r}: docret serve answers only to the names it is "
+                "started with (--allowed-host NAME adds one)",
             )
             return
         method = scope["method"]
