@@ -277,6 +277,8 @@ def test_unknown_words_are_capped_and_cut(client):
 def test_a_query_too_long_or_explained_too_far_is_400(client):
     r = client.post("/api/query", json={"q": "rocket " * 5000})
     assert r.status_code == 400 and "q" in r.json()["error"]
+    r = client.get("/api/query", params={"q": "rocket " * 3500})  # 24.5 KB, under 32 KB
+    assert r.status_code == 400 and "20000 characters" in r.json()["error"]
     r = client.get("/api/query", params={"q": QUERY, "k": 500, "explain": True})
     assert r.status_code == 400 and "explain" in r.json()["error"]
     assert (

@@ -2,7 +2,8 @@
 
 Pages are rendered on the server (Jinja2, every value escaped); the map is drawn in the browser
 by ``static/map.js`` from ``/api/map``. Every call on the index goes through
-:class:`~docret.serve.state.ServedIndex`, which keeps it current and runs it in one thread.
+:class:`~docret.serve.state.ServedIndex`, which keeps it current and runs reads on a few
+threads, writes on one. :mod:`docret.serve.guard` decides which requests are answered at all.
 """
 
 from __future__ import annotations
