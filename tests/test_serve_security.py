@@ -351,3 +351,23 @@ def test_bad_bodies_are_400_with_one_line(client, body, words):
     r = client.post("/api/query", content=body, headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and words in r.json()["error"]
     assert "\n" not in r.json()["error"]
+
+
+def test_the_command_prints_the_page_with_its_token(db):
+    from tests.serve_helpers import LiveServer
+
+    server = LiveServer(db, token=TOKEN)
+    err = server.stop()
+    assert f"http://127.0.0.1:{server.port}/?token={TOKEN}" in err
+
+
+def test_the_token_comes_from_the_environment_and_must_fit_a_header(tmp_path):
+    from click.testing import CliRunner
+
+    from docret.cli import cli
+
+    db = str(tmp_path / "none.db")
+    r = CliRunner().invoke(cli, ["-d", db, "serve"], env={"DOCRET_TOKEN": "short"})
+    assert r.exit_code == 2 and "--token" in r.output
+    r = CliRunner().invoke(cli, ["-d", db, "serve", "--token", "has space; and=more"])
+    assert r.exit_code == 2
