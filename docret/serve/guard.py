@@ -72,6 +72,7 @@ def split_host(value: str) -> tuple[str, str | None]:
 
 
 def valid_port(port: str | None) -> bool:
+    """Whether a Host header's port (None: none given) is a port number."""
     return port is None or (port.isdigit() and int(port) < 65536)
 
 
