@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sqlite3
 import unicodedata
 from collections.abc import Callable
@@ -1149,6 +1150,18 @@ def check(ctx: click.Context, as_json: bool) -> None:
 
 
 # -- serve (issue 14) -----------------------------------------------------------------------
+def _check_token(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A token that fits a header and a cookie as it is: letters, digits and ``-._~+/=``."""
+    if value is None or value == "":
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9._~+/=-]{8,512}", value):
+        raise click.BadParameter(
+            "use 8 to 512 letters, digits or - . _ ~ + / = (e.g. python -c "
+            "'import secrets; print(secrets.token_urlsafe())')"
+        )
+    return value
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
@@ -1158,23 +1171,43 @@ def check(ctx: click.Context, as_json: bool) -> None:
     is_flag=True,
     help="Add POST /api/documents and DELETE /api/documents/{id} (read-only without it)",
 )
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer requests addressed to this host name (repeatable; loopback names and "
+    "the --host address always are)",
+)
+@click.option(
+    "--token",
+    envvar="DOCRET_TOKEN",
+    callback=_check_token,
+    help="Every request must carry this token (Authorization: Bearer, or open the page once "
+    "with ?token=); needed for a --host other than loopback [env: DOCRET_TOKEN]",
+)
 @database_option
 @click.pass_context
 @friendly_errors
-def serve(ctx: click.Context, host: str, port: int, open_browser: bool, allow_writes: bool) -> None:
+def serve(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    open_browser: bool,
+    allow_writes: bool,
+    allowed_hosts: tuple[str, ...],
+    token: str | None,
+) -> None:
     """A local web page and JSON API: search, compare, explain, documents, map, info.
 
     The index is reopened when another process rebuilds or adds to the database. The JSON
-    API is described at /openapi.json. Needs the web extra: pip install 'docret[serve]'.
+    API is described at /openapi.json. Only requests addressed to this machine's loopback
+    names, the --host address or an --allowed-host are answered. Needs the web extra:
+    pip install 'docret[serve]'.
     """
     from docret import serve as web
 
     err = _stderr()
-    if not web.is_loopback(host):
-        err.print(
-            f"[yellow]Warning: listening on {host}, reachable from other machines; docret "
-            "serve has no authentication[/]"
-        )
 
     def ready(url: str) -> None:
         from rich.markup import escape
@@ -1187,6 +1220,14 @@ def serve(ctx: click.Context, host: str, port: int, open_browser: bool, allow_wr
             webbrowser.open(url)
 
     try:
-        web.serve(ctx.obj["database"], host, port, allow_writes=allow_writes, on_ready=ready)
+        web.serve(
+            ctx.obj["database"],
+            host,
+            port,
+            allow_writes=allow_writes,
+            allowed_hosts=allowed_hosts,
+            token=token,
+            on_ready=ready,
+        )
     except ImportError as e:
         raise click.ClickException(str(e)) from None

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from docret.errors import CorpusError
 
@@ -29,6 +30,7 @@ from docret.readers.base import (
     ReadOptions,
     Skipped,
     Source,
+    clean_title,
     decode,
     title_of,
 )
@@ -38,14 +40,20 @@ __all__ = [
     "TITLE_MAX_CHARS",
     "Document",
     "ReadOptions",
+    "TEXTS_SOURCE",
     "ReadResult",
     "Skipped",
     "body_of",
     "decode",
     "iter_documents",
     "read_documents",
+    "text_documents",
     "title_of",
 ]
+
+# Where documents given as texts (the web API's additions) are stored as coming from: not a
+# path, so that the same ids given again update them, and no temporary file is ever named.
+TEXTS_SOURCE = "<texts>"
 
 
 @dataclass
@@ -171,6 +179,65 @@ def read_documents(
             f"written (first: {first.source}: {first.message})"
         )
     return result
+
+
+def text_documents(records: Sequence[Mapping[str, Any]]) -> list[Document]:
+    """Documents of records given as values (``id``, ``text``, optional ``title``, ``labels``).
+
+    Raises :class:`CorpusError`, naming the record, for anything that cannot be stored as it
+    was given: no records, an id or text that is blank or not a string, a NUL character in an
+    id, text that is not valid Unicode (a lone surrogate), labels that are not strings, or an
+    id given twice.
+    """
+    if not records:
+        raise CorpusError("No documents given")
+    documents: list[Document] = []
+    seen: set[str] = set()
+    for number, record in enumerate(records, start=1):
+        doc_id, text = record.get("id"), record.get("text")
+        title, labels = record.get("title"), record.get("labels") or []
+        where = f"Document {number:,}"
+        if not isinstance(doc_id, str) or not doc_id.strip():
+            raise CorpusError(f"{where} has no id")
+        where += f" ({_shown(doc_id)})"
+        if "\x00" in doc_id:
+            raise CorpusError(f"{where}: an id cannot hold a NUL character")
+        if not isinstance(text, str) or not text.strip():
+            raise CorpusError(f"{where} has no text")
+        if not isinstance(labels, (list, tuple)) or not all(isinstance(x, str) for x in labels):
+            raise CorpusError(f"{where}: labels must be a list of strings")
+        if title is not None and not isinstance(title, str):
+            raise CorpusError(f"{where}: the title must be a string")
+        fields = [("id", doc_id), ("text", text), ("title", title or "")]
+        for name, value in fields + [("label", x) for x in labels]:
+            if not _is_text(value):
+                raise CorpusError(f"{where}: the {name} is not valid Unicode (a lone surrogate)")
+        if doc_id in seen:
+            raise CorpusError(f"{where}: the id is given twice")
+        seen.add(doc_id)
+        documents.append(
+            Document(
+                id=doc_id,
+                text=text,
+                title=clean_title(title) or title_of(text),
+                labels=tuple(dict.fromkeys(x for x in labels if x.strip())),
+                metadata={"type": "text"},
+            )
+        )
+    return documents
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(doc_id: str, most: int = 40) -> str:
+    """An id for a message: quoted, escaped, cut to ``most`` characters."""
+    return repr(doc_id if len(doc_id) <= most else doc_id[:most] + "…")
 
 
 def _existing(path: str | Path) -> Path:

@@ -9,7 +9,7 @@ the next read loads the new state whole.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,6 +208,23 @@ class Index:
                 progress=progress,
                 read_options=read_options,
             )
+        finally:
+            self._written()
+
+    def add_texts(
+        self, documents: Sequence[Mapping[str, Any]], *, replace: bool = False
+    ) -> AddReport:
+        """Encode documents given as records (``id``, ``text``, optional ``title`` and
+        ``labels``) with the stored model, as :meth:`add` does for a path.
+
+        They are stored as coming from :data:`~docret.corpus.TEXTS_SOURCE`, so giving an id
+        again updates that document (or leaves it unchanged). A record that cannot be stored
+        as given (blank id or text, NUL in an id, an id given twice) raises
+        :class:`~docret.errors.CorpusError` and nothing is written; an id stored from a path
+        raises :class:`~docret.errors.DocretError` unless ``replace``.
+        """
+        try:
+            return indexing.add_texts(self.store, self.snapshot, documents, replace=replace)
         finally:
             self._written()
 

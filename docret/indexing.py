@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from docret.catchup import Baseline, baseline, catch_up
-from docret.corpus import Document, ReadOptions, ReadResult, Skipped, read_documents
+from docret.corpus import (
+    TEXTS_SOURCE,
+    Document,
+    ReadOptions,
+    ReadResult,
+    Skipped,
+    read_documents,
+    text_documents,
+)
 from docret.defaults import DEFAULTS
 from docret.errors import DocretError, UnknownDocumentError, listing
 from docret.fusion import choose_for_index
@@ -269,49 +277,86 @@ def add(
     """
     store.ensure_writable()  # store: before reading the corpus
     read = _read(path, globs, on_skip, progress or SILENT, read_options, store.path)
-    source = str(Path(path).resolve())
-    n_read = len(read.documents)
     try:
-        # store: compare, encode and write inside one write transaction, with what is stored now:
-        # another docret may have committed since ``snapshot`` was read (even a new model)
-        with store.transaction():
-            if snapshot.generation != store.generation():
-                snapshot = Snapshot.load(store)
-            if not replace:
-                _refuse_other_sources(store, read.documents, source)
-            stored = store.document_hashes()
-            gone = []
-            if remove_missing:
-                present = {d.id for d in read.documents}
-                gone = [i for i in store.document_hashes(source) if i not in present]
-            fresh = [d for d in read.documents if stored.get(d.id) != d.content_hash]
-            vectors = [snapshot.vectorizer.transform_one(d.text) for d in fresh]
-            unknown = sum(v.n_unknown for v in vectors)
-            known = sum(v.n_known for v in vectors)
-            if fresh:
-                codes = snapshot.encoder.encode(vectors)
-                store.upsert_documents(
-                    source,
-                    fresh,
-                    [(v.indices, v.values) for v in vectors],
-                    codes,
-                    pack_bits(codes) if snapshot.encoder.binary else None,
-                    unknown_tokens=unknown,
-                    known_tokens=known,
-                )
-                analyze = snapshot.vectorizer.analyzer
-                lexical = lexicon_for_adding(store, lambda: snapshot.lexical)  # rank
-                store_added(store, lexical, snapshot.ids, fresh, analyze)  # rank
-            if gone:
-                store.delete_documents(gone)
-                store.delete_term_counts(gone)  # rank
+        return _add_documents(
+            store,
+            snapshot,
+            read.documents,
+            read.skipped,
+            str(Path(path).resolve()),
+            remove_missing=remove_missing,
+            replace=replace,
+        )
     finally:
         close_spool(read.documents)  # the temporary file of a large folder, if any
+
+
+def add_texts(
+    store: Store,
+    snapshot: Snapshot,
+    records: Sequence[Mapping[str, Any]],
+    *,
+    replace: bool = False,
+) -> AddReport:
+    """Encode text documents given as records (``id``, ``text``, optional ``title`` and
+    ``labels``) with the model of ``snapshot``; see :meth:`docret.index.Index.add_texts`."""
+    store.ensure_writable()
+    documents = text_documents(records)
+    return _add_documents(
+        store, snapshot, documents, [], TEXTS_SOURCE, remove_missing=False, replace=replace
+    )
+
+
+def _add_documents(
+    store: Store,
+    snapshot: Snapshot,
+    documents: Sequence[Document],
+    skipped: list[Skipped],
+    source: str,
+    *,
+    remove_missing: bool,
+    replace: bool,
+) -> AddReport:
+    """Write ``documents`` (read from ``source``) that are new or changed, in one transaction."""
+    n_read = len(documents)
+    # store: compare, encode and write inside one write transaction, with what is stored now:
+    # another docret may have committed since ``snapshot`` was read (even a new model)
+    with store.transaction():
+        if snapshot.generation != store.generation():
+            snapshot = Snapshot.load(store)
+        if not replace:
+            _refuse_other_sources(store, documents, source)
+        stored = store.document_hashes()
+        gone = []
+        if remove_missing:
+            present = {d.id for d in documents}
+            gone = [i for i in store.document_hashes(source) if i not in present]
+        fresh = [d for d in documents if stored.get(d.id) != d.content_hash]
+        vectors = [snapshot.vectorizer.transform_one(d.text) for d in fresh]
+        unknown = sum(v.n_unknown for v in vectors)
+        known = sum(v.n_known for v in vectors)
+        if fresh:
+            codes = snapshot.encoder.encode(vectors)
+            store.upsert_documents(
+                source,
+                fresh,
+                [(v.indices, v.values) for v in vectors],
+                codes,
+                pack_bits(codes) if snapshot.encoder.binary else None,
+                unknown_tokens=unknown,
+                known_tokens=known,
+            )
+            analyze = snapshot.vectorizer.analyzer
+            lexical = lexicon_for_adding(store, lambda: snapshot.lexical)  # rank
+            store_added(store, lexical, snapshot.ids, fresh, analyze)  # rank
+        if gone:
+            store.delete_documents(gone)
+            store.delete_term_counts(gone)  # rank
     return AddReport(
         added=[d.id for d in fresh if d.id not in stored],
         updated=[d.id for d in fresh if d.id in stored],
         unchanged=n_read - len(fresh),
-        skipped=read.skipped,
+        skipped=skipped,
         unknown_share=unknown / (unknown + known) if unknown + known else 0.0,
         removed=gone,
     )
@@ -324,10 +369,16 @@ def _refuse_other_sources(store: Store, documents: Sequence[Document], source: s
     clashes = [(i, src) for i, src in stored.items() if src is not None and src != source]
     if clashes:
         shown = listing([f"{i!r} (from {src})" for i, src in clashes], most=5)
+        if source == TEXTS_SOURCE:
+            advice = "Give them other ids, or ask to replace the stored ones (replace)"
+        else:
+            advice = (
+                "Add them from where they came, give them other ids (add their parent "
+                "folder), or replace the stored ones with --replace"
+            )
         raise DocretError(
             f"{len(clashes):,} of the documents have ids already in the index from another "
-            f"path: {shown}. Add them from where they came, give them other ids (add "
-            "their parent folder), or replace the stored ones with --replace"
+            f"path: {shown}. {advice}"
         )
 
 

@@ -21,6 +21,9 @@ EVIL_TEXT = (
     '<script>alert("text")</script> rocket launch orbit satellite \'single\' "double" '
     "<img src=x onerror=alert(1)>\n\nrocket orbit launch satellite astronaut planet"
 )
+# Test clients address the server as a browser on this machine does (the server answers only
+# the names it is known by: "testserver", the test client's default, is not one).
+LOCAL = "http://127.0.0.1"
 SERVE_FAST = {**FAST, "epochs": 25, "patience": 25}
 
 
@@ -65,7 +68,9 @@ def free_port() -> int:
 class LiveServer:
     """``python -m docret serve`` in a subprocess on a free loopback port."""
 
-    def __init__(self, db: Path, *extra: str, timeout: float = 60.0) -> None:
+    def __init__(
+        self, db: Path, *extra: str, timeout: float = 60.0, token: str | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
@@ -78,6 +83,7 @@ class LiveServer:
                 "serve",
                 "--port",
                 str(self.port),
+                *(["--token", token] if token else []),
                 *extra,
             ],
             cwd=ROOT,
@@ -90,7 +96,10 @@ class LiveServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"docret serve exited: {self.process.stderr.read()}")
             try:
-                with urllib.request.urlopen(self.url + "/api/info", timeout=2) as r:
+                ready = urllib.request.Request(self.url + "/api/info")
+                if token:
+                    ready.add_header("Authorization", f"Bearer {token}")
+                with urllib.request.urlopen(ready, timeout=2) as r:
                     if r.status == 200:
                         return
             except OSError:

@@ -27,6 +27,7 @@ from docret.serve import create_app, is_loopback  # noqa: E402
 from docret.serve.limits import MAX_BODY_BYTES, MAX_QUERY_STRING_BYTES  # noqa: E402
 from tests.serve_helpers import (  # noqa: E402
     EVIL_ID,
+    LOCAL,
     ROOT,
     LiveServer,
     build_index,
@@ -44,7 +45,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(db: Path):
-    with TestClient(create_app(db)) as c:
+    with TestClient(create_app(db), base_url=LOCAL) as c:
         yield c
 
 
@@ -52,7 +53,7 @@ def client(db: Path):
 def writable(db: Path, tmp_path: Path):
     """A client with --allow-writes on a private copy of the database."""
     copy = copy_db(db, tmp_path)
-    with TestClient(create_app(copy, allow_writes=True)) as c:
+    with TestClient(create_app(copy, allow_writes=True), base_url=LOCAL) as c:
         yield c, copy
 
 
@@ -168,7 +169,7 @@ def test_map_projects_the_stored_codes(client, db):
 
 def test_map_of_a_large_index_is_a_sample_with_density(db, monkeypatch):
     monkeypatch.setattr(app_module, "MAP_MAX_POINTS", 20)
-    with TestClient(create_app(db)) as c:
+    with TestClient(create_app(db), base_url=LOCAL) as c:
         body = c.get("/api/map").json()
         placed = c.get("/api/map", params={"q": SPACE_QUERY, "k": 30}).json()["hits"]
     assert body["shown"] == 20 and body["count"] == 49 and len(body["x"]) == 20
@@ -311,7 +312,7 @@ def test_add_and_remove_with_allow_writes(writable):
 # -- another process changes the database --------------------------------------------------
 def test_changes_by_another_process_are_picked_up(db, tmp_path):
     copy = copy_db(db, tmp_path)
-    with TestClient(create_app(copy)) as c:
+    with TestClient(create_app(copy), base_url=LOCAL) as c:
         assert c.get("/api/info").json()["documents"] == 49
         assert c.get("/api/map").json()["count"] == 49
         extra = tmp_path / "more.jsonl"
@@ -332,7 +333,7 @@ def test_changes_by_another_process_are_picked_up(db, tmp_path):
 
 def test_a_rebuilt_database_is_reopened(db, tmp_path):
     copy = copy_db(db, tmp_path)
-    with TestClient(create_app(copy)) as c:
+    with TestClient(create_app(copy), base_url=LOCAL) as c:
         assert c.get("/api/info").json()["model"]["code_size"] == 8
         rebuilt = tmp_path / "rebuilt"
         rebuilt.mkdir()
@@ -428,7 +429,7 @@ def test_serving_queries_imports_neither_torch_nor_sklearn(db):
         "import sys\n"
         "from fastapi.testclient import TestClient\n"
         "from docret.serve import create_app\n"
-        f"with TestClient(create_app({str(db)!r})) as c:\n"
+        f"with TestClient(create_app({str(db)!r}), base_url={LOCAL!r}) as c:\n"
         "    assert c.get('/api/query', params={'q': 'rocket'}).status_code == 200\n"
         "    assert c.get('/api/map').status_code == 200\n"
         "    assert c.get('/').status_code == 200\n"
@@ -445,7 +446,7 @@ def test_a_binary_index_is_served(tmp_path):
     corpus = write_jsonl(tmp_path / "docs.jsonl", per_topic=6)
     db = tmp_path / "binary.db"
     Index.build(corpus, db, hidden=(32,), code_size=16, binary=True, epochs=3).close()
-    with TestClient(create_app(db)) as c:
+    with TestClient(create_app(db), base_url=LOCAL) as c:
         plain = c.get("/api/query", params={"q": SPACE_QUERY, "k": 5}).json()
         assert plain["method"] == "default" and "hybrid" not in plain["methods"]
         assert len(plain["hits"]) == 5

@@ -7,10 +7,13 @@ runs it with uvicorn.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -31,12 +34,22 @@ def require() -> None:
         raise ImportError(f"{INSTALL_HINT} ({e.name} is missing)") from None
 
 
-def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
-    """The web application over the index in ``db``; see :mod:`docret.serve.app`."""
+def create_app(
+    db: str | Path,
+    *,
+    allow_writes: bool = False,
+    allowed_hosts: Iterable[str] = (),
+    token: str | None = None,
+) -> FastAPI:
+    """The web application over the index in ``db``; see :mod:`docret.serve.app`.
+
+    It answers only requests whose Host is a loopback name or one of ``allowed_hosts``; with
+    ``token``, only requests that carry it.
+    """
     require()
     from docret.serve.app import create_app as create
 
-    return create(db, allow_writes=allow_writes)
+    return create(db, allow_writes=allow_writes, allowed_hosts=allowed_hosts, token=token)
 
 
 def is_loopback(host: str) -> bool:
@@ -49,25 +62,63 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def check_port(host: str, port: int) -> None:
+    """Raise :class:`~docret.errors.DocretError` when ``host:port`` cannot be listened on
+    (before the server starts, so that the message says which port and what to do)."""
+    from docret.errors import DocretError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as e:
+        raise DocretError(f"Cannot listen on {host}: {e.strerror or e}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise DocretError(f"Port {port} is in use; choose another with --port") from None
+            raise DocretError(f"Cannot listen on {host}:{port}: {e.strerror or e}") from None
+
+
 def serve(
     db: str | Path,
     host: str = "127.0.0.1",
     port: int = 8000,
     *,
     allow_writes: bool = False,
+    allowed_hosts: Iterable[str] = (),
+    token: str | None = None,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Check that ``db`` opens, then serve it until interrupted.
+    """Check that ``db`` opens and the port is free, then serve it until interrupted.
 
-    ``on_ready(url)`` is called once the server accepts connections.
+    Listening on an address other than loopback needs a ``token``: the index would otherwise
+    be open to every machine that reaches this one. ``on_ready(url)`` is called once the
+    server accepts connections (with the token in the address when there is one).
     """
+    from docret.errors import DocretError
+
     require()
+    if not is_loopback(host) and not token:
+        raise DocretError(
+            f"Listening on {host} opens the index to other machines: give a token with "
+            "--token (or DOCRET_TOKEN), which every request must then carry"
+        )
     import uvicorn
 
     from docret.serve.app import create_app as create
 
-    app = create(db, allow_writes=allow_writes)
+    app = create(
+        db,
+        allow_writes=allow_writes,
+        allowed_hosts=allowed_hosts,
+        bound=host,
+        token=token,
+    )
     app.state.served.check()  # a missing or foreign database fails here, before listening
+    check_port(host, port)
     config = uvicorn.Config(
         app,
         host=host,
@@ -84,7 +135,8 @@ def serve(
             if server.started:
                 bound = server.servers[0].sockets[0].getsockname()[1]  # --port 0: the one given
                 shown = f"[{host}]" if ":" in host else host
-                on_ready(f"http://{shown}:{bound}/")
+                link = f"?token={quote(token, safe='')}" if token else ""
+                on_ready(f"http://{shown}:{bound}/{link}")
 
         server.startup = startup  # type: ignore[method-assign]
     server.run()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,16 +111,3 @@ def map_points(index: Index) -> MapPoints:
         titles=[rows.get(i, ("", []))[0] for i in ids],
         labels=[(rows.get(i, ("", []))[1] or [None])[0] for i in ids],
     )
-
-
-def add_texts(index: Index, documents: Sequence[dict[str, Any]], folder: Path):
-    """Add text documents through :meth:`Index.add`, the path ``docret add`` takes.
-
-    They are written as one JSON-lines file under ``folder`` (a fresh temporary folder; the
-    ids are only ever file content, never file names) and read back like any collection.
-    """
-    path = folder / "documents.jsonl"
-    with open(path, "w", encoding="utf-8") as f:
-        for d in documents:
-            f.write(json.dumps(d, ensure_ascii=False) + "\n")
-    return index.add(path)

@@ -2,12 +2,13 @@
 
 Pages are rendered on the server (Jinja2, every value escaped); the map is drawn in the browser
 by ``static/map.js`` from ``/api/map``. Every call on the index goes through
-:class:`~docret.serve.state.ServedIndex`, which keeps it current and runs it in one thread.
+:class:`~docret.serve.state.ServedIndex`, which keeps it current and runs reads on a few
+threads, writes on one. :mod:`docret.serve.guard` decides which requests are answered at all.
 """
 
 from __future__ import annotations
 
-import tempfile
+from collections.abc import Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -25,16 +26,19 @@ from docret import __version__, originals
 from docret.errors import DocretError, QueryError, UnknownDocumentError
 from docret.index import Hit, Index
 from docret.serve import adapter, models
+from docret.serve.guard import GuardMiddleware, host_names
 from docret.serve.limits import LimitsMiddleware, is_api
-from docret.serve.state import ServedIndex, Unavailable
+from docret.serve.state import READERS, RETRY_AFTER, ServedIndex, Unavailable
 
 MAX_K = 1000
+MAX_EXPLAIN_K = 50  # each explained hit costs about 20 ms
+MAX_UNKNOWN_SHOWN = 20  # unknown words echoed, the rest counted
+MAX_WORD_SHOWN = 40  # characters of each echoed unknown word
 PAGE = 10  # hits per "more"
 MAP_MAX_POINTS = 20_000  # beyond this the map gets a seeded sample plus a density grid
 DENSITY_BINS = 160
 STATIC = Path(__file__).parent / "static"
 READ_ONLY = "This server is read-only: start it with 'docret serve --allow-writes' to add or remove"
-RETRY_AFTER = 2  # seconds a client is asked to wait while the database is unavailable
 # An original file is shown as it is, but never as a page of this server's origin: an indexed
 # HTML file runs no script and reaches nothing here (CSP sandbox), and no type is guessed.
 ORIGINAL_FILE_HEADERS = {
@@ -44,9 +48,12 @@ ORIGINAL_FILE_HEADERS = {
 }
 
 ERRORS = {
-    400: {"model": models.Error, "description": "Bad query or parameter"},
+    400: {"model": models.Error, "description": "Bad query, parameter, body or Host header"},
+    401: {"model": models.Error, "description": "Missing or wrong token (with --token)"},
+    403: {"model": models.Error, "description": "A write from another origin"},
     404: {"model": models.Error, "description": "Unknown document id"},
     413: {"model": models.Error, "description": "Request too large"},
+    415: {"model": models.Error, "description": "A body that is not application/json"},
     503: {"model": models.Error, "description": "Database unavailable (being rebuilt)"},
 }
 K = Query(10, ge=1, le=MAX_K, description="How many results")
@@ -83,7 +90,24 @@ def file_url(doc_id: str) -> str:
 
 
 # -- what the endpoints compute (run in the index's thread) ---------------------------------
+def shown_unknown(words: list[str]) -> dict[str, Any]:
+    """The first :data:`MAX_UNKNOWN_SHOWN` unknown words, each cut to :data:`MAX_WORD_SHOWN`
+    characters, and how many there are in all."""
+    shown = [
+        w if len(w) <= MAX_WORD_SHOWN else w[:MAX_WORD_SHOWN] + "…"
+        for w in words[:MAX_UNKNOWN_SHOWN]
+    ]
+    return {"unknown_words": shown, "unknown_count": len(words)}
+
+
+def check_explain(k: int, explain: bool) -> None:
+    """Raise :class:`QueryError` when explaining more hits than :data:`MAX_EXPLAIN_K`."""
+    if explain and k > MAX_EXPLAIN_K:
+        raise QueryError(f"With explain, k is at most {MAX_EXPLAIN_K} (asked for {k:,})")
+
+
 def run_query(index: Index, text: str, k: int, method: str | None, explain: bool) -> dict[str, Any]:
+    check_explain(k, explain)
     hits = adapter.query(index, text, k, method)
     rows = hit_rows(hits)
     if explain:
@@ -96,7 +120,7 @@ def run_query(index: Index, text: str, k: int, method: str | None, explain: bool
         "methods": offered,
         "k": k,
         "hits": rows,
-        "unknown_words": adapter.unknown_words(index, text),
+        **shown_unknown(adapter.unknown_words(index, text)),
         "query_words": [w for w, _ in index.explain(text, 10)] if explain else None,
     }
 
@@ -108,7 +132,7 @@ def run_compare(index: Index, text: str, k: int, method: str | None) -> dict[str
     result = index.compare(text, k, method=method).to_dict()
     for name in result["methods"]:
         result[name] = [{"rank": r, **h} for r, h in enumerate(result[name], start=1)]
-    return {"query": text, **result, "unknown_words": adapter.unknown_words(index, text)}
+    return {"query": text, **result, **shown_unknown(adapter.unknown_words(index, text))}
 
 
 def run_document(index: Index, doc_id: str) -> dict[str, Any]:
@@ -163,7 +187,12 @@ def map_payload(points: adapter.MapPoints) -> dict[str, Any]:
 
 
 def map_hits(
-    index: Index, points: adapter.MapPoints, legend: list[dict], text: str, k: int
+    index: Index,
+    points: adapter.MapPoints,
+    legend: list[dict],
+    text: str,
+    k: int,
+    method: str | None = None,
 ) -> list[dict[str, Any]]:
     """The query's hits with their places on the map (sampled out or not)."""
     row = {doc_id: i for i, doc_id in enumerate(points.ids)}
@@ -177,7 +206,7 @@ def map_hits(
             "y": round(float(points.xy[row[h.id], 1]), 5),
             "label": position.get(points.labels[row[h.id]], -1),
         }
-        for r, h in enumerate(adapter.query(index, text, k, None), start=1)
+        for r, h in enumerate(adapter.query(index, text, k, method), start=1)
         if h.id in row
     ]
 
@@ -190,16 +219,27 @@ def run_info(index: Index) -> dict[str, Any]:
     }
 
 
-def run_add(index: Index, documents: list[dict[str, Any]]) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="docret-serve-") as folder:
-        report = adapter.add_texts(index, documents, Path(folder))
-    return report.to_dict()
+def run_add(index: Index, documents: list[dict[str, Any]], replace: bool) -> dict[str, Any]:
+    return index.add_texts(documents, replace=replace).to_dict()
 
 
 # -- the application ------------------------------------------------------------------------
-def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
-    """The web application over the index in ``db`` (opened on first use, reopened on change)."""
-    served = ServedIndex(db)
+def create_app(
+    db: str | Path,
+    *,
+    allow_writes: bool = False,
+    allowed_hosts: Iterable[str] = (),
+    bound: str | None = None,
+    token: str | None = None,
+    readers: int = READERS,
+) -> FastAPI:
+    """The web application over the index in ``db`` (opened on first use, reopened on change).
+
+    It answers requests whose Host is a loopback name, ``bound`` (the address it listens on)
+    or one of ``allowed_hosts``; with ``token``, only requests that carry it (see
+    :mod:`docret.serve.guard`). Reads run on ``readers`` threads.
+    """
+    served = ServedIndex(db, readers=readers)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -215,8 +255,24 @@ def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.served = served
-    # A page's 413 is a page too (rendered when the request comes, by error_page below)
+    app.add_middleware(GuardMiddleware, hosts=host_names(bound, allowed_hosts), token=token)
+    # Outermost: its headers go on the guard's answers too. A page's 413 is a page (rendered
+    # when the request comes, by error_page below).
     app.add_middleware(LimitsMiddleware, page=lambda *e: error_page(*e).body.decode())
+    original_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's description, less the 422 it lists everywhere: invalid input is a 400."""
+        if app.openapi_schema is None:
+            schema = original_openapi()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     pages = Environment(
         loader=PackageLoader("docret.serve", "templates"),
@@ -284,7 +340,7 @@ def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
 
     @api.get("/query", response_model=models.QueryOut, response_model_exclude_none=True)
     async def api_query(
-        q: str = Query(..., description="The query text"),
+        q: str = Query(..., max_length=models.MAX_QUERY_CHARS, description="The query text"),
         k: int = K,
         method: str | None = Query(None, description="Ranking method (see /api/info)"),
         explain: bool = Query(False, description="Add each hit's shared words"),
@@ -299,7 +355,7 @@ def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
 
     @api.get("/compare", response_model=models.CompareOut, response_model_exclude_none=True)
     async def api_compare(
-        q: str = Query(...),
+        q: str = Query(..., max_length=models.MAX_QUERY_CHARS),
         k: int = K,
         method: str | None = Query(None, description="Ranking shown beside its baseline"),
     ):
@@ -323,7 +379,7 @@ def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
 
     @api.get("/explain", response_model=models.ExplainOut, response_model_exclude_none=True)
     async def api_explain(
-        q: str = Query(...),
+        q: str = Query(..., max_length=models.MAX_QUERY_CHARS),
         k: int = WORDS_K,
         id: str | None = Query(None, description="With an id: the words both codes share"),
     ):
@@ -342,8 +398,11 @@ def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
 
     @api.get("/map", response_model=models.MapOut)
     async def api_map(
-        q: str | None = Query(None, description="Also place this query's hits"),
+        q: str | None = Query(
+            None, max_length=models.MAX_QUERY_CHARS, description="Also place this query's hits"
+        ),
         k: int = Query(50, ge=1, le=MAX_K, description="How many hits to place"),
+        method: str | None = Query(None, description="Ranking method of the hits"),
     ):
         """Every document in 2-D: the codes on their first two principal components."""
 
@@ -352,7 +411,8 @@ def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
             payload = served.cached("map", lambda _: map_payload(points), index)
             if q is None:
                 return payload
-            return {**payload, "hits": map_hits(index, points, payload["legend"], q, k)}
+            hits = map_hits(index, points, payload["legend"], q, k, method)
+            return {**payload, "hits": hits}
 
         return await served.run(compute)
 
@@ -367,7 +427,7 @@ def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
         async def api_add(body: models.AddIn):
             """Add or update text documents with the stored model, as ``docret add``."""
             documents = [d.model_dump(exclude_none=True) for d in body.documents]
-            return await served.run(run_add, documents, writes=True)
+            return await served.run(run_add, documents, body.replace, writes=True)
 
         @api.delete("/documents/{doc_id:path}", response_model=models.RemoveOut)
         async def api_remove(doc_id: str):
@@ -404,8 +464,9 @@ def create_app(db: str | Path, *, allow_writes: bool = False) -> FastAPI:
             except QueryError as e:
                 context["error"] = str(e)
             else:
-                if len(context["result"]["hits"]) == k and k < MAX_K:
-                    params = {"q": q, "k": min(k + PAGE, MAX_K)}
+                most = MAX_EXPLAIN_K if explain else MAX_K
+                if len(context["result"]["hits"]) == k and k < most:
+                    params = {"q": q, "k": min(k + PAGE, most)}
                     if method:
                         params["method"] = method
                     if explain:
@@ -487,6 +548,11 @@ def _flat(routes: list) -> list:
 def validation_message(e: RequestValidationError) -> str:
     """One line for the first invalid parameter, as click words a bad option."""
     first = e.errors()[0] if e.errors() else {}
+    if first.get("type") == "missing" and tuple(first.get("loc", ())) == ("body",):
+        return "Invalid JSON body: the request has none"
+    if first.get("type") == "json_invalid":
+        reason = (first.get("ctx") or {}).get("error") or first.get("msg", "not JSON")
+        return f"Invalid JSON body: {reason}"
     where = [str(p) for p in first.get("loc", ()) if p not in ("query", "body", "path")]
     name = ".".join(where) or "request"
     return f"Invalid value for {name}: {first.get('msg', 'invalid')}"

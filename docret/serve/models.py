@@ -7,9 +7,23 @@ them), a word is ``word, weight``, an add report is what ``docret add --json`` p
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+MAX_QUERY_CHARS = 20_000  # a query longer than a few pages is not a query
+
+
+def _unicode(value: str) -> str:
+    """Refuse a string JSON can carry but text cannot hold: a lone surrogate (``"\\ud800"``)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("not valid Unicode text (a lone surrogate)") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_unicode)]
 
 
 class Error(BaseModel):
@@ -35,9 +49,9 @@ class QueryIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    q: str
+    q: Text = Field(max_length=MAX_QUERY_CHARS)
     k: int = Field(10, ge=1, le=1000)
-    method: str | None = None
+    method: Text | None = None
     explain: bool = False
 
 
@@ -47,7 +61,8 @@ class QueryOut(BaseModel):
     methods: list[str]
     k: int
     hits: list[HitOut]
-    unknown_words: list[str]
+    unknown_words: list[str]  # the first 20, each cut to 40 characters
+    unknown_count: int  # how many words of the query are unknown
     query_words: list[str] | None = None  # what the query's code stands for (with explain)
 
 
@@ -61,6 +76,7 @@ class CompareOut(BaseModel):
     methods: list[str]
     both: list[str]
     unknown_words: list[str]
+    unknown_count: int
 
 
 class SimilarOut(BaseModel):
@@ -129,16 +145,17 @@ class MapOut(BaseModel):
 class NewDocument(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1, max_length=1000)
-    text: str = Field(min_length=1)
-    labels: list[str] = []
-    title: str | None = None
+    id: Text = Field(min_length=1, max_length=1000)
+    text: Text = Field(min_length=1)
+    labels: list[Text] = []
+    title: Text | None = None
 
 
 class AddIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     documents: list[NewDocument] = Field(min_length=1, max_length=10_000)
+    replace: bool = False  # replace documents whose ids are stored from a path
 
 
 class AddOut(BaseModel):
