@@ -18,7 +18,7 @@ from docret.index import Index  # noqa: E402
 from docret.serve import create_app  # noqa: E402
 from docret.serve.limits import MAX_QUERY_STRING_BYTES  # noqa: E402
 from tests.conftest import write_corpus  # noqa: E402
-from tests.serve_helpers import SERVE_FAST, copy_db, write_jsonl  # noqa: E402
+from tests.serve_helpers import LOCAL, SERVE_FAST, copy_db, write_jsonl  # noqa: E402
 
 STATIC = Path(__file__).resolve().parents[1] / "docret" / "serve" / "static"
 RLO = "\u202e"
@@ -43,7 +43,7 @@ def folder_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def folder_client(folder_db: Path, tmp_path: Path):
     copy = copy_db(folder_db, tmp_path)
-    with TestClient(create_app(copy)) as c:
+    with TestClient(create_app(copy), base_url=LOCAL) as c:
         yield c, copy
 
 
@@ -140,7 +140,7 @@ def test_a_file_outside_the_indexed_folder_is_refused(folder_client, tmp_path):
 def test_records_of_a_collection_have_no_file_to_open(tmp_path):
     db = tmp_path / "records.db"
     Index.build(write_jsonl(tmp_path / "docs.jsonl"), db, **SERVE_FAST).close()
-    with TestClient(create_app(db)) as c:
+    with TestClient(create_app(db), base_url=LOCAL) as c:
         assert 'href="/file/' not in c.get("/documents/space%2F000.txt").text
         assert c.get("/file/space%2F000.txt").status_code == 404
 
