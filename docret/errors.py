@@ -39,3 +39,12 @@ class QueryError(DocretError):
 
 class UnknownDocumentError(DocretError):
     """A document id that is not in the index."""
+
+
+class SettingError(DocretError, ValueError):
+    """A model setting out of its bounds (:func:`docret.defaults.check_settings`); ``setting``
+    names it, so the CLI can name the option."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(message)
+        self.setting = setting
