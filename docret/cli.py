@@ -464,7 +464,7 @@ def index(
         nonlocal skipped_lines
         skipped_lines += 1
         if skipped_lines <= MAX_SKIP_LINES:
-            err.print(f"[yellow]Skipped[/] {shown(item.source)}: {item.message}")
+            err.print(f"[yellow]Skipped[/] {shown(item.source)}: {shown(item.message)}")
 
     bars = _ProgressBars(err, as_json)
     try:
@@ -505,9 +505,9 @@ def index(
         return
     why = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
     err.print(
-        f"[green]Indexed {report.documents:,} documents[/] into {database} "
+        f"[green]Indexed {report.documents:,} documents[/] into {shown(database)} "
         f"({report.vocabulary:,} terms, {report.epochs} epochs, {report.seconds:.1f} s)"
-        + (f"; skipped {len(report.skipped):,} ({why})" if report.skipped else "")
+        + (f"; skipped {len(report.skipped):,} ({shown(why)})" if report.skipped else "")
     )
 
 
@@ -635,7 +635,7 @@ def _update(
     bars = _ProgressBars(err, as_json)
 
     def on_skip(item) -> None:
-        err.print(f"[yellow]Skipped[/] {shown(item.source)}: {item.message}")
+        err.print(f"[yellow]Skipped[/] {shown(item.source)}: {shown(item.message)}")
 
     try:
         report = idx.add(

@@ -681,3 +681,27 @@ def test_add_with_reading_options(built_db, tmp_path):
         assert index.document("k1").text == "orbit rocket\n\nlaunch today"
         assert index.document("paper.pdf#p2").title == "Paper (page 2)"
         assert index.document("paper.pdf#p2").metadata["page"] == 2
+
+
+def test_the_missing_extra_hint_is_printed_with_its_brackets(tmp_path, monkeypatch, built_db):
+    # rich reads "[formats]" as markup and drops it unless the message is escaped
+    import shutil
+
+    from click.testing import CliRunner
+
+    from docret.cli import cli
+    from docret.readers import registry
+
+    pdf_reader = registry.by_name("pdf")
+    monkeypatch.setattr(
+        registry, "missing_modules", lambda r: ("pypdf",) if r is pdf_reader else ()
+    )
+    folder = tmp_path / "new"
+    folder.mkdir()
+    (folder / "a.pdf").write_bytes(b"%PDF-1.4\n% never opened: its library is missing\n")
+    (folder / "b.txt").write_text("engine wing pilot runway")
+    db = tmp_path / "copy.db"
+    shutil.copy(built_db, db)
+    result = CliRunner().invoke(cli, ["-d", str(db), "add", str(folder)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "a.pdf: PDF support not installed (pip install 'docret[formats]')" in result.output
