@@ -705,3 +705,23 @@ def test_the_missing_extra_hint_is_printed_with_its_brackets(tmp_path, monkeypat
     result = CliRunner().invoke(cli, ["-d", str(db), "add", str(folder)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "a.pdf: PDF support not installed (pip install 'docret[formats]')" in result.output
+
+
+def test_a_deeply_nested_json_line_skips_only_that_line(tmp_path):
+    path = tmp_path / "records.jsonl"
+    deep = "[" * 100_000 + "]" * 100_000
+    nested_text = '{"id": "n", "text": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    lines = [
+        json.dumps({"id": "a", "text": "first record"}),
+        deep,
+        nested_text,
+        json.dumps({"id": "b", "text": "second record"}),
+        json.dumps({"id": "c", "text": "third record"}),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    result = read_documents(path)
+    assert [d.id for d in result.documents] == ["a", "b", "c"]
+    assert [(s.source, s.reason) for s in result.skipped] == [
+        ("records.jsonl:2", "JSON nested too deeply"),
+        ("records.jsonl:3", "JSON nested too deeply"),
+    ]
