@@ -30,12 +30,13 @@ from docret.defaults import (
     check_setting,
     check_settings,
 )
-from docret.errors import DocretError, SettingError, listing
+from docret.errors import DocretError, SettingError, clipped, listing
 from docret.progress import Progress
 
 DB_OPTION_HELP = "SQLite file of the index (env: DOCRET_DB)"
 MAX_SKIP_LINES = 20  # beyond this the summary line carries the count
 IMAGE_SUFFIXES = (".png", ".pdf", ".svg")  # what map and evaluate --plot can write
+MAX_QUERY_SHOWN = 200  # characters of the query a result table's title repeats
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention for Ctrl-C
 
 
@@ -782,7 +783,7 @@ def query(
                 row["shared_words"] = [w for w, _ in words]
         click.echo(json.dumps(rows))
     else:
-        _print_hits(f"{title}: {shown(text)}", hits, shared)
+        _print_hits(f"{title}: {shown(clipped(text, MAX_QUERY_SHOWN))}", hits, shared)
         if query_words:
             _stdout().print(f"The query's code stands for: {', '.join(query_words)}")
         if unknown:
@@ -1124,7 +1125,8 @@ def _print_comparison(text: str, result, default: str) -> None:
 
     both = result.both
     left, right = (_METHOD_TITLES.get(m, default) for m in (result.method, result.baseline))
-    table = Table(title=f"{left} vs {right}: {shown(text)}", title_justify="left")
+    title = f"{left} vs {right}: {shown(clipped(text, MAX_QUERY_SHOWN))}"
+    table = Table(title=title, title_justify="left")
     table.add_column("#", justify="right")
     table.add_column(left, ratio=1)
     table.add_column("score", justify="right")

@@ -9,6 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 MAX_LISTED = 20  # items an error message names before it counts the rest
+MAX_WORD_SHOWN = 40  # characters of one echoed word (a query may hold a word of any length)
+
+
+def clipped(word: str, most: int = MAX_WORD_SHOWN) -> str:
+    """``word`` as a message echoes it: its first ``most`` characters and ``…`` when longer."""
+    return word if len(word) <= most else word[:most] + "…"
 
 
 def listing(items: Sequence[str], most: int = MAX_LISTED) -> str:

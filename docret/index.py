@@ -18,7 +18,7 @@ import numpy as np
 
 from docret import indexing
 from docret.corpus import ReadOptions, Skipped, body_of
-from docret.errors import QueryError, UnknownDocumentError, listing
+from docret.errors import QueryError, UnknownDocumentError, clipped, listing
 from docret.fusion import FusionChoice
 from docret.indexing import RETRAIN_UNKNOWN_SHARE, AddReport, BuildReport
 from docret.inference import NumpyEncoder
@@ -280,12 +280,12 @@ class Index:
             if vec.unknown:
                 raise QueryError(
                     "No word of the query is in the index vocabulary (unknown: "
-                    f"{listing(vec.unknown)})"
+                    f"{listing([clipped(w) for w in vec.unknown])})"
                 )
             if vec.stop_words:
                 raise QueryError(
                     "The query has only stop words, which are not indexed: "
-                    + listing(vec.stop_words)
+                    + listing([clipped(w) for w in vec.stop_words])
                 )
             raise QueryError("The query has no words (only numbers or punctuation)")
         return vec
@@ -497,11 +497,13 @@ class Index:
         return self._hits(snap, top_k(scores, k), scores)
 
     def unknown_words(self, text: str) -> list[str]:
-        """The query's words that no indexed document has (ignored by every ranking)."""
+        """The query's words that no indexed document has (ignored by every ranking), in
+        query order, each cut to its first 40 characters and ``…`` (:func:`~docret.errors.clipped`)
+        so that the CLI and the web API never echo a word of any length whole."""
         snap = self.snapshot
         analyzer = snap.vectorizer.analyzer
         return [
-            w
+            clipped(w)
             for w in dict.fromkeys(analyzer.tokens(text))
             if w not in analyzer.stop_words and analyzer.stem(w) not in snap.lexical.lexicon
         ]

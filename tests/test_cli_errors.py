@@ -301,3 +301,18 @@ def test_two_single_files_with_one_name(db_copy, tmp_path):
     clean_error(run("-d", db_copy, "add", tmp_path / "proj2" / "README.md"), "'README.md'")
     with Index.open(db_copy) as idx:
         assert idx.document("README.md").title == "proj1"
+
+
+def test_a_long_unknown_word_is_echoed_cut(built_db):
+    long_word = "q" * 100_000
+    result = run("-d", built_db, "query", f"{long_word} zzqab")
+    clean_error(result, "(unknown: " + "q" * 40 + "…, zzqab)")
+    assert len(result.output) < 500
+    result = run("-d", built_db, "query", f"orbit {long_word}")  # known word: a ranking
+    assert result.exit_code == 0, result.output
+    assert "ignored: " + "q" * 40 + "…" in result.output and len(result.output) < 20_000
+    many = " ".join(f"{chr(97 + i % 26)}{chr(97 + i // 26)}" * 30_000 for i in range(30))
+    result = run("-d", built_db, "query", "orbit " + many)
+    assert "and 10 more" in result.output and len(result.output) < 20_000
+    with Index.open(built_db) as idx:
+        assert idx.unknown_words(f"orbit {long_word}") == ["q" * 40 + "…"]
