@@ -1092,7 +1092,13 @@ def evaluate(
 def _print_hits(title: str, hits, shared=None) -> None:
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    matched = getattr(hits, "matched", None)  # a query's ranking says how many matched
+    caption = None
+    if matched is not None:
+        caption = f"{matched:,} match{'es' if matched != 1 else ''}" + (
+            f", the first {len(hits):,} shown (-k for more)" if matched > len(hits) else ""
+        )
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
     table.add_column("#", justify="right")
     table.add_column("score", justify="right")
     table.add_column("id", overflow="fold")
