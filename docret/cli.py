@@ -1001,7 +1001,8 @@ def evaluate(
     PATH is one of:
     - a .jsonl/.jsonl.gz whose documents carry "split": "train" or "test" and labels;
     - a folder with train/ and test/ in <label>/<file> layout (as 20 Newsgroups ships);
-    - a folder with docs.jsonl[.gz], queries.jsonl and qrels.tsv (query, doc, relevance).
+    - a folder with docs.jsonl[.gz], queries.jsonl and qrels.tsv (query, doc, relevance, or
+      TREC's query, iteration, doc, relevance).
     Labelled corpora: every test document queries the train documents, relevant = a shared
     label (P@1, P@10, P@100, MAP@100). Test collections: MAP, nDCG@10, P@10. Metrics follow
     trec_eval (MAP@100 is map_cut_100, nDCG@10 has linear gains). The first row is docret's
