@@ -22,8 +22,9 @@ FIRST_LAYER_STARTS = ("svd-softmax", "svd", "softmax", "lsa")
 
 
 # The bounds below are checked by :func:`check_settings` for the Python API and by the CLI's
-# options (exit 2) before anything is read. Upper bounds refuse values that could only exhaust
-# memory or make training diverge (inf or NaN weights), never a value that trains a model.
+# options (exit 2) before anything is read. NaN and infinities are never accepted; the upper
+# bounds lie far beyond any useful value and refuse those that could only exhaust memory or
+# make training diverge (inf or NaN weights).
 MAX_WIDTH = 10_000  # a layer or code: 10,000 x 10,000 float weights are already 400 MB
 MAX_VOCAB_SIZE = 1_000_000  # the first layer holds vocab_size x hidden[0] weights
 # The model reconstructs the words of each document through its code: with fewer terms than
@@ -35,8 +36,8 @@ MIN_VOCAB_SIZE = 10
 # scale every step; 10 leaves room for experiments and refuses rates that overflow to inf.
 MAX_LR = 10.0
 # Sampled softmax draws this many random words (with replacement) from the vocabulary each
-# batch: beyond 100,000 the draws only repeat words of any vocabulary the defaults build, and
-# the sample alone would take gigabytes. 0 means the whole vocabulary.
+# batch: beyond 100,000 the draws only repeat words of the vocabularies the defaults build
+# (10,000 terms), and a count like 10^12 would need terabytes. 0 means the whole vocabulary.
 MAX_NEGATIVES = 100_000
 MAX_SEED = 2**32 - 1  # numpy's seeds are unsigned 32-bit
 MAX_COUNT = 1_000_000  # epochs, patience, batch size, threads: far beyond any useful value
