@@ -47,7 +47,7 @@ class UnknownDocumentError(DocretError):
     """A document id that is not in the index."""
 
 
-class SettingError(DocretError, ValueError):
+class SettingError(TrainingError, ValueError):
     """A model setting out of its bounds (:func:`docret.defaults.check_settings`); ``setting``
     names it, so the CLI can name the option."""
 
