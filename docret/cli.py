@@ -26,16 +26,18 @@ from docret.defaults import (
     DEFAULTS,
     FIRST_LAYER_STARTS,
     LIMIT,
-    MAX_SEED,
     WORDS_LIMIT,
     Defaults,
+    check_setting,
+    check_settings,
 )
-from docret.errors import DocretError, listing
+from docret.errors import DocretError, SettingError, clipped, listing
 from docret.progress import Progress
 
 DB_OPTION_HELP = "SQLite file of the index (env: DOCRET_DB)"
 MAX_SKIP_LINES = 20  # beyond this the summary line carries the count
 IMAGE_SUFFIXES = (".png", ".pdf", ".svg")  # what map and evaluate --plot can write
+MAX_QUERY_SHOWN = 200  # characters of the query a result table's title repeats
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention for Ctrl-C
 
 
@@ -107,7 +109,7 @@ def _layer_sizes(ctx: click.Context, param: click.Parameter, value: str) -> tupl
         raise click.BadParameter("give widths separated by commas, e.g. 500,250,125") from None
     if not sizes or any(s < 1 for s in sizes):
         raise click.BadParameter("widths must be positive integers, e.g. 500,250,125")
-    return sizes
+    return _bounded(ctx, param, sizes)
 
 
 def _df(ctx: click.Context, param: click.Parameter, value: str) -> int | float:
@@ -120,7 +122,26 @@ def _df(ctx: click.Context, param: click.Parameter, value: str) -> int | float:
     fraction_ok = isinstance(number, float) and 0.0 <= number <= 1.0
     if not (count_ok or fraction_ok):
         raise click.BadParameter(expected)
-    return number
+    return _bounded(ctx, param, number)
+
+
+def _bounded(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """A model setting checked against its bounds in docret.defaults, where the Python API
+    checks it too: NaN, infinities and absurd sizes are refused before anything is read."""
+    try:
+        return check_setting(param.name, value)
+    except SettingError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _settings_together(settings: dict[str, Any]) -> None:
+    """Settings that must fit together (a vocabulary wider than the code), refused as a bad
+    option (exit 2) naming the option, before anything is read."""
+    try:
+        check_settings(settings)
+    except SettingError as e:
+        option = "'--" + e.setting.replace("_", "-") + "'"
+        raise click.BadParameter(str(e), param_hint=option) from None
 
 
 def _device(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -170,26 +191,26 @@ def _setting(name: str, *decls: str, **kwargs: Any) -> Callable:
 
 
 _MODEL_OPTIONS = [
-    _setting("code_size", type=click.IntRange(1)),
+    _setting("code_size", type=int, callback=_bounded),
     _setting("hidden", callback=_layer_sizes),
     _setting("activation", type=click.Choice(ACTIVATIONS)),
-    _setting("vocab_size", type=click.IntRange(1)),
+    _setting("vocab_size", type=int, callback=_bounded),
     _setting("min_df", callback=_df),
     _setting("max_df", callback=_df),
-    _setting("epochs", type=click.IntRange(1)),
-    _setting("patience", type=click.IntRange(1)),
-    _setting("batch_size", type=click.IntRange(1)),
-    _setting("negatives", type=click.IntRange(0)),
-    _setting("lr", type=click.FloatRange(0, min_open=True)),
-    _setting("noise", type=click.FloatRange(0, 1, max_open=True)),
-    _setting("code_l2", type=click.FloatRange(0)),
+    _setting("epochs", type=int, callback=_bounded),
+    _setting("patience", type=int, callback=_bounded),
+    _setting("batch_size", type=int, callback=_bounded),
+    _setting("negatives", type=int, callback=_bounded),
+    _setting("lr", type=float, callback=_bounded),
+    _setting("noise", type=float, callback=_bounded),
+    _setting("code_l2", type=float, callback=_bounded),
     _setting("pretrain", "--pretrain/--no-pretrain"),
     _setting("first_layer", type=click.Choice(FIRST_LAYER_STARTS)),
-    _setting("query_fraction", type=click.FloatRange(0, 1, max_open=True)),
-    _setting("lsa_dims", type=click.IntRange(0)),
-    _setting("seed", type=click.IntRange(0, MAX_SEED)),
+    _setting("query_fraction", type=float, callback=_bounded),
+    _setting("lsa_dims", type=int, callback=_bounded),
+    _setting("seed", type=int, callback=_bounded),
     _setting("device", callback=_device),
-    _setting("threads", type=click.IntRange(0)),
+    _setting("threads", type=int, callback=_bounded),
 ]
 
 
@@ -270,10 +291,31 @@ def reader_options(f: Callable) -> Callable:
     return wrapper
 
 
+def _globs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    from docret.corpus import check_globs
+
+    try:
+        check_globs(value)
+    except DocretError as e:
+        raise click.BadParameter(str(e)) from None
+    return value
+
+
+def _bits(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    """``--binary N``: 0 (float codes) or a code size within its bounds."""
+    if value:
+        try:
+            check_setting("code_size", value)
+        except SettingError as e:
+            raise click.BadParameter(str(e)) from None
+    return value
+
+
 BINARY_OPTION = click.option(
     "--binary",
     "binary_bits",
     type=click.IntRange(0),
+    callback=_bits,
     help="Semantic hashing: learn binary codes of this many bits (replaces --code-size; "
     "0: float codes)",
 )
@@ -359,6 +401,7 @@ def cli(ctx: click.Context, database: str) -> None:
     "--glob",
     "globs",
     multiple=True,
+    callback=_globs,
     help="File name pattern for folders (repeatable; default: every file docret reads)",
 )
 @reader_options
@@ -397,6 +440,7 @@ def index(
     from docret.index import Index
 
     settings = _given_settings(ctx, options, binary_bits)
+    _settings_together(settings)
     database = ctx.obj["database"]
     existing = Index.existing_for(database, path)
     if existing is not None and not retrain:
@@ -414,6 +458,7 @@ def index(
     if existing is not None:
         settings = {**existing.settings(), **settings}
         existing.close()
+        _settings_together(settings)
     err = _stderr()
     skipped_lines = 0
 
@@ -421,7 +466,7 @@ def index(
         nonlocal skipped_lines
         skipped_lines += 1
         if skipped_lines <= MAX_SKIP_LINES:
-            err.print(f"[yellow]Skipped[/] {shown(item.source)}: {item.message}")
+            err.print(f"[yellow]Skipped[/] {shown(item.source)}: {shown(item.message)}")
 
     bars = _ProgressBars(err, as_json)
     try:
@@ -462,9 +507,9 @@ def index(
         return
     why = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
     err.print(
-        f"[green]Indexed {report.documents:,} documents[/] into {database} "
+        f"[green]Indexed {report.documents:,} documents[/] into {shown(database)} "
         f"({report.vocabulary:,} terms, {report.epochs} epochs, {report.seconds:.1f} s)"
-        + (f"; skipped {len(report.skipped):,} ({why})" if report.skipped else "")
+        + (f"; skipped {len(report.skipped):,} ({shown(why)})" if report.skipped else "")
     )
 
 
@@ -516,7 +561,13 @@ class _ProgressBars(Progress):
 
 @cli.command()
 @click.argument("path", type=click.Path())
-@click.option("--glob", "globs", multiple=True, help="File name pattern for folders (repeatable)")
+@click.option(
+    "--glob",
+    "globs",
+    multiple=True,
+    callback=_globs,
+    help="File name pattern for folders (repeatable)",
+)
 @click.option(
     "--replace",
     is_flag=True,
@@ -586,7 +637,7 @@ def _update(
     bars = _ProgressBars(err, as_json)
 
     def on_skip(item) -> None:
-        err.print(f"[yellow]Skipped[/] {shown(item.source)}: {item.message}")
+        err.print(f"[yellow]Skipped[/] {shown(item.source)}: {shown(item.message)}")
 
     try:
         report = idx.add(
@@ -635,6 +686,7 @@ def retrain(ctx: click.Context, as_json: bool, binary_bits: int | None, **option
     settings = _given_settings(ctx, options, binary_bits)
     bars = _ProgressBars(_stderr(), as_json)
     with _open(ctx) as idx:
+        _settings_together({**idx.settings(), **settings})
         try:
             report = idx.retrain(progress=bars, **settings)
         finally:
@@ -732,7 +784,7 @@ def query(
                 row["shared_words"] = [w for w, _ in words]
         click.echo(json.dumps(rows))
     else:
-        _print_hits(f"{title}: {shown(text)}", hits, shared)
+        _print_hits(f"{title}: {shown(clipped(text, MAX_QUERY_SHOWN))}", hits, shared)
         if query_words:
             _stdout().print(f"The query's code stands for: {', '.join(query_words)}")
         if unknown:
@@ -950,7 +1002,8 @@ def evaluate(
     PATH is one of:
     - a .jsonl/.jsonl.gz whose documents carry "split": "train" or "test" and labels;
     - a folder with train/ and test/ in <label>/<file> layout (as 20 Newsgroups ships);
-    - a folder with docs.jsonl[.gz], queries.jsonl and qrels.tsv (query, doc, relevance).
+    - a folder with docs.jsonl[.gz], queries.jsonl and qrels.tsv (query, doc, relevance, or
+      TREC's query, iteration, doc, relevance).
     Labelled corpora: every test document queries the train documents, relevant = a shared
     label (P@1, P@10, P@100, MAP@100). Test collections: MAP, nDCG@10, P@10. Metrics follow
     trec_eval (MAP@100 is map_cut_100, nDCG@10 has linear gains). The first row is docret's
@@ -959,6 +1012,7 @@ def evaluate(
     from docret.evaluate import evaluate as run_evaluation
     from docret.evaluate import load_collection, plot
 
+    _settings_together(options)
     err = _stderr()
     collection = load_collection(path)
     if not as_json:
@@ -1040,7 +1094,13 @@ def evaluate(
 def _print_hits(title: str, hits, shared=None) -> None:
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    matched = getattr(hits, "matched", None)  # a query's ranking says how many matched
+    caption = None
+    if matched is not None:
+        caption = f"{matched:,} match{'es' if matched != 1 else ''}" + (
+            f", the first {len(hits):,} shown (-k for more)" if matched > len(hits) else ""
+        )
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
     table.add_column("#", justify="right")
     table.add_column("score", justify="right")
     table.add_column("id", overflow="fold")
@@ -1073,7 +1133,8 @@ def _print_comparison(text: str, result, default: str) -> None:
 
     both = result.both
     left, right = (_METHOD_TITLES.get(m, default) for m in (result.method, result.baseline))
-    table = Table(title=f"{left} vs {right}: {shown(text)}", title_justify="left")
+    title = f"{left} vs {right}: {shown(clipped(text, MAX_QUERY_SHOWN))}"
+    table = Table(title=title, title_justify="left")
     table.add_column("#", justify="right")
     table.add_column(left, ratio=1)
     table.add_column("score", justify="right")

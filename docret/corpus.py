@@ -264,6 +264,13 @@ def _source(root: Path, p: Path) -> Source:
     return Source(p, rel.as_posix(), labels, in_folder=True)
 
 
+def check_globs(globs: Sequence[str] | None) -> None:
+    """CorpusError if a file name pattern is empty: it matches no file, and
+    :meth:`PurePath.match` refuses it."""
+    if globs and any(not g for g in globs):
+        raise CorpusError("give a file name pattern, e.g. '*.txt', not an empty one")
+
+
 def walk(
     root: Path, globs: Sequence[str] | None = None, follow_links: bool = False
 ) -> Iterator[Path | Skipped]:
@@ -274,6 +281,7 @@ def walk(
     unless ``follow_links``; then the files, sorted (a build's document order, and so its
     codes, do not depend on the file system's order); a folder reached twice is read once.
     """
+    check_globs(globs)
     files: list[Path] = []
     real_root = root.resolve()
     visited: set[str] = set()

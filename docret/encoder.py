@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from docret.defaults import DEFAULTS, MAX_SEED
+from docret.defaults import DEFAULTS, MAX_SEED, check_settings
 from docret.errors import TrainingError
 from docret.lexicon import TermCounts, count_corpus
 from docret.progress import Progress
@@ -110,6 +110,7 @@ class Encoder:
         of ``texts`` (any sequence, read once in order). The caller may keep the result
         (BM25 ranks by every term) and hand it to :meth:`fit_vocabulary`."""
         texts = _check_texts(texts)
+        check_settings(self.get_settings())  # docret.defaults: every bound, one message
         try:  # before the slow part: settings that would only fail once training starts
             check_seed(self.seed)
             check_device(self.device)

@@ -9,6 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 MAX_LISTED = 20  # items an error message names before it counts the rest
+MAX_WORD_SHOWN = 40  # characters of one echoed word (a query may hold a word of any length)
+
+
+def clipped(word: str, most: int = MAX_WORD_SHOWN) -> str:
+    """``word`` as a message echoes it: its first ``most`` characters and ``…`` when longer."""
+    return word if len(word) <= most else word[:most] + "…"
 
 
 def listing(items: Sequence[str], most: int = MAX_LISTED) -> str:
@@ -39,3 +45,12 @@ class QueryError(DocretError):
 
 class UnknownDocumentError(DocretError):
     """A document id that is not in the index."""
+
+
+class SettingError(TrainingError, ValueError):
+    """A model setting out of its bounds (:func:`docret.defaults.check_settings`); ``setting``
+    names it, so the CLI can name the option."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(message)
+        self.setting = setting

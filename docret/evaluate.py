@@ -96,20 +96,52 @@ def _labelled(name: str, train: list[Document], test: list[Document]) -> Collect
     return Collection(name, "labels", train, queries, left_out=len(test) - len(queries))
 
 
+def read_qrels(path: Path) -> dict[str, dict[str, int]]:
+    """Relevance judgements by query and document from ``path``, one per line in either form
+    trec_eval reads: ``query document relevance`` or TREC's ``query iteration document
+    relevance`` (the iteration, usually 0, is ignored). Fields are separated by tabs, or by
+    spaces on lines without a tab; any other line is a CorpusError naming its number."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise CorpusError(f"Cannot read {path}: {getattr(e, 'strerror', None) or e}") from None
+    qrels: dict[str, dict[str, int]] = {}
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        parts = [f.strip() for f in line.split("\t")] if "\t" in line else line.split()
+        relevance = _whole(parts[-1]) if len(parts) in (3, 4) else None
+        if relevance is None or not all(parts):
+            raise CorpusError(
+                f"{path}:{lineno}: expected query, document, relevance (or TREC's query, "
+                "iteration, document, relevance) with a whole-number relevance, got "
+                f"{len(parts)} field(s)"
+                + (f" ending in {parts[-1][:40]!r}" if len(parts) in (3, 4) else "")
+            )
+        qrels.setdefault(parts[0], {})[parts[-2]] = relevance
+    return qrels
+
+
+def _whole(text: str) -> int | None:
+    """``text`` as a whole number (``2``, ``-1``, ``1.0``), else None."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else None
+
+
 def _load_qrels_collection(p: Path) -> Collection:
     docs_file = next((p / n for n in ("docs.jsonl.gz", "docs.jsonl") if (p / n).exists()), None)
     if docs_file is None or not (p / "queries.jsonl").exists():
         raise CorpusError(f"{p}: a test collection needs docs.jsonl[.gz] and queries.jsonl")
     documents = read_documents(docs_file).documents
     queries = read_documents(p / "queries.jsonl").documents
-    qrels: dict[str, dict[str, int]] = {}
-    for lineno, line in enumerate((p / "qrels.tsv").read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = line.split()
-        if len(parts) < 3:
-            raise CorpusError(f"{p / 'qrels.tsv'}:{lineno}: expected query, document, relevance")
-        qrels.setdefault(parts[0], {})[parts[1]] = int(float(parts[2]))
+    qrels = read_qrels(p / "qrels.tsv")
     judged = [q for q in queries if any(r > 0 for r in qrels.get(q.id, {}).values())]
     if not judged:
         raise CorpusError(f"{p}: no query has a relevant document in qrels.tsv")

@@ -18,7 +18,7 @@ import numpy as np
 
 from docret import indexing
 from docret.corpus import ReadOptions, Skipped, body_of
-from docret.errors import QueryError, UnknownDocumentError, listing
+from docret.errors import QueryError, UnknownDocumentError, clipped, listing
 from docret.fusion import FusionChoice
 from docret.indexing import RETRAIN_UNKNOWN_SHARE, AddReport, BuildReport
 from docret.inference import NumpyEncoder
@@ -29,6 +29,7 @@ from docret.ranking import (
     hamming_distances,
     likelihood_ranking,
     logits,
+    matching,
     method_name,
     normalize_rows,
     pack_bits,
@@ -41,7 +42,7 @@ from docret.snapshot import Decoded, Snapshot
 from docret.store import Store, StoredDocument
 from docret.text import QueryVectorizer, SparseVector
 
-__all__ = ["AddReport", "BuildReport", "Comparison", "Hit", "Index", "snippet"]
+__all__ = ["AddReport", "BuildReport", "Comparison", "Hit", "Index", "Ranking", "snippet"]
 
 SNIPPET_CHARS = 160
 
@@ -67,6 +68,16 @@ class Hit:
             "labels": list(self.labels),
             "metadata": dict(self.metadata),
         }
+
+
+class Ranking(list):
+    """A query's hits, best first (a list of :class:`Hit`), and ``matched``: how many
+    documents the method lists for the query (:func:`~docret.ranking.matching`), of which
+    the hits are the first ``k``. Documents that do not match are never hits."""
+
+    def __init__(self, hits: Sequence[Hit] = (), matched: int | None = None) -> None:
+        super().__init__(hits)
+        self.matched = len(self) if matched is None else matched
 
 
 @dataclass
@@ -297,12 +308,12 @@ class Index:
             if vec.unknown:
                 raise QueryError(
                     "No word of the query is in the index vocabulary (unknown: "
-                    f"{listing(vec.unknown)})"
+                    f"{listing([clipped(w) for w in vec.unknown])})"
                 )
             if vec.stop_words:
                 raise QueryError(
                     "The query has only stop words, which are not indexed: "
-                    + listing(vec.stop_words)
+                    + listing([clipped(w) for w in vec.stop_words])
                 )
             raise QueryError("The query has no words (only numbers or punctuation)")
         return vec
@@ -319,8 +330,10 @@ class Index:
         hybrid: bool = False,
         *,
         method: str | None = None,
-    ) -> list[Hit]:
-        """The ``k`` best documents for ``text`` by ``method`` (:data:`~docret.ranking.METHODS`).
+    ) -> Ranking:
+        """The ``k`` best documents for ``text`` by ``method`` (:data:`~docret.ranking.METHODS`)
+        among those the method lists for it (:func:`~docret.ranking.matching`: for BM25 and
+        tf-idf, the documents with a query term); ``matched`` on the result counts them.
 
         ``None`` or "default": BM25 fused with the code cosine and the LSA cosine at the
         weights chosen when the index was built (:attr:`fusion`), then again with the query's
@@ -344,7 +357,7 @@ class Index:
         hybrid: bool = False,
         *,
         method: str | None = None,
-    ) -> list[list[Hit]]:
+    ) -> list[Ranking]:
         """:meth:`query` for several texts, encoded and scored as one batch."""
         if isinstance(texts, str):
             raise TypeError("query_many expects a list of texts; use query for one")
@@ -397,14 +410,22 @@ class Index:
         """The ``k`` documents of ``snap`` closest to ``code`` (row ``exclude`` left out)."""
         if snap.bits is None:
             scores = snap.unit_codes @ normalize_rows(code[None])[0]
+            lexical = None
             if hybrid and vector is not None:
-                scores += HYBRID_WEIGHT * snap.tfidf_by_term.scores(vector.indices, vector.values)
-            return self._hits(snap, top_k(scores, k, exclude), scores)
+                lexical = snap.tfidf_by_term.scores(vector.indices, vector.values)
+                scores += HYBRID_WEIGHT * lexical
+            order = top_k(scores, k, exclude)
+            if vector is None:  # similar: the nearest codes, whatever their cosine
+                return self._hits(snap, order, scores)
+            return self._ranking(snap, order, scores, matching(scores, lexical))
         # Binary codes: Hamming distance; the score shown is the share of matching bits.
         distances = hamming_distances(snap.bits, pack_bits(code[None])[0])
         similarity = 1.0 - distances / snap.encoder.code_size
         if not rerank:
-            return self._hits(snap, smallest_k(distances, k, exclude), similarity)
+            order = smallest_k(distances, k, exclude)
+            if vector is None:
+                return self._hits(snap, order, similarity)
+            return self._ranking(snap, order, similarity, matching(similarity))
         # Semantic hashing as a filter: the best `rerank` by Hamming distance, re-ordered by
         # the cosine of the code layer's logits (the activations themselves are mostly pinned
         # near 0 or 1, so they order candidates poorly) plus, for a text query, its tf-idf
@@ -416,7 +437,11 @@ class Index:
         order = candidates[top_k(scores, k)]
         full = np.zeros(len(snap.ids), dtype=np.float32)
         full[candidates] = scores
-        return self._hits(snap, order, full)
+        if vector is None:
+            return self._hits(snap, order, full)
+        listed = np.zeros(len(snap.ids), dtype=bool)
+        listed[candidates] = matching(scores)  # the candidates are all a rerank ranks
+        return self._ranking(snap, order, full, listed)
 
     def lsa_query(self, text: str, k: int = 10) -> list[Hit]:
         """Latent semantic analysis: cosine of LSA vectors (the model's directions)."""
@@ -427,7 +452,7 @@ class Index:
                 "0, or one built before docret kept them: 'docret retrain' adds them)"
             )
         scores = snap.unit_lsa @ snap.lsa_of(self.vectorize(text))
-        return self._hits(snap, top_k(scores, k), scores)
+        return self._ranking(snap, top_k(scores, k), scores, matching(scores))
 
     def likelihood_query(self, text: str, k: int = 10) -> list[Hit]:
         """The codes alone, by the decoder's likelihood of the query's words given each
@@ -441,14 +466,14 @@ class Index:
         )
         cosine = snap.unit_codes @ normalize_rows(snap.encoder.encode([vec]))[0]
         scores = likelihood_ranking(likelihood, cosine)
-        return self._hits(snap, top_k(scores, k), scores)
+        return self._ranking(snap, top_k(scores, k), scores, matching(scores))
 
     def tfidf_query(self, text: str, k: int = 10) -> list[Hit]:
         """Plain bag-of-words retrieval: tf-idf cosine over the stored vectors."""
         snap = self.snapshot
         vec = self.vectorize(text)
         scores = snap.tfidf_by_term.scores(vec.indices, vec.values)
-        return self._hits(snap, top_k(scores, k), scores)
+        return self._ranking(snap, top_k(scores, k), scores, matching(scores))
 
     def compare(
         self,
@@ -501,8 +526,13 @@ class Index:
         found = snap.lexical.scores(snap.vectorizer.analyzer, text)
         if found is None:
             self.vectorize(text)  # raises the precise error: unknown words, stop words, ...
-            raise QueryError("No word of the query is in the index")
+            # the model knows a word, but no document holds it any more (all were removed)
+            raise QueryError(
+                "No indexed document holds a word of the query (unknown: "
+                f"{listing(self.unknown_words(text))})"
+            )
         scores, n_terms = found
+        lexical = None  # BM25 alone: its scores are the words' own
         vector = snap.vectorizer.transform_one(text)
         weight, lsa = query_weights(weight, lsa, n_terms, snap.lexical.median_length)
         if snap.lsa is None:
@@ -510,17 +540,20 @@ class Index:
         if (weight > 0 or lsa > 0) and len(vector.indices):
             codes = (snap.unit_codes, snap.encoder.encode([vector])[0]) if weight > 0 else None
             lsa_space = (snap.unit_lsa, snap.lsa_of(vector)) if lsa > 0 else None
+            lexical = scores
             scores = fuse_with_feedback(scores, codes, weight, lsa_space, lsa)
-        return self._hits(snap, top_k(scores, k), scores)
+        return self._ranking(snap, top_k(scores, k), scores, matching(scores, lexical))
 
     def unknown_words(self, text: str) -> list[str]:
-        """The query's words that no indexed document has (ignored by every ranking)."""
+        """The query's words that no indexed document has (ignored by every ranking), in
+        query order, each cut to its first 40 characters and ``…`` (:func:`~docret.errors.clipped`)
+        so that the CLI and the web API never echo a word of any length whole."""
         snap = self.snapshot
         analyzer = snap.vectorizer.analyzer
         return [
-            w
+            clipped(w)
             for w in dict.fromkeys(analyzer.tokens(text))
-            if w not in analyzer.stop_words and analyzer.stem(w) not in snap.lexical.lexicon
+            if w not in analyzer.stop_words and not snap.lexical.has(analyzer.stem(w))
         ]
 
     # <<< rank
@@ -640,6 +673,14 @@ class Index:
         }
 
     # -- helpers -----------------------------------------------------------------------------
+    def _ranking(
+        self, snap: Snapshot, order: np.ndarray, scores: np.ndarray, listed: np.ndarray
+    ) -> Ranking:
+        """The hits of ``order`` that ``listed`` marks (the documents the method matches, an
+        upper set of its scores, so none is lost from the first ``k``), and their count."""
+        order = np.asarray(order)
+        return Ranking(self._hits(snap, order[listed[order]], scores), int(listed.sum()))
+
     def _hits(self, snap: Snapshot, order: np.ndarray, scores: np.ndarray) -> list[Hit]:
         ids = [snap.ids[i] for i in order]
         docs = self.store.documents(ids)

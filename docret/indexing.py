@@ -24,7 +24,7 @@ from docret.corpus import (
     read_documents,
     text_documents,
 )
-from docret.defaults import DEFAULTS
+from docret.defaults import DEFAULTS, check_settings
 from docret.errors import DocretError, UnknownDocumentError, listing
 from docret.fusion import choose_for_index
 from docret.lexicon import lexicon_for_adding, store_added
@@ -97,6 +97,7 @@ def build(
     leaves no file behind; a foreign database is refused before training.
     """
     start = time.perf_counter()
+    check_settings(settings)  # defaults: refused before anything is read
     Store.ensure_creatable(db)  # store: say so before reading if it cannot be written
     progress = progress or SILENT
     progress.stage(f"Reading {path}")
@@ -131,6 +132,7 @@ def retrain(store: Store, *, progress: Progress | None = None, **settings: Any) 
     changes only those given in ``settings``: a binary index stays binary.
     """
     start = time.perf_counter()
+    check_settings({**stored_settings(store), **settings})  # defaults: before any reading
     store.ensure_writable()  # store: fail before training, not after
     with store.snapshot():  # store: documents and baseline of one committed state
         documents, sources = SpooledDocuments(directory=_folder_of(store.path)), []

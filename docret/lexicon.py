@@ -177,12 +177,26 @@ class LexicalIndex:
             a, b = c.indptr[i], c.indptr[i + 1]
             yield doc_id, c.indices[a:b], c.counts[a:b]
 
+    @cached_property
+    def document_frequency(self) -> np.ndarray:
+        """How many documents hold each term. Term ids only grow, so a term whose documents
+        were all removed stays in the lexicon with 0 here."""
+        return np.bincount(self.counts.indices, minlength=len(self.terms))
+
+    def has(self, term: str) -> bool:
+        """Whether some document holds ``term`` (a stem), now."""
+        j = self.lexicon.get(term)
+        return j is not None and bool(self.document_frequency[j] > 0)
+
     def scores(
         self, analyze: Callable[[str], list[str]], text: str
     ) -> tuple[np.ndarray, float] | None:
-        """BM25 of ``text`` against every document and its number of terms in the lexicon;
-        None if no word of it is in the lexicon."""
+        """BM25 of ``text`` against every document and its number of terms that some document
+        holds; None if no document holds any word of it (terms of removed documents only are
+        no better than words never seen)."""
         ids, counts = query_terms(analyze, text, self.lexicon)
+        held = self.document_frequency[ids] > 0
+        ids, counts = ids[held], counts[held]
         return (self.bm25.scores(ids, counts), float(counts.sum())) if len(ids) else None
 
 

@@ -80,6 +80,27 @@ def top_k(scores: np.ndarray, k: int, exclude: int | None = None) -> np.ndarray:
     return part[order][:k]
 
 
+def matching(scores: np.ndarray, lexical: np.ndarray | None = None) -> np.ndarray:
+    """Which documents a ranking lists for a query (a boolean mask over ``scores``).
+
+    A ranking by words alone (BM25, tf-idf cosine) lists the documents with a positive score:
+    those that contain a query term. A ranking by codes, LSA or likelihood alone gives every
+    document a score, and its only own sign of relatedness is a positive one (a cosine above
+    that of an unrelated, orthogonal vector); it lists those. A ranking that fuses words with
+    codes or LSA (the default, hybrid; ``lexical`` holds its word scores) lists every document
+    that contains a query term and every other document it ranks at least as high as one of
+    them: below the last document with a query term, a document is there only to fill ``k``.
+    The scores themselves are never changed (evaluation ranks them whole).
+    """
+    scores = np.asarray(scores)
+    if lexical is None:
+        return scores > 0
+    found = np.asarray(lexical) > 0
+    if not found.any():
+        return scores > 0
+    return (scores >= scores[found].min()) | found
+
+
 def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
     """:func:`top_k` of each row of a (Q, N) score matrix: (Q, min(k, N)) indices, best first.
 

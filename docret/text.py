@@ -11,8 +11,10 @@ numpy alone, so that the query path never imports scikit-learn. Both weight coun
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from numbers import Integral, Real
 from typing import Any
 
@@ -22,6 +24,15 @@ import numpy as np
 # (numbers rarely carry topic meaning and otherwise flood the vocabulary).
 TOKEN_PATTERN = r"[^\W\d_]{2,}"
 STEMMERS = ("porter", "snowball", "none")
+
+
+@lru_cache(maxsize=256)
+def _marked_pattern(marks: str) -> re.Pattern:
+    """TOKEN_PATTERN where each letter may carry any of the combining ``marks`` (accents that
+    NFC could not compose onto their letter, vowel signs of Indic scripts): a mark belongs to
+    the word it is written on, and counts as no letter of its own."""
+    group = "[" + re.escape(marks) + "]*"
+    return re.compile(r"(?:[^\W\d_]" + group + "){2,}")
 
 
 def english_stop_words() -> list[str]:
@@ -70,8 +81,23 @@ class Analyzer:
         return SnowballStemmer("english").stem
 
     def tokens(self, text: str) -> list[str]:
-        """Lower-cased word tokens of ``text``, stop words included."""
-        return self._regex.findall(text.lower())
+        """Lower-cased word tokens of ``text``, stop words included.
+
+        Text that is not ASCII is normalised to NFC after lower-casing, so that an accent
+        typed as a letter plus a combining mark (``e`` + U+0301) gives the same word as the
+        composed letter (``é``), and combining marks left over stay inside their word. ASCII
+        text takes the path it always took: its tokens, and so every English index's
+        vocabulary and figures, are unchanged.
+        """
+        text = text.lower()
+        if text.isascii():
+            return self._regex.findall(text)
+        if not unicodedata.is_normalized("NFC", text):
+            text = unicodedata.normalize("NFC", text)
+        marks = "".join(
+            sorted(c for c in set(text) if not c.isascii() and unicodedata.category(c)[0] == "M")
+        )
+        return (_marked_pattern(marks) if marks else self._regex).findall(text)
 
     def stem(self, word: str) -> str:
         """The stem of one lower-cased word (cached)."""

@@ -2,6 +2,7 @@
 before any document is read, nothing lost, and the conventions of the README's "Errors"."""
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 from click.testing import CliRunner
 
 from docret.cli import cli
+from docret.defaults import MIN_VOCAB_SIZE
 from docret.index import Index
 from docret.mapping import pca_2d
 from docret.text import tfidf_matrix
@@ -49,13 +51,37 @@ def db_copy(tmp_path, built_db):
     [
         ("--hidden", "10,,5", "widths separated by commas"),
         ("--hidden", "10,5,", "widths separated by commas"),
-        ("--seed", "-1", "0<=x<=4294967295"),
-        ("--seed", "4294967296", "0<=x<=4294967295"),
+        ("--seed", "-1", "seed must be a whole number at least 0 and at most 4,294,967,295"),
+        ("--seed", "4294967296", "at most 4,294,967,295"),
         ("--device", "bogus", "unknown device 'bogus'"),
         ("--device", "meta", "cannot train on device 'meta'"),
         ("--min-df", "0", "a document count of at least 1"),
         ("--max-df", "0", "a document count of at least 1"),
         ("--max-df", "1.5", "a fraction from 0 to 1"),
+        ("--max-df", "nan", "a fraction from 0 to 1"),
+        ("--lr", "nan", "lr must be a number above 0 and at most 10, not nan"),
+        ("--lr", "inf", "not inf"),
+        ("--lr", "1e308", "not 1e+308"),
+        ("--lr", "0", "lr must be a number above 0"),
+        ("--code-l2", "inf", "code_l2 must be a number at least 0"),
+        ("--code-l2", "nan", "code_l2 must be"),
+        ("--code-l2", "-1", "code_l2 must be"),
+        ("--noise", "nan", "noise must be a number at least 0 and below 1"),
+        ("--noise", "1", "noise must be"),
+        ("--query-fraction", "nan", "query_fraction must be"),
+        ("--negatives", "1000000000000", "negatives must be a whole number at least 0"),
+        ("--negatives", "-1", "negatives must be"),
+        ("--vocab-size", "1", "vocab_size must be a whole number at least 10"),
+        ("--vocab-size", "10000000000", "vocab_size must be"),
+        ("--code-size", "0", "code_size must be"),
+        ("--code-size", "1000000", "code_size must be"),
+        ("--hidden", "500,1000000", "hidden must be whole numbers from 1 to 10,000"),
+        ("--epochs", "0", "epochs must be"),
+        ("--batch-size", "-5", "batch_size must be"),
+        ("--patience", "0", "patience must be"),
+        ("--lsa-dims", "-1", "lsa_dims must be"),
+        ("--threads", "-1", "threads must be"),
+        ("--binary", "100000", "code_size must be"),
     ],
 )
 def test_bad_model_options_are_refused_before_reading(tmp_path, option, value, says):
@@ -64,7 +90,64 @@ def test_bad_model_options_are_refused_before_reading(tmp_path, option, value, s
     db = tmp_path / "x.db"
     usage_error(run("-d", db, "index", tmp_path / "missing", option, value), says)
     usage_error(run("-d", db, "retrain", option, value), says)
+    if option != "--binary":  # evaluate has no --binary
+        usage_error(run("evaluate", tmp_path / "missing", option, value), says)
     assert not db.exists()
+    assert f"'{option}'" in run("-d", db, "index", tmp_path / "missing", option, value).output
+
+
+def test_a_vocabulary_no_wider_than_the_code_is_refused_before_reading(tmp_path, db_copy):
+    db = tmp_path / "x.db"
+    args = ["--vocab-size", "20", "--code-size", "32"]
+    result = run("-d", db, "index", tmp_path / "missing", *args)
+    usage_error(result, "'--vocab-size'")
+    assert "vocab_size must be larger than code_size (32)" in result.output
+    usage_error(run("evaluate", tmp_path / "missing", *args), "larger than code_size")
+    assert not db.exists()
+    before = db_copy.read_bytes()
+    usage_error(run("-d", db_copy, "retrain", "--code-size", "600"), "larger than code_size (600)")
+    assert db_copy.read_bytes() == before
+
+
+def test_the_python_api_checks_the_same_bounds(tmp_path, corpus_dir, db_copy):
+    from docret.errors import DocretError, SettingError
+
+    db = tmp_path / "x.db"
+    for settings, says in [
+        ({"lr": float("nan")}, "lr must be a number above 0 and at most 10, not nan"),
+        ({"lr": 1e308}, "not 1e+308"),
+        ({"code_l2": float("inf")}, "code_l2 must be"),
+        ({"noise": float("nan")}, "noise must be"),
+        ({"negatives": 10**12}, "negatives must be"),
+        ({"negatives": 5.0}, "negatives must be a whole number"),
+        ({"vocab_size": 1}, "vocab_size must be a whole number at least 10"),
+        ({"vocab_size": 20}, "vocab_size must be larger than code_size (32)"),
+        ({"weight_decay": float("nan")}, "weight_decay must be"),
+        ({"code_noise": float("inf")}, "code_noise must be"),
+        ({"validation_fraction": 1.0}, "validation_fraction must be"),
+        ({"hidden": (0,)}, "hidden must be"),
+        ({"min_df": float("nan")}, "min_df must be"),
+        ({"no_such_setting": 1}, "unknown setting 'no_such_setting'"),
+    ]:
+        with pytest.raises(SettingError, match=re.escape(says)) as raised:
+            Index.build(corpus_dir, db, **settings)
+        assert isinstance(raised.value, ValueError) and isinstance(raised.value, DocretError)
+        assert not db.exists()
+    before = db_copy.read_bytes()
+    with Index.open(db_copy) as idx, pytest.raises(ValueError, match="lr must be"):
+        idx.retrain(lr=float("inf"))
+    assert db_copy.read_bytes() == before
+
+
+def test_an_empty_glob_is_refused_before_reading(tmp_path, db_copy, corpus_dir):
+    db = tmp_path / "x.db"
+    usage_error(run("-d", db, "index", tmp_path / "missing", "--glob", ""), "'--glob'")
+    usage_error(run("-d", db_copy, "add", tmp_path / "missing", "--glob", ""), "file name pattern")
+    assert not db.exists()
+    from docret.errors import CorpusError
+
+    with pytest.raises(CorpusError, match="file name pattern"):
+        Index.build(corpus_dir, db, globs=[""])
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this torch has a CUDA GPU")
@@ -82,7 +165,7 @@ def test_image_names_are_checked_before_drawing(db_copy, tmp_path):
 
 def test_tiny_vocabularies_and_one_dimensional_codes(tmp_path):
     corpus = write_corpus(tmp_path / "c", per_topic=5)
-    for vocab in (1, 2):
+    for vocab in (MIN_VOCAB_SIZE, MIN_VOCAB_SIZE + 1):  # the smallest that carry a code
         db = tmp_path / f"v{vocab}.db"
         args = ["--vocab-size", vocab, "--code-size", 1, "--json"]
         result = run("-d", db, "index", corpus, *TINY, *args)
@@ -218,3 +301,18 @@ def test_two_single_files_with_one_name(db_copy, tmp_path):
     clean_error(run("-d", db_copy, "add", tmp_path / "proj2" / "README.md"), "'README.md'")
     with Index.open(db_copy) as idx:
         assert idx.document("README.md").title == "proj1"
+
+
+def test_a_long_unknown_word_is_echoed_cut(built_db):
+    long_word = "q" * 100_000
+    result = run("-d", built_db, "query", f"{long_word} zzqab")
+    clean_error(result, "(unknown: " + "q" * 40 + "…, zzqab)")
+    assert len(result.output) < 500
+    result = run("-d", built_db, "query", f"orbit {long_word}")  # known word: a ranking
+    assert result.exit_code == 0, result.output
+    assert "ignored: " + "q" * 40 + "…" in result.output and len(result.output) < 20_000
+    many = " ".join(f"{chr(97 + i % 26)}{chr(97 + i // 26)}" * 30_000 for i in range(30))
+    result = run("-d", built_db, "query", "orbit " + many)
+    assert "and 10 more" in result.output and len(result.output) < 20_000
+    with Index.open(built_db) as idx:
+        assert idx.unknown_words(f"orbit {long_word}") == ["q" * 40 + "…"]

@@ -180,3 +180,56 @@ def test_docret_bm25_scores_equal_the_bm25s_baseline(ir_collection):
     reference = Bm25(analyzer).fit(texts).retriever
     expected = [reference.get_scores(analyzer(q)) for q in queries]
     np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_qrels_in_three_and_four_columns_tabs_or_spaces(tmp_path):
+    from docret.evaluate import read_qrels
+
+    path = tmp_path / "qrels.tsv"
+    three = "q1\tdoc a\t2\nq1 d2 0\n"  # a tab line keeps the space in its id
+    four = "q1 0 doc-b 1\nq2\tQ0\td3\t1\n\nq2   0   d4   2\n"
+    path.write_text(three + four)
+    assert read_qrels(path) == {
+        "q1": {"doc a": 2, "d2": 0, "doc-b": 1},
+        "q2": {"d3": 1, "d4": 2},
+    }
+    path.write_text("q1 0 d1 1\n")  # TREC's form: the document is the third field, not "0"
+    assert read_qrels(path) == {"q1": {"d1": 1}}
+
+
+@pytest.mark.parametrize(
+    ("bad", "lineno"),
+    [
+        ("q1 d1", 2),
+        ("q1 0 d1 1 extra", 2),
+        ("q1 0 d1 high", 2),
+        ("q1\t\td1\t1", 2),
+        ("x 1.5 d 0.5", 2),
+    ],
+)
+def test_qrels_lines_of_another_form_are_refused_with_their_number(tmp_path, bad, lineno):
+    from docret.evaluate import read_qrels
+
+    path = tmp_path / "qrels.tsv"
+    path.write_text(f"q1 d0 1\n{bad}\n")
+    with pytest.raises(CorpusError, match=rf"qrels.tsv:{lineno}: expected query, document"):
+        read_qrels(path)
+
+
+def test_evaluate_reads_trec_qrels_and_refuses_a_bad_line_in_one_line(ir_collection, tmp_path):
+    trec = tmp_path / "trec"
+    trec.mkdir()
+    for name in ("docs.jsonl", "queries.jsonl"):
+        (trec / name).write_bytes((ir_collection / name).read_bytes())
+    lines = (ir_collection / "qrels.tsv").read_text().splitlines()
+    as_trec = [" ".join([q, "0", d, r]) for q, d, r in (line.split("\t") for line in lines)]
+    (trec / "qrels.tsv").write_text("\n".join(as_trec) + "\n")
+    assert load_collection(trec).qrels == load_collection(ir_collection).qrels
+    (trec / "qrels.tsv").write_text("\n".join([*as_trec, "q-x d"]) + "\n")
+    result = CliRunner().invoke(cli, ["evaluate", str(trec)], catch_exceptions=False)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.strip().splitlines() == [
+        f"Error: {trec / 'qrels.tsv'}:{len(lines) + 1}: expected query, document, relevance (or "
+        "TREC's query, iteration, document, relevance) with a whole-number relevance, got 2 "
+        "field(s)"
+    ]

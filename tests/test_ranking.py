@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from docret.errors import QueryError
 from docret.ranking import (
     InvertedIndex,
     hamming_distances,
@@ -780,11 +781,19 @@ def test_a_word_only_bm25_knows_still_finds_its_document(tmp_path, corpus_dir):
         assert "quasar" not in idx.vectorizer.term_index  # not in the model's vocabulary
         assert idx.query("quasar", k=1)[0].id == "space/quasar.txt"
         assert idx.query("quasar", k=1, method="bm25")[0].id == "space/quasar.txt"
+        # one document holds the word: one hit, not nine others at score 0
+        for method in ("default", "bm25"):
+            hits = idx.query("quasar", k=10, method=method)
+            assert [h.id for h in hits] == ["space/quasar.txt"] and hits.matched == 1
         assert idx.unknown_words("quasar zzyzx orbit") == ["zzyzx"]
         idx.remove(["space/quasar.txt"])
         counted = idx.store.db.execute("select count(*) from term_counts").fetchone()[0]
         assert counted == len(idx.ids) == 80
-        assert idx.query("quasar", k=3, method="bm25")[0].score == 0.0
+        # no document holds it any more: unknown, as a word never seen
+        assert idx.unknown_words("quasar zzyzx orbit") == ["quasar", "zzyzx"]
+        for method in ("default", "bm25"):
+            with pytest.raises(QueryError, match=r"unknown: quasar\)"):
+                idx.query("quasar", k=3, method=method)
 
 
 def test_an_index_from_before_bm25_was_stored_ranks_by_bm25_counted_from_its_texts(
@@ -899,3 +908,82 @@ def test_take_rows_cuts_csr_rows_in_any_order_with_missing_ones_empty():
     assert got_ids.tolist() == [0, 2, 3, 1, 4] and got_vals.tolist() == [3.0, 4.0, 5.0, 1.0, 2.0]
     empty = take_rows(np.array([0]), np.array([-1, -1]), ids[:0])
     assert empty[0].tolist() == [0, 0, 0] and empty[1].tolist() == []
+
+
+def test_removing_every_holder_of_a_model_word_makes_it_unknown(tmp_path, built_db):
+    import shutil
+
+    from docret.index import Index
+
+    db = tmp_path / "x.db"
+    shutil.copy(built_db, db)
+    with Index.open(db) as idx:
+        analyzer = idx.vectorizer.analyzer
+        texts = {i: idx.document(i).text for i in idx.ids}
+        holders: dict[str, list[str]] = {}
+        for doc_id, text in texts.items():
+            for word in set(analyzer.tokens(text)) - analyzer.stop_words:
+                holders.setdefault(word, []).append(doc_id)
+        # a word of the model's vocabulary held by the fewest documents
+        word = min(
+            (w for w in holders if analyzer.stem(w) in idx.vectorizer.term_index),
+            key=lambda w: (len(holders[w]), w),
+        )
+        assert len(holders[word]) < len(idx.ids)
+        assert idx.query(word, k=100, method="bm25").matched == len(holders[word])
+        idx.remove(holders[word])
+        assert idx.unknown_words(f"{word} orbit") == [word]
+        with pytest.raises(QueryError, match=f"No indexed document holds a word .*unknown: {word}"):
+            idx.query(word, method="bm25")
+        assert len(idx.query(word, method="tfidf")) == 0  # nothing holds it: nothing listed
+
+
+@pytest.mark.parametrize(
+    "method", ["default", "bm25", "tfidf", "hybrid", "codes", "lsa", "likelihood"]
+)
+def test_a_ranking_lists_only_the_documents_it_matches(built_db, method):
+    from docret.index import Index
+    from docret.ranking import top_k
+
+    with Index.open(built_db) as idx:
+        analyzer = idx.vectorizer.analyzer
+        with_word = {i for i in idx.ids if "orbit" in analyzer(idx.document(i).text)}
+        assert 0 < len(with_word) < len(idx.ids)
+        hits = idx.query("orbit", k=1000, method=method)
+        assert isinstance(hits, list) and len(hits) == hits.matched
+        few = idx.query("orbit", k=3, method=method)
+        assert [h.id for h in few] == [h.id for h in hits[:3]] and few.matched == hits.matched
+        listed = {h.id for h in hits}
+        if method in ("bm25", "tfidf"):  # words alone: the documents with the word
+            assert listed == with_word and all(h.score > 0 for h in hits)
+        elif method in ("default", "hybrid"):  # every document with the word, and any above
+            lowest = min(h.score for h in hits if h.id in with_word)
+            assert with_word <= listed and all(h.score >= lowest for h in hits)
+            assert hits.matched < len(idx.ids)
+        else:  # codes, LSA, likelihood alone: a positive score
+            assert all(h.score > 0 for h in hits)
+    # the scores themselves are those of the whole ranking (evaluation ranks them whole)
+    with Index.open(built_db) as idx:
+        snap = idx.snapshot
+        scores, _ = snap.lexical.scores(snap.vectorizer.analyzer, "orbit")
+        expected = [snap.ids[i] for i in top_k(scores, len(with_word))]
+        assert [h.id for h in idx.query("orbit", k=1000, method="bm25")] == expected
+
+
+def test_the_cli_says_how_many_documents_matched(built_db):
+    from click.testing import CliRunner
+
+    from docret.cli import cli
+
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["-d", str(built_db), "query", "orbit", "--method", "bm25", "-k", "1000"]
+    )
+    assert result.exit_code == 0, result.output
+    from docret.index import Index
+
+    with Index.open(built_db) as idx:
+        n = idx.query("orbit", k=1000, method="bm25").matched
+    assert f"{n} matches" in result.output and "0.000" not in result.output
+    result = runner.invoke(cli, ["-d", str(built_db), "query", "orbit", "--method", "bm25"])
+    assert f"{n} matches, the first 10 shown (-k for more)" in result.output

@@ -369,7 +369,11 @@ def test_utf16_with_bom_and_other_encodings(tmp_path):
         "Привет мир, как дела у тебя сегодня? Всё хорошо, спасибо.".encode("cp1251")
     )
     (tmp_path / "latin.txt").write_bytes("café crème".encode("latin-1"))
-    (tmp_path / "nobom16.txt").write_bytes("no bom".encode("utf-16-le"))
+    (tmp_path / "nobom16.txt").write_bytes("hello world, no bom".encode("utf-16-le"))
+    (tmp_path / "nobom16be.txt").write_bytes("hello world, né sans bom".encode("utf-16-be"))
+    # NUL bytes at both parities (or mostly unprintable units) are still binary
+    (tmp_path / "zeros.txt").write_bytes(bytes(64) + b"abc")
+    (tmp_path / "packed.txt").write_bytes(b"".join(i.to_bytes(2, "little") for i in range(64)))
     result = read_documents(tmp_path)
     texts = {d.id: d.text for d in result.documents}
     assert texts == {
@@ -378,8 +382,26 @@ def test_utf16_with_bom_and_other_encodings(tmp_path):
         "bom8.txt": "café",
         "cp1251.txt": "Привет мир, как дела у тебя сегодня? Всё хорошо, спасибо.",
         "latin.txt": "café crème",
+        "nobom16.txt": "hello world, no bom",
+        "nobom16be.txt": "hello world, né sans bom",
     }
-    assert [(s.source, s.reason) for s in result.skipped] == [("nobom16.txt", "binary file")]
+    assert [(s.source, s.reason) for s in result.skipped] == [
+        ("packed.txt", "binary file"),
+        ("zeros.txt", "binary file"),
+    ]
+
+
+def test_utf16_without_a_bom_is_text():
+    from docret.readers.base import bomless_utf16, looks_binary
+
+    text = "hello world " * 50 + "and an é, a ü and a €"
+    for codec in ("utf-16-le", "utf-16-be"):
+        data = text.encode(codec)
+        assert bomless_utf16(data) == codec and detect_encoding(data) == codec
+        assert not looks_binary(data) and decode(data) == text
+        assert bomless_utf16(data[:-1]) == codec  # a sample cut inside a code unit
+    assert bomless_utf16(b"plain ascii") is None
+    assert looks_binary(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00")
 
 
 def test_decode_and_detect_encoding():
@@ -681,3 +703,47 @@ def test_add_with_reading_options(built_db, tmp_path):
         assert index.document("k1").text == "orbit rocket\n\nlaunch today"
         assert index.document("paper.pdf#p2").title == "Paper (page 2)"
         assert index.document("paper.pdf#p2").metadata["page"] == 2
+
+
+def test_the_missing_extra_hint_is_printed_with_its_brackets(tmp_path, monkeypatch, built_db):
+    # rich reads "[formats]" as markup and drops it unless the message is escaped
+    import shutil
+
+    from click.testing import CliRunner
+
+    from docret.cli import cli
+    from docret.readers import registry
+
+    pdf_reader = registry.by_name("pdf")
+    monkeypatch.setattr(
+        registry, "missing_modules", lambda r: ("pypdf",) if r is pdf_reader else ()
+    )
+    folder = tmp_path / "new"
+    folder.mkdir()
+    (folder / "a.pdf").write_bytes(b"%PDF-1.4\n% never opened: its library is missing\n")
+    (folder / "b.txt").write_text("engine wing pilot runway")
+    db = tmp_path / "copy.db"
+    shutil.copy(built_db, db)
+    result = CliRunner().invoke(cli, ["-d", str(db), "add", str(folder)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "a.pdf: PDF support not installed (pip install 'docret[formats]')" in result.output
+
+
+def test_a_deeply_nested_json_line_skips_only_that_line(tmp_path):
+    path = tmp_path / "records.jsonl"
+    deep = "[" * 100_000 + "]" * 100_000
+    nested_text = '{"id": "n", "text": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    lines = [
+        json.dumps({"id": "a", "text": "first record"}),
+        deep,
+        nested_text,
+        json.dumps({"id": "b", "text": "second record"}),
+        json.dumps({"id": "c", "text": "third record"}),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    result = read_documents(path)
+    assert [d.id for d in result.documents] == ["a", "b", "c"]
+    assert [(s.source, s.reason) for s in result.skipped] == [
+        ("records.jsonl:2", "JSON nested too deeply"),
+        ("records.jsonl:3", "JSON nested too deeply"),
+    ]

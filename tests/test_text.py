@@ -68,3 +68,28 @@ def test_query_vectorizer_reports_unknown_and_stop_words(analyzer):
     assert v.values.tolist() == [1.0]
     assert v.unknown == ["zebras"]
     assert v.stop_words == ["the", "and"]
+
+
+def test_decomposed_accents_give_the_word_of_the_composed_letter():
+    analyzer = Analyzer(stemmer="none")
+    assert analyzer.tokens("e\u0301ngine") == analyzer.tokens("\u00e9ngine") == ["\u00e9ngine"]
+    porter = Analyzer()
+    assert porter("E\u0301ngines run") == porter("\u00c9ngines run")
+    # marks with no composed letter stay inside their word; a mark alone is no letter
+    assert analyzer.tokens("q\u0303x nai\u0308ve") == ["q\u0303x", "na\u00efve"]
+    assert analyzer.tokens("\u0301 a\u0301 be\u0301") == ["b\u00e9"]
+    assert analyzer.tokens("नमस्ते दुनिया") == ["नमस्ते", "दुनिया"]  # vowel signs are marks
+
+
+def test_text_without_combining_marks_tokenises_as_before():
+    import re
+
+    before = re.compile(r"[^\W\d_]{2,}")  # the pattern every stored index was built with
+    analyzer = Analyzer(stemmer="none")
+    ascii_text = (
+        "Engine-failure on take_off: V2 at 2024-05-01, the PILOT's (re)check; e-mail x@y.org "
+        "'quoted' \"words\" a b cd\tTab\nnew-line 3rd 42nd it's"
+    )
+    assert analyzer.tokens(ascii_text) == before.findall(ascii_text.lower())
+    composed = "Café crème, Привет мир, Straße, naïve 東京 el niño"
+    assert analyzer.tokens(composed) == before.findall(composed.lower())

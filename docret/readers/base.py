@@ -144,6 +144,9 @@ def detect_encoding(sample: bytes) -> str:
     for bom, name in _BOMS:
         if sample.startswith(bom):
             return name
+    utf16 = bomless_utf16(sample)
+    if utf16 is not None:  # before UTF-8, which its NUL bytes would pass
+        return utf16
     try:
         sample.decode("utf-8")
         return "utf-8"
@@ -200,8 +203,45 @@ def has_bom(head: bytes) -> bool:
 
 
 def looks_binary(head: bytes) -> bool:
-    """A NUL byte without a byte-order mark: not text (UTF-16 with a BOM is text)."""
-    return b"\x00" in head and not has_bom(head)
+    """A NUL byte without a byte-order mark: not text (UTF-16 with a BOM is text, and so is
+    UTF-16 without one that :func:`bomless_utf16` recognises)."""
+    return b"\x00" in head and not has_bom(head) and bomless_utf16(head) is None
+
+
+UTF16_SNIFF = 65_536  # bytes of a file that decide whether it is UTF-16 without a BOM
+UTF16_NULS = 0.3  # share of code units with a NUL high byte: mostly Latin-script text
+UTF16_PRINTABLE = 0.95  # share of decoded characters that are printable or whitespace
+
+
+def bomless_utf16(sample: bytes) -> str | None:
+    """``"utf-16-le"`` or ``"utf-16-be"`` when ``sample`` reads as UTF-16 text without a
+    byte-order mark, else None.
+
+    Text in a Latin script has a NUL high byte in most of its UTF-16 code units: at odd
+    positions in little-endian, at even ones in big-endian, and (almost) none at the other
+    parity. A binary file's NUL bytes fall at both. The decoded text must then be almost all
+    printable characters and whitespace.
+    """
+    head = sample[:UTF16_SNIFF]
+    head = head[: len(head) - len(head) % 2]
+    units = len(head) // 2
+    if units < 2:
+        return None
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if odd >= UTF16_NULS * units and even <= 0.01 * units:
+        encoding = "utf-16-le"
+    elif even >= UTF16_NULS * units and odd <= 0.01 * units:
+        encoding = "utf-16-be"
+    else:
+        return None
+    try:
+        text = head.decode(encoding)
+    except UnicodeDecodeError as e:  # a surrogate pair cut at the sample's end still counts
+        if e.start < len(head) - 2:
+            return None
+        text = head[: e.start].decode(encoding)
+    printable = sum(1 for c in text if c.isprintable() or c in "\t\n\r\f")
+    return encoding if text and printable >= UTF16_PRINTABLE * len(text) else None
 
 
 def clean_title(value: object) -> str:

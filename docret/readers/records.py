@@ -129,6 +129,8 @@ def _json_line(source: Source, raw: bytes, lineno: int, options: ReadOptions):
             obj = json.loads(decode(raw))
     except json.JSONDecodeError:
         return Skipped(where, "not valid JSON")
+    except RecursionError:  # the parser's depth limit: this line only, the file reads on
+        return Skipped(where, "JSON nested too deeply")
     if not isinstance(obj, dict):
         return Skipped(where, "not a JSON object")
     return record_document(source, obj, lineno, options, "jsonl")
