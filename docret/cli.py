@@ -455,6 +455,8 @@ def index(
                     "final_loss": report.final_loss,
                     "final_val_loss": report.final_val_loss,
                     "seconds": round(report.seconds, 2),
+                    "kept_from_other_paths": report.kept_others,
+                    "kept_unread": report.kept_unread,
                 }
             )
         )
@@ -465,6 +467,13 @@ def index(
         f"({report.vocabulary:,} terms, {report.epochs} epochs, {report.seconds:.1f} s)"
         + (f"; skipped {len(report.skipped):,} ({why})" if report.skipped else "")
     )
+    if report.kept_others:
+        err.print(f"Kept {report.kept_others:,} stored documents added from other paths")
+    if report.kept_unread:
+        err.print(
+            f"[yellow]Kept {report.kept_unread:,} stored documents whose files could not be "
+            "read again[/]"
+        )
 
 
 class _ProgressBars(Progress):
@@ -608,6 +617,10 @@ def _update(
         f"removed {len(report.removed):,}[/], unchanged {report.unchanged:,}, "
         f"skipped {len(report.skipped):,} (stored model kept)"
     )
+    if report.kept:
+        err.print(
+            f"[yellow]Kept {len(report.kept):,} stored documents whose files could not be read[/]"
+        )
     if report.added or report.updated:
         err.print(f"{report.unknown_share:.0%} of their words are outside the vocabulary")
     if report.retrain_advised:

@@ -58,6 +58,10 @@ class ReadResult:
 
     documents: Sequence[Document] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    # Each file read (its id: the path relative to the folder, or the file's name), and
+    # whether all of it was read (nothing of it skipped): an update removes the stored
+    # documents of a file only where that file is gone or was read whole.
+    files: dict[str, bool] = field(default_factory=dict)
 
     def skipped_by_reason(self) -> dict[str, int]:
         """How many items were skipped for each reason, most frequent first."""
@@ -133,16 +137,18 @@ def read_documents(
     result = ReadResult(documents)
     seen: set[str] = set()
 
-    def keep(item: Document | Skipped) -> None:
+    def keep(item: Document | Skipped) -> bool:
+        """Keep ``item``; whether it was a document (not skipped)."""
         if isinstance(item, Document) and item.id in seen:
             item = Skipped(item.id, "duplicate id")
         if isinstance(item, Skipped):
             result.skipped.append(item)
             if on_skip is not None:
                 on_skip(item)
-            return
+            return False
         seen.add(item.id)
         documents.append(item)
+        return True
 
     if root.is_dir():
         listed = list(walk(root, globs, options.follow_links))
@@ -151,15 +157,20 @@ def read_documents(
             if isinstance(item, Skipped):
                 keep(item)
         for count, p in enumerate(files, start=1):
-            for item in read_source(_source(root, p), options, as_text=bool(globs)):
-                keep(item)
+            source = _source(root, p)
+            whole = True
+            for item in read_source(source, options, as_text=bool(globs)):
+                whole = keep(item) and whole
+            result.files[source.id] = whole
             if on_progress is not None and (count % 200 == 0 or count == len(files)):
                 on_progress(count, len(files))
     else:
+        whole = True
         for item in read_source(Source(root, root.name), options, as_text=True):
-            keep(item)
+            whole = keep(item) and whole
             if on_progress is not None and len(seen) % 1000 == 0 and seen:
                 on_progress(len(seen), None)
+        result.files[root.name] = whole
     if not documents.spooled:
         result.documents = documents.as_list()
     if not documents:
@@ -239,6 +250,13 @@ def walk(
             rel = p.relative_to(root)
             if globs and not any(PurePosixPath(rel.as_posix()).match(g) for g in globs):
                 continue
+            if not valid_name(rel.as_posix()):
+                # A document's id is its file's relative path, stored, shown and typed back as
+                # text (``docret remove ID``); a name with bytes that are not UTF-8 has no such
+                # text, and an escaped one would name no file. One skip line, and the file
+                # keeps its place for when it is renamed.
+                yield Skipped(shown_name(rel.as_posix()), "file name is not valid UTF-8")
+                continue
             if p.is_symlink():
                 if not p.exists():
                     yield Skipped(rel.as_posix(), "broken link")
@@ -252,6 +270,21 @@ def walk(
                 files.append(p)
     yield from (_unreadable(e, root) for e in unreadable)
     yield from sorted(files)
+
+
+def valid_name(name: str) -> bool:
+    """Whether a file name read from the file system is text (no bytes that are not UTF-8,
+    which Python carries as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown_name(name: str) -> str:
+    """A file name with its bytes that are not UTF-8 written as ``\\xff``."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def _unreadable(e: OSError, root: Path) -> Skipped:
