@@ -12,7 +12,9 @@ out of it (files or folders) are skipped with a line saying so, unless ``follow_
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -139,6 +141,8 @@ def read_documents(
 
     def keep(item: Document | Skipped) -> bool:
         """Keep ``item``; whether it was a document (not skipped)."""
+        if isinstance(item, Document):
+            item = _as_text(item)
         if isinstance(item, Document) and item.id in seen:
             item = Skipped(item.id, "duplicate id")
         if isinstance(item, Skipped):
@@ -272,6 +276,25 @@ def walk(
     yield from sorted(files)
 
 
+# Lone surrogates: what Python makes of bytes that are not UTF-8 in a file name, or of a
+# "\ud800" escape in JSON. SQLite stores only text that is UTF-8.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _as_text(document: Document) -> Document | Skipped:
+    """``document`` as it can be stored: lone surrogates in its text and title replaced by
+    U+FFFD (as undecodable bytes are); one in its id skips it (an id must name it exactly)."""
+    if not valid_name(document.id):
+        return Skipped(shown_name(document.id), "id is not valid UTF-8")
+    if _SURROGATE.search(document.text) or _SURROGATE.search(document.title):
+        return dataclasses.replace(
+            document,
+            text=_SURROGATE.sub("\ufffd", document.text),
+            title=_SURROGATE.sub("\ufffd", document.title),
+        )
+    return document
+
+
 def valid_name(name: str) -> bool:
     """Whether a file name read from the file system is text (no bytes that are not UTF-8,
     which Python carries as lone surrogates)."""
@@ -283,8 +306,11 @@ def valid_name(name: str) -> bool:
 
 
 def shown_name(name: str) -> str:
-    """A file name with its bytes that are not UTF-8 written as ``\\xff``."""
-    return os.fsencode(name).decode("utf-8", "backslashreplace")
+    """A file name or id with what is not UTF-8 in it written as escapes (``\\xff``)."""
+    try:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that no byte gave (a JSON escape)
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _unreadable(e: OSError, root: Path) -> Skipped:

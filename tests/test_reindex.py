@@ -170,6 +170,18 @@ def test_a_file_name_that_is_not_utf8_is_one_skip_line(tmp_path):
     assert "file name is not valid UTF-8" in result.output
 
 
+def test_json_escapes_of_lone_surrogates_do_not_abort_a_build(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus", per_topic=5)
+    records = [{"id": "a", "text": "orbit rocket \ud800 launch"}, {"id": "b\udc00", "text": "sail"}]
+    (corpus / "x.jsonl").write_text("\n".join(map(json.dumps, records)), encoding="utf-8")
+    db = tmp_path / "x.db"
+    result = invoke("-d", db, "index", corpus, *TINY)
+    assert "x.jsonl#b\\udc00: id is not valid UTF-8" in result.output
+    with Index.open(db) as idx:
+        assert idx.document("x.jsonl#a").text == "orbit rocket \ufffd launch"
+    check_ok(db)
+
+
 def diverge(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make every training end as a diverged one does: weights and losses NaN."""
     import torch
