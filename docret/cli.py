@@ -390,8 +390,9 @@ def index(
     e-mail (.eml, mbox), or a collection (.jsonl/.jsonl.gz of {"id", "text", "labels"}, CSV).
     The previous index in the database is replaced only once the new one is complete.
     Run again on the same PATH, it only encodes new and changed documents and drops those
-    gone, with the stored model; --retrain learns a new one, starting from the stored
-    model's settings and changing only the options given.
+    whose files are gone, with the stored model; --retrain learns a new one, starting from the
+    stored model's settings and changing only the options given, and keeps the documents
+    added from other paths.
     """
     from docret.index import Index
 
