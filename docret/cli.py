@@ -472,8 +472,8 @@ def index(
         err.print(f"Kept {report.kept_others:,} stored documents added from other paths")
     if report.kept_unread:
         err.print(
-            f"[yellow]Kept {report.kept_unread:,} stored documents whose files could not be "
-            "read again[/]"
+            f"[yellow]Kept {report.kept_unread:,} stored documents whose files were not read "
+            "again (skipped, or not matching --glob)[/]"
         )
 
 

@@ -56,7 +56,7 @@ class BuildReport:
     seconds: float
     # A rebuild of an index of the same path keeps what it cannot read again there:
     kept_others: int = 0  # stored documents added from other paths
-    kept_unread: int = 0  # stored documents of the path whose files could not be read
+    kept_unread: int = 0  # stored documents of the path whose files were not read again
 
 
 @dataclass
@@ -202,7 +202,7 @@ def _stored_to_keep(
 ) -> tuple[list[tuple[str, Document]], int, int]:
     """For a rebuild of the index of ``path``: the stored documents it keeps, as (source,
     document), and how many of them came from other paths and how many from files of
-    ``path`` that could not be read again.
+    ``path`` that were not read again (skipped, or not matching ``globs``) but are there.
 
     Raises :class:`~docret.errors.DocretError` before training if a document read has the id
     of one stored from another path, as an update does.
@@ -213,9 +213,10 @@ def _stored_to_keep(
         candidates = [(src, d) for src, d in store.iter_documents() if d.id not in present]
     # Documents stored before each one's path was recorded came from the index's path.
     ours = {src for src, _ in candidates} & {source, ""}
-    _, unread = files_gone([d.id for src, d in candidates if src in ours], read, path, globs)
-    keep = set(unread)
-    kept = [(src or source, d) for src, d in candidates if src not in ours or d.id in keep]
+    # Of the path's own, only documents of files gone go: not those of files skipped, nor of
+    # files that --glob left out (the rebuild did not look at them).
+    gone = set(files_gone([d.id for src, d in candidates if src in ours], read, path, globs)[0])
+    kept = [(src or source, d) for src, d in candidates if src not in ours or d.id not in gone]
     others = sum(src != source for src, _ in kept)
     return kept, others, len(kept) - others
 

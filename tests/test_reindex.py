@@ -148,8 +148,18 @@ def test_a_rebuild_keeps_documents_whose_files_were_skipped(indexed, monkeypatch
     invoke("-d", db, "index", corpus)
     monkeypatch.setattr(registry, "missing_modules", without_lxml)
     result = invoke("-d", db, "index", corpus, "--retrain", *TINY)
-    assert "Kept 1 stored documents whose files could not be read again" in result.output
+    assert "Kept 1 stored documents whose files were not read again" in result.output
     assert "page.html" in state(db).ids
+    check_ok(db)
+
+
+def test_a_rebuild_with_a_glob_keeps_the_documents_of_other_files(indexed):
+    corpus, db = indexed
+    before = state(db).ids
+    (corpus / "space" / "001.txt").unlink()  # gone and matching: dropped
+    result = invoke("-d", db, "index", corpus, "--retrain", "--glob", "space/*.txt", *TINY)
+    assert "Kept 15 stored documents whose files were not read again" in result.output
+    assert state(db).ids == before - {"space/001.txt"}
     check_ok(db)
 
 
