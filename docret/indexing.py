@@ -438,8 +438,8 @@ def add(
     See :meth:`docret.index.Index.add`.
     """
     store.ensure_writable()  # store: before reading the corpus
+    source = _source_name(path)
     read = _read(path, globs, on_skip, progress or SILENT, read_options, store.path)
-    source = str(Path(path).resolve())
     n_read = len(read.documents)
     try:
         # store: compare, encode and write inside one write transaction, with what is stored now:
