@@ -411,13 +411,14 @@ def _ensure_converged(history: Sequence[Any], codes: Any, weights: dict[str, Any
     losses = [h.loss for h in history] + [h.val_loss for h in history if h.val_loss is not None]
     if not np.isfinite(losses).all():
         raise TrainingError(
-            "Training diverged (its loss is not finite); nothing was written. A smaller --lr "
-            "(or the default) trains it"
+            "Training diverged (its loss is not finite); nothing was written. A step size or "
+            "penalty far too large does this: the default --lr and --code-l2 train"
         )
     if not np.isfinite(codes).all() or not all(np.isfinite(w).all() for w in weights.values()):
         raise TrainingError(
             "Training diverged (the model's weights or codes are not finite); nothing was "
-            "written. A smaller --lr (or the default) trains it"
+            "written. A step size or penalty far too large does this: the default --lr and "
+            "--code-l2 train"
         )
 
 
