@@ -257,8 +257,8 @@ def walk(
             if not valid_name(rel.as_posix()):
                 # A document's id is its file's relative path, stored, shown and typed back as
                 # text (``docret remove ID``); a name with bytes that are not UTF-8 has no such
-                # text, and an escaped one would name no file. One skip line, and the file
-                # keeps its place for when it is renamed.
+                # text, and an escaped one would name no file. One skip line: once renamed,
+                # the file is read.
                 yield Skipped(shown_name(rel.as_posix()), "file name is not valid UTF-8")
                 continue
             if p.is_symlink():
@@ -286,7 +286,8 @@ def _as_text(document: Document) -> Document | Skipped:
     U+FFFD (as undecodable bytes are); one in its id skips it (an id must name it exactly)."""
     if not valid_name(document.id):
         return Skipped(shown_name(document.id), "id is not valid UTF-8")
-    if _SURROGATE.search(document.text) or _SURROGATE.search(document.title):
+    # isascii() reads a flag of the string: most texts cost no scan
+    if any(not t.isascii() and _SURROGATE.search(t) for t in (document.text, document.title)):
         return dataclasses.replace(
             document,
             text=_SURROGATE.sub("\ufffd", document.text),
