@@ -15,6 +15,8 @@ Usage (from a checkout):
    removes documents it added, and retrains. Every write that reported success must be in the
    final index (writes lost = 0), every reader run must exit 0 with hits (reader errors = 0), and
    ``docret check`` must pass at the end.
+3. Writes during a rebuild's reading. ``index PATH --retrain`` is stopped (SIGSTOP) while it
+   reads PATH; an update, an add and a remove commit; the rebuild goes on. None may be undone.
 
 Everything runs through ``python -m docret`` with tiny training settings, so what is measured is
 the storage layer, not the model. tests/test_faults.py runs a few seconds of the same code in CI.
@@ -346,6 +348,71 @@ def readers_and_writers(
     return traffic
 
 
+# -- 3. writes during a rebuild's reading -----------------------------------------------------
+@dataclass
+class ReadingWrites:
+    """Writes committed while ``index PATH --retrain`` was still reading PATH."""
+
+    writes: int = 0  # writes that reported success while the rebuild was stopped mid-read
+    lost: list[str] = field(default_factory=list)  # what the finished rebuild undid
+    rebuild_ok: bool = False
+    check_ok: bool = False
+
+
+def writes_during_reading(work: Path, corpus: Path) -> ReadingWrites:
+    """Stop ``index CORPUS --retrain`` in the middle of reading CORPUS, commit an update of a
+    file it has read, an add from another folder and a remove, let it go on, and count what
+    the rebuild undid (each must survive: catch-up starts before reading).
+
+    CORPUS is copied with one binary file added after the first folder's files: its skip line
+    on stderr says the reader has read that folder and is reading the others.
+    """
+    result = ReadingWrites()
+    copy = work / "reading-corpus"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(corpus, copy)
+    first = sorted(p for p in copy.iterdir() if p.is_dir())[0]
+    (first / "zzzz.bin").write_bytes(b"\0binary")
+    changed = sorted(first.glob("*.txt"))[0]
+    changed_id = changed.relative_to(copy).as_posix()
+    db = work / "reading.db"
+    build(db, copy)
+    removed = sorted(state(db).ids - {changed_id})[-1]
+    new_text = f"{changed.read_text(encoding='utf-8')}\nrevised while a rebuild read\n"
+    folder, added = write_batch(work / "reading-extra", "meanwhile", sample_texts(corpus)[:3])
+    proc = docret(db, "index", str(copy), "--retrain", *TINY)
+    for line in proc.stderr:
+        if line.startswith(f"Skipped {first.name}/zzzz.bin"):
+            proc.send_signal(signal.SIGSTOP)
+            break
+    try:
+        changed.write_text(new_text, encoding="utf-8")
+        writes = [
+            run(db, "add", str(copy)),
+            run(db, "add", str(folder)),
+            run(db, "remove", removed),
+        ]
+    finally:
+        proc.send_signal(signal.SIGCONT)
+    result.writes = sum(w.returncode == 0 for w in writes)
+    proc.communicate(timeout=600)
+    result.rebuild_ok = proc.returncode == 0
+    after = state(db)
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        row = conn.execute("select text from documents where id = ?", [changed_id]).fetchone()
+    finally:
+        conn.close()
+    if writes[0].returncode == 0 and (row is None or row[0] != new_text):
+        result.lost.append(f"update of {changed_id}")
+    if writes[1].returncode == 0:
+        result.lost += [f"add of {i}" for i in added if i not in after.ids]
+    if writes[2].returncode == 0 and removed in after.ids:
+        result.lost.append(f"remove of {removed}")
+    result.check_ok = run(db, "check").returncode == 0
+    return result
+
+
 def build(db: Path, corpus: Path) -> None:
     """A tiny index of ``corpus`` in ``db``, checkpointed so that the file can be copied."""
     done = run(db, "index", str(corpus), *TINY)
@@ -390,6 +457,7 @@ def main() -> None:
         traffic = readers_and_writers(
             db, work, texts, opts.seconds, opts.readers, query, retrain_every=2
         )
+        reading = writes_during_reading(work, SAMPLE)
     survived = [k for k in kills if k.outcome in ("old", "new") and k.check_ok and k.query_ok]
     print(f"# bench/faults.py, {started}, {platform.node()} ({os.cpu_count()} CPUs)")
     print(f"kills: {len(survived)} of {len(kills)} survived ({kill_seconds:.0f} s)")
@@ -415,6 +483,13 @@ def main() -> None:
     )
     for line in traffic.reader_errors[:5] + traffic.writer_errors[:5]:
         print(f"  {line}")
+    print(
+        f"writes during a rebuild's reading: {reading.writes} of 3 committed, "
+        f"writes lost {len(reading.lost)}"
+        + (f" ({', '.join(reading.lost)})" if reading.lost else "")
+        + f", rebuild {'ok' if reading.rebuild_ok else 'FAILED'}, "
+        f"check {'ok' if reading.check_ok else 'FAILED'}"
+    )
 
 
 if __name__ == "__main__":

@@ -434,8 +434,9 @@ def index(
     e-mail (.eml, mbox), or a collection (.jsonl/.jsonl.gz of {"id", "text", "labels"}, CSV).
     The previous index in the database is replaced only once the new one is complete.
     Run again on the same PATH, it only encodes new and changed documents and drops those
-    gone, with the stored model; --retrain learns a new one, starting from the stored
-    model's settings and changing only the options given.
+    whose files are gone, with the stored model; --retrain learns a new one, starting from the
+    stored model's settings and changing only the options given, and keeps the documents
+    added from other paths.
     """
     from docret.index import Index
 
@@ -501,6 +502,8 @@ def index(
                     "final_loss": report.final_loss,
                     "final_val_loss": report.final_val_loss,
                     "seconds": round(report.seconds, 2),
+                    "kept_from_other_paths": report.kept_others,
+                    "kept_unread": report.kept_unread,
                 }
             )
         )
@@ -511,6 +514,13 @@ def index(
         f"({report.vocabulary:,} terms, {report.epochs} epochs, {report.seconds:.1f} s)"
         + (f"; skipped {len(report.skipped):,} ({shown(why)})" if report.skipped else "")
     )
+    if report.kept_others:
+        err.print(f"Kept {report.kept_others:,} stored documents added from other paths")
+    if report.kept_unread:
+        err.print(
+            f"[yellow]Kept {report.kept_unread:,} stored documents whose files were not read "
+            "again (skipped, or not matching --glob)[/]"
+        )
 
 
 class _ProgressBars(Progress):
@@ -660,6 +670,10 @@ def _update(
         f"removed {len(report.removed):,}[/], unchanged {report.unchanged:,}, "
         f"skipped {len(report.skipped):,} (stored model kept)"
     )
+    if report.kept:
+        err.print(
+            f"[yellow]Kept {len(report.kept):,} stored documents whose files could not be read[/]"
+        )
     if report.added or report.updated:
         err.print(f"{report.unknown_share:.0%} of their words are outside the vocabulary")
     if report.retrain_advised:

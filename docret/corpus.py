@@ -12,7 +12,9 @@ out of it (files or folders) are skipped with a line saying so, unless ``follow_
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -66,6 +68,10 @@ class ReadResult:
 
     documents: Sequence[Document] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    # Each file read (its id: the path relative to the folder, or the file's name), and
+    # whether all of it was read (nothing of it skipped): an update removes the stored
+    # documents of a file only where that file is gone or was read whole.
+    files: dict[str, bool] = field(default_factory=dict)
 
     def skipped_by_reason(self) -> dict[str, int]:
         """How many items were skipped for each reason, most frequent first."""
@@ -141,16 +147,20 @@ def read_documents(
     result = ReadResult(documents)
     seen: set[str] = set()
 
-    def keep(item: Document | Skipped) -> None:
+    def keep(item: Document | Skipped) -> bool:
+        """Keep ``item``; whether it was a document (not skipped)."""
+        if isinstance(item, Document):
+            item = _as_text(item)
         if isinstance(item, Document) and item.id in seen:
             item = Skipped(item.id, "duplicate id")
         if isinstance(item, Skipped):
             result.skipped.append(item)
             if on_skip is not None:
                 on_skip(item)
-            return
+            return False
         seen.add(item.id)
         documents.append(item)
+        return True
 
     if root.is_dir():
         listed = list(walk(root, globs, options.follow_links))
@@ -159,15 +169,20 @@ def read_documents(
             if isinstance(item, Skipped):
                 keep(item)
         for count, p in enumerate(files, start=1):
-            for item in read_source(_source(root, p), options, as_text=bool(globs)):
-                keep(item)
+            source = _source(root, p)
+            whole = True
+            for item in read_source(source, options, as_text=bool(globs)):
+                whole = keep(item) and whole
+            result.files[source.id] = whole
             if on_progress is not None and (count % 200 == 0 or count == len(files)):
                 on_progress(count, len(files))
     else:
+        whole = True
         for item in read_source(Source(root, root.name), options, as_text=True):
-            keep(item)
+            whole = keep(item) and whole
             if on_progress is not None and len(seen) % 1000 == 0 and seen:
                 on_progress(len(seen), None)
+        result.files[root.name] = whole
     if not documents.spooled:
         result.documents = documents.as_list()
     if not documents:
@@ -314,6 +329,13 @@ def walk(
             rel = p.relative_to(root)
             if globs and not any(PurePosixPath(rel.as_posix()).match(g) for g in globs):
                 continue
+            if not valid_name(rel.as_posix()):
+                # A document's id is its file's relative path, stored, shown and typed back as
+                # text (``docret remove ID``); a name with bytes that are not UTF-8 has no such
+                # text, and an escaped one would name no file. One skip line: once renamed,
+                # the file is read.
+                yield Skipped(shown_name(rel.as_posix()), "file name is not valid UTF-8")
+                continue
             if p.is_symlink():
                 if not p.exists():
                     yield Skipped(rel.as_posix(), "broken link")
@@ -327,6 +349,44 @@ def walk(
                 files.append(p)
     yield from (_unreadable(e, root) for e in unreadable)
     yield from sorted(files)
+
+
+# Lone surrogates: what Python makes of bytes that are not UTF-8 in a file name, or of a
+# "\ud800" escape in JSON. SQLite stores only text that is UTF-8.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _as_text(document: Document) -> Document | Skipped:
+    """``document`` as it can be stored: lone surrogates in its text and title replaced by
+    U+FFFD (as undecodable bytes are); one in its id skips it (an id must name it exactly)."""
+    if not valid_name(document.id):
+        return Skipped(shown_name(document.id), "id is not valid UTF-8")
+    # isascii() reads a flag of the string: most texts cost no scan
+    if any(not t.isascii() and _SURROGATE.search(t) for t in (document.text, document.title)):
+        return dataclasses.replace(
+            document,
+            text=_SURROGATE.sub("\ufffd", document.text),
+            title=_SURROGATE.sub("\ufffd", document.title),
+        )
+    return document
+
+
+def valid_name(name: str) -> bool:
+    """Whether a file name read from the file system is text (no bytes that are not UTF-8,
+    which Python carries as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown_name(name: str) -> str:
+    """A file name or id with what is not UTF-8 in it written as escapes (``\\xff``)."""
+    try:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that no byte gave (a JSON escape)
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _unreadable(e: OSError, root: Path) -> Skipped:

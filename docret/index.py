@@ -155,7 +155,11 @@ class Index:
         ``hidden``, ``vocab_size``, ``epochs``, ``seed``, ...; defaults in
         :mod:`docret.defaults`). Nothing is written until training has finished, and then in
         one transaction, so a failure or an interrupt at any point leaves an existing index in
-        ``db`` untouched. The report is :attr:`last_build`.
+        ``db`` untouched (and a new ``db`` not created); a training that diverged raises
+        :class:`~docret.errors.TrainingError`. What other processes commit from the moment
+        reading starts is kept. When ``db`` already indexes ``path``, the stored documents
+        added from other paths and those of files that could not be read again are kept.
+        The report is :attr:`last_build`.
         """
         store, report = indexing.build(
             path,
@@ -204,8 +208,10 @@ class Index:
         A document whose id is stored from another path raises
         :class:`~docret.errors.DocretError` and nothing is written, unless ``replace``.
         Everything is written in one transaction. With ``remove_missing``, documents read from
-        ``path`` before that are no longer there are removed (what re-running ``docret index``
-        on the same folder does).
+        ``path`` before whose files are gone are removed (what re-running ``docret index`` on
+        the same folder does): only those of files matching ``globs``, if given; documents of
+        files that are still there but could not be read are kept (:attr:`AddReport.kept`),
+        and removing every document of ``path`` raises :class:`~docret.errors.DocretError`.
         """
         try:
             return indexing.add(

@@ -7,12 +7,17 @@ one transaction: a failure or an interrupt leaves the database as it was. The re
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+
+import numpy as np
 
 from docret.catchup import Baseline, baseline, catch_up
 from docret.corpus import (
@@ -22,10 +27,12 @@ from docret.corpus import (
     ReadResult,
     Skipped,
     read_documents,
+    shown_name,
     text_documents,
+    valid_name,
 )
 from docret.defaults import DEFAULTS, check_settings
-from docret.errors import DocretError, UnknownDocumentError, listing
+from docret.errors import CorpusError, DocretError, TrainingError, UnknownDocumentError, listing
 from docret.fusion import choose_for_index
 from docret.lexicon import lexicon_for_adding, store_added
 from docret.progress import SILENT, Progress
@@ -49,6 +56,9 @@ class BuildReport:
     final_loss: float | None
     final_val_loss: float | None
     seconds: float
+    # A rebuild of an index of the same path keeps what it cannot read again there:
+    kept_others: int = 0  # stored documents added from other paths
+    kept_unread: int = 0  # stored documents of the path whose files were not read again
 
 
 @dataclass
@@ -61,6 +71,8 @@ class AddReport:
     skipped: list[Skipped]
     unknown_share: float  # share of the new words (tokens, stop words aside) not in the vocabulary
     removed: list[str] = field(default_factory=list)
+    # Stored documents not read again whose files are still there (skipped, unreadable): kept.
+    kept: list[str] = field(default_factory=list)
 
     @property
     def retrain_advised(self) -> bool:
@@ -74,6 +86,7 @@ class AddReport:
             "updated": self.updated,
             "removed": self.removed,
             "unchanged": self.unchanged,
+            "kept": len(self.kept),
             "skipped": len(self.skipped),
             "unknown_share": round(self.unknown_share, 4),
             "retrain_advised": self.retrain_advised,
@@ -93,36 +106,165 @@ def build(
     """Read ``path``, learn vocabulary and model with ``settings``, and replace the index in
     ``db`` with them; return the open store and the report.
 
-    The database is only created once ``path`` has been read, so a path that cannot be read
-    leaves no file behind; a foreign database is refused before training.
+    A new database is only created once the model is trained, so a path that cannot be read
+    or a training that fails leaves no file behind; a foreign database is refused before
+    reading. When ``db`` already indexes ``path``, the rebuild keeps the stored documents it
+    cannot read there again: those added from other paths (as :func:`retrain` does) and those
+    whose files are still there but were skipped or left out by ``globs``.
     """
     start = time.perf_counter()
     check_settings(settings)  # defaults: refused before anything is read
     Store.ensure_creatable(db)  # store: say so before reading if it cannot be written
     progress = progress or SILENT
-    progress.stage(f"Reading {path}")
-    read = _read(path, globs, on_skip, progress, read_options, db)
-    store = Store.create(db)
-    source = str(Path(path).resolve())
+    source = _source_name(path)
+    # >>> store: an index already in ``db`` is opened, and where it stands noted, before
+    # reading: whatever another process commits from then on, even while this one still
+    # reads, is kept (docret.catchup)
+    store = _open_existing(db)
+    base = Baseline(0, {}) if store is None else baseline(store)
+    rebuild = store is not None and store.meta().get("source") == source
+    # <<< store
     try:
-        base = baseline(store)  # store: what others commit from here on is kept
-        report = _fit_and_write(
-            store,
-            read.documents,
-            [source] * len(read.documents),
-            source,
-            progress,
-            settings,
-            base,
-        )
+        progress.stage(f"Reading {path}")
+        read = _read(path, globs, on_skip, progress, read_options, db)
     except BaseException:
-        store.close()
+        if store is not None:
+            store.close()
+        raise
+    created = False
+    try:
+        documents: Sequence[Document] = read.documents
+        sources: list[str] = [source] * len(documents)
+        kept_others = kept_unread = 0
+        if rebuild:
+            assert store is not None
+            kept, kept_others, kept_unread = _stored_to_keep(store, read, path, source, globs)
+            for src, document in kept:
+                documents.append(document)  # type: ignore[attr-defined]
+                sources.append(src)
+
+        def open_store() -> Store:
+            nonlocal store, created
+            if store is None:  # a new file: created only now that there is an index to write
+                created = not Path(db).exists()
+                store = Store.create(db)
+            return store
+
+        report = _fit_and_write(open_store, documents, sources, source, progress, settings, base)
+    except BaseException:
+        if store is not None:
+            store.close()
+            if created:
+                _remove_unbuilt(db)
         raise
     finally:
         close_spool(read.documents)  # the temporary file of a large corpus, if any
+    assert store is not None
     report.skipped = read.skipped
+    report.kept_others, report.kept_unread = kept_others, kept_unread
     report.seconds = time.perf_counter() - start
     return store, report
+
+
+def _source_name(path: str | Path) -> str:
+    """The absolute path of ``path`` as stored with its documents; raises
+    :class:`~docret.errors.CorpusError` where it is not text (not UTF-8 bytes)."""
+    source = str(Path(path).resolve())
+    if not valid_name(source):
+        raise CorpusError(
+            f"The path's name is not valid UTF-8: {shown_name(source)}; rename it to index it"
+        )
+    return source
+
+
+def _open_existing(db: str | Path) -> Store | None:
+    """The database at ``db`` opened for writing if the file exists and is not empty, else
+    None (a build creates it once it has an index to write)."""
+    p = Path(db)
+    if not p.exists() or p.stat().st_size == 0:
+        return None
+    return Store.create(p)
+
+
+def _remove_unbuilt(db: str | Path) -> None:
+    """Delete the database file a failed build created, unless an index was committed to it
+    meanwhile (by another process)."""
+    try:
+        with Store.open(db) as store:
+            if store.meta().get("model_id") is not None:
+                return
+    except (DocretError, sqlite3.Error):
+        pass
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(OSError):
+            os.unlink(f"{db}{suffix}")
+
+
+def _stored_to_keep(
+    store: Store, read: ReadResult, path: str | Path, source: str, globs: Sequence[str] | None
+) -> tuple[list[tuple[str, Document]], int, int]:
+    """For a rebuild of the index of ``path``: the stored documents it keeps, as (source,
+    document), and how many of them came from other paths and how many from files of
+    ``path`` that were not read again (skipped, or not matching ``globs``) but are there.
+
+    Raises :class:`~docret.errors.DocretError` before training if a document read has the id
+    of one stored from another path, as an update does.
+    """
+    _refuse_other_sources(store, read.documents, source)
+    present = {d.id for d in read.documents}
+    with store.snapshot():
+        candidates = [(src, d) for src, d in store.iter_documents() if d.id not in present]
+    # Documents stored before each one's path was recorded came from the index's path.
+    ours = {src for src, _ in candidates} & {source, ""}
+    # Of the path's own, only documents of files gone go: not those of files skipped, nor of
+    # files that --glob left out (the rebuild did not look at them).
+    gone = set(files_gone([d.id for src, d in candidates if src in ours], read, path, globs)[0])
+    kept = [(src or source, d) for src, d in candidates if src not in ours or d.id not in gone]
+    others = sum(src != source for src, _ in kept)
+    return kept, others, len(kept) - others
+
+
+def files_gone(
+    ids: Sequence[str], read: ReadResult, path: str | Path, globs: Sequence[str] | None
+) -> tuple[list[str], list[str]]:
+    """Split the ids of stored documents of ``path`` that ``read`` did not read again into
+    those that may be removed (their file is gone from ``path``, or was read whole and no
+    longer holds them) and those whose files are still there but could not be read (skipped,
+    or not listed: a link that leads out, a folder that cannot be read), which are kept.
+
+    With ``globs``, documents of files that match none of them are neither: the update did
+    not look at them.
+    """
+    root = Path(path)
+    gone: list[str] = []
+    unread: list[str] = []
+    if not root.is_dir():  # every document is a record of the one file read
+        whole = all(read.files.values())
+        return (list(ids), []) if whole else ([], list(ids))
+    for doc_id in ids:
+        # An id is its file's path relative to ``path``, or that path, "#" and a record key.
+        names = [doc_id] + [doc_id[:i] for i, c in enumerate(doc_id) if c == "#" and i]
+        if globs and not any(PurePosixPath(n).match(g) for n in names for g in globs):
+            continue
+        read_whole = [read.files[n] for n in names if n in read.files]
+        if read_whole:
+            (gone if read_whole[0] else unread).append(doc_id)
+        elif any(_exists(root / n) for n in names):
+            unread.append(doc_id)
+        else:
+            gone.append(doc_id)
+    return gone, unread
+
+
+def _exists(p: Path) -> bool:
+    """Whether ``p`` is there (a broken link counts); True where that cannot be told."""
+    try:
+        os.lstat(p)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except (OSError, ValueError):  # no permission to look, a NUL in the name
+        return True
+    return True
 
 
 def retrain(store: Store, *, progress: Progress | None = None, **settings: Any) -> BuildReport:
@@ -178,7 +320,7 @@ def stored_settings(store: Store) -> dict[str, Any]:
 
 
 def _fit_and_write(
-    store: Store,
+    target: Store | Callable[[], Store],
     documents: Sequence[Document],
     sources: Sequence[str],
     source: str,
@@ -187,7 +329,11 @@ def _fit_and_write(
     base: Baseline,
 ) -> BuildReport:
     """Learn vocabulary and model from ``documents`` and replace the index with them,
-    keeping what other processes committed since ``base`` (see :mod:`docret.catchup`)."""
+    keeping what other processes committed since ``base`` (see :mod:`docret.catchup`).
+
+    ``target`` is the store, or what opens it once there is something to write. A training
+    that diverged raises :class:`~docret.errors.TrainingError` before anything is written.
+    """
     from docret.encoder import Encoder
 
     texts = texts_of(documents)  # a lazy view when the documents were spooled to disk
@@ -204,6 +350,7 @@ def _fit_and_write(
     del counts  # the tf-idf matrix is all that is needed from here on
     codes = encoder.encode_tfidf(tfidf)
     state = encoder.export()
+    _ensure_converged(encoder.history_, codes, state["weights"])
     # >>> rank: BM25's lexicon and the default ranking's fusion weights, chosen from the
     # corpus' pseudo-queries (docret.fusion: known items, then topics by labels or neighbours),
     # commit together with the index.
@@ -212,6 +359,7 @@ def _fit_and_write(
     lexical, choice = choose_for_index(
         texts, encoder, codes, encoder.seed, tfidf, terms, labels=labels
     )
+    store = target() if callable(target) else target
     progress.stage(f"Writing {store.path}")
     with store.transaction():
         data = IndexData(
@@ -261,6 +409,23 @@ def _fit_and_write(
     )
 
 
+def _ensure_converged(history: Sequence[Any], codes: Any, weights: dict[str, Any]) -> None:
+    """Raise :class:`~docret.errors.TrainingError` if training diverged: a loss, a weight or
+    a code that is not finite (a step size far too large), which would rank nothing."""
+    losses = [h.loss for h in history] + [h.val_loss for h in history if h.val_loss is not None]
+    if not np.isfinite(losses).all():
+        raise TrainingError(
+            "Training diverged (its loss is not finite); nothing was written. A step size or "
+            "penalty far too large does this: the default --lr and --code-l2 train"
+        )
+    if not np.isfinite(codes).all() or not all(np.isfinite(w).all() for w in weights.values()):
+        raise TrainingError(
+            "Training diverged (the model's weights or codes are not finite); nothing was "
+            "written. A step size or penalty far too large does this: the default --lr and "
+            "--code-l2 train"
+        )
+
+
 def add(
     store: Store,
     snapshot: Snapshot,
@@ -278,6 +443,7 @@ def add(
     See :meth:`docret.index.Index.add`.
     """
     store.ensure_writable()  # store: before reading the corpus
+    source = _source_name(path)
     read = _read(path, globs, on_skip, progress or SILENT, read_options, store.path)
     try:
         return _add_documents(
@@ -285,9 +451,11 @@ def add(
             snapshot,
             read.documents,
             read.skipped,
-            str(Path(path).resolve()),
-            remove_missing=remove_missing,
+            source,
             replace=replace,
+            find_gone=(lambda missing: files_gone(missing, read, path, globs))
+            if remove_missing
+            else None,
         )
     finally:
         close_spool(read.documents)  # the temporary file of a large folder, if any
@@ -304,9 +472,7 @@ def add_texts(
     ``labels``) with the model of ``snapshot``; see :meth:`docret.index.Index.add_texts`."""
     store.ensure_writable()
     documents = text_documents(records)
-    return _add_documents(
-        store, snapshot, documents, [], TEXTS_SOURCE, remove_missing=False, replace=replace
-    )
+    return _add_documents(store, snapshot, documents, [], TEXTS_SOURCE, replace=replace)
 
 
 def _add_documents(
@@ -316,10 +482,14 @@ def _add_documents(
     skipped: list[Skipped],
     source: str,
     *,
-    remove_missing: bool,
     replace: bool,
+    find_gone: Callable[[list[str]], tuple[list[str], list[str]]] | None = None,
 ) -> AddReport:
-    """Write ``documents`` (read from ``source``) that are new or changed, in one transaction."""
+    """Write ``documents`` (read from ``source``) that are new or changed, in one transaction.
+
+    With ``find_gone``, the documents stored from ``source`` that were not read again are
+    split by it into those to remove (their files are gone) and those to keep; an update that
+    would remove every document of ``source`` is refused."""
     n_read = len(documents)
     # store: compare, encode and write inside one write transaction, with what is stored now:
     # another docret may have committed since ``snapshot`` was read (even a new model)
@@ -329,16 +499,30 @@ def _add_documents(
         if not replace:
             _refuse_other_sources(store, documents, source)
         stored = store.document_hashes()
-        gone = []
-        if remove_missing:
+        gone: list[str] = []
+        kept: list[str] = []
+        if find_gone is not None:
             present = {d.id for d in documents}
-            gone = [i for i in store.document_hashes(source) if i not in present]
+            ours = store.document_hashes(source)
+            gone, kept = find_gone([i for i in ours if i not in present])
+            if ours and len(gone) == len(ours):
+                raise DocretError(
+                    f"Refusing to remove every document stored from {source} "
+                    f"({len(ours):,}): none of them was read there now, so nothing was "
+                    "written. If they are really gone, rebuild from what the path holds "
+                    "now (docret index PATH --retrain)"
+                )
         fresh = [d for d in documents if stored.get(d.id) != d.content_hash]
         vectors = [snapshot.vectorizer.transform_one(d.text) for d in fresh]
         unknown = sum(v.n_unknown for v in vectors)
         known = sum(v.n_known for v in vectors)
         if fresh:
             codes = snapshot.encoder.encode(vectors)
+            if not np.isfinite(codes).all():
+                raise TrainingError(
+                    "The stored model gives codes that are not finite (its training "
+                    "diverged); nothing was written. 'docret retrain' learns a new one"
+                )
             store.upsert_documents(
                 source,
                 fresh,
@@ -361,6 +545,7 @@ def _add_documents(
         skipped=skipped,
         unknown_share=unknown / (unknown + known) if unknown + known else 0.0,
         removed=gone,
+        kept=kept,
     )
 
 

@@ -19,6 +19,7 @@ from bench.faults import (
     run,
     state,
     write_batch,
+    writes_during_reading,
 )
 
 from .conftest import TOPICS, make_text
@@ -87,3 +88,9 @@ def test_readers_and_two_writers_lose_nothing(pristine, tmp_path):
     assert traffic.writes.get("add", 0) >= 2 and traffic.writes.get("retrain", 0) >= 1
     assert traffic.writes_lost == 0
     assert traffic.check_ok
+
+
+def test_writes_during_a_rebuilds_reading_are_kept(pristine, tmp_path):
+    reading = writes_during_reading(tmp_path, pristine[1])
+    assert reading.writes == 3 and reading.rebuild_ok and reading.check_ok
+    assert reading.lost == []
