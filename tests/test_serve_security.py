@@ -371,3 +371,10 @@ def test_the_token_comes_from_the_environment_and_must_fit_a_header(tmp_path):
     assert r.exit_code == 2 and "--token" in r.output
     r = CliRunner().invoke(cli, ["-d", db, "serve", "--token", "has space; and=more"])
     assert r.exit_code == 2
+
+
+def test_the_page_counts_the_unknown_words_it_does_not_show(client):
+    words = [f"qzx{a}{b}" for a in "abc" for b in "abcdefghij"]  # 30 unknown words
+    page = client.get("/", params={"q": "rocket " + " ".join(words)})
+    assert page.status_code == 200
+    assert "and 10 more" in page.text
