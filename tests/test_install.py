@@ -61,7 +61,7 @@ def test_readme_and_ci_install_with_the_constraints_in_a_new_venv() -> None:
     assert re.search(r"^pytest$", ci, re.MULTILINE)
 
 
-def test_starlette_test_client_imports_without_a_deprecation() -> None:
+def test_starlette_test_client_uses_a_transport_it_does_not_deprecate() -> None:
     pytest.importorskip("starlette")
     # A new interpreter: the test client may already be imported, its warning long shown.
     code = (
@@ -74,5 +74,9 @@ def test_starlette_test_client_imports_without_a_deprecation() -> None:
     )
     shown = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert "DeprecationWarning" not in shown, shown
+    ).stdout.splitlines()
+    # Other libraries' deprecations seen on the way (anyio's, with an older Starlette) are theirs.
+    starlette_deprecations = [
+        line for line in shown if line.startswith("StarletteDeprecationWarning") or "httpx" in line
+    ]
+    assert not starlette_deprecations, starlette_deprecations
