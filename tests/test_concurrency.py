@@ -123,7 +123,8 @@ def test_writer_gives_up_with_one_line_after_the_busy_timeout(db, tmp_path):
         lock.close()
     assert waiting.returncode == 1 and "Traceback" not in err
     errors = [line for line in err.splitlines() if "Error" in line]  # progress lines aside
-    assert len(errors) == 1 and errors[0].startswith("Error: Another docret is writing to")
+    assert len(errors) == 1 and errors[0].startswith(f"Error: {db} is locked by another process")
+    assert "still busy after 0.5 s" in errors[0]  # the wait it was told, and says
     assert state(db) == before
 
 
