@@ -922,33 +922,28 @@ class Store:
         """Terms in id order and their idf weights."""
         terms, idf = [], []
         with self._reading():
-            problem = self._terms_problem("vocabulary")
-            if problem is not None:
-                raise self.damaged(problem)
             for term, value in self.db.execute("select term, idf from vocabulary order by term_id"):
                 terms.append(term)
                 idf.append(value)
-        weights = np.asarray(idf, dtype=np.float32)
+            problem = self._terms_problem("vocabulary", len(terms))
+            if problem is not None:
+                raise self.damaged(problem)
         if not terms:
             raise self.damaged("the vocabulary is empty")
+        if not set(map(type, terms)) <= {str} or not set(map(type, idf)) <= {float, int}:
+            raise self.damaged("terms of the vocabulary are not text or idf weights not numbers")
+        weights = np.asarray(idf, dtype=np.float32)
         if not np.isfinite(weights).all() or (weights < 0).any():
             raise self.damaged("the vocabulary's idf weights are not all finite and positive")
         return terms, weights
 
-    def _terms_problem(self, table: str) -> str | None:
-        """What is wrong with the term ids and terms of ``table`` (vocabulary or lexicon):
-        ids other than 0, 1, 2, ..., terms that are not text, idf weights not numbers."""
-        numbers = "total(typeof(idf) not in ('real', 'integer'))" if table == "vocabulary" else "0"
-        n, low, high, not_text, not_numbers = self.db.execute(
-            f"select count(*), min(term_id), max(term_id), total(typeof(term) != 'text'), "
-            f"{numbers} from [{table}]"
-        ).fetchone()
+    def _terms_problem(self, table: str, n: int) -> str | None:
+        """What is wrong with the ``n`` term ids of ``table`` (vocabulary or lexicon): ids
+        other than 0, 1, 2, ... (an integer primary key: whole and distinct, so its ends
+        tell, and they are read from the index at once)."""
+        low, high = self.db.execute(f"select min(term_id), max(term_id) from [{table}]").fetchone()
         if n and (low, high) != (0, n - 1):
             return f"the {table}'s term ids run from {low} to {high}, not 0 to {n - 1:,}"
-        if not_text:
-            return f"{int(not_text):,} terms of the {table} are not text"
-        if not_numbers:
-            return f"{int(not_numbers):,} idf weights of the {table} are not numbers"
         return None
 
     def load_surface_forms(self, vocabulary: Sequence[str]) -> dict[str, str]:
@@ -1128,10 +1123,13 @@ class Store:
     def load_lexicon(self) -> list[str]:
         """Lexicon terms in id order (empty for an index built before BM25 was stored)."""
         with self._reading():
-            problem = self._terms_problem("lexicon")
+            terms = [t for (t,) in self.db.execute("select term from lexicon order by term_id")]
+            problem = self._terms_problem("lexicon", len(terms))
             if problem is not None:
                 raise self.damaged(problem)
-            return [t for (t,) in self.db.execute("select term from lexicon order by term_id")]
+        if not set(map(type, terms)) <= {str}:
+            raise self.damaged("terms of the lexicon are not text")
+        return terms
 
     def term_counts_complete(self) -> bool:
         """Whether every stored document has its term counts stored."""
@@ -1267,6 +1265,8 @@ def _weight(store: Store, name: Any, shape_text: Any, data: Any) -> np.ndarray:
 
 def _blob_lengths(blobs: Sequence[Any]) -> np.ndarray:
     """The length of each blob (-1 for a value that is not one), as an int64 array."""
+    if set(map(type, blobs)) <= {bytes}:  # the usual case, checked at C speed
+        return np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs))
     return np.fromiter(
         (len(b) if isinstance(b, bytes) else -1 for b in blobs), dtype=np.int64, count=len(blobs)
     )
