@@ -847,10 +847,11 @@ class Store:
     # -- reading ---------------------------------------------------------------------------
     def document_hashes(self, source: str | None = None) -> dict[str, str]:
         """Content hash of every stored document (or of those read from ``source``), by id."""
-        if source is None:
-            return dict(self.db.execute("select id, hash from documents").fetchall())
-        rows = self.db.execute("select id, hash from documents where source = ?", [source])
-        return dict(rows.fetchall())
+        with self._reading():
+            if source is None:
+                return dict(self.db.execute("select id, hash from documents").fetchall())
+            rows = self.db.execute("select id, hash from documents where source = ?", [source])
+            return dict(rows.fetchall())
 
     def document_sources(self, ids: Sequence[str]) -> dict[str, str | None]:
         """The path each stored one of ``ids`` was read from (None if not recorded), by id."""
@@ -870,19 +871,20 @@ class Store:
         them to disk rather than holding them)."""
         from docret.corpus import Document
 
-        for r in self.db.query("select * from documents order by rowid"):
-            yield (
-                r["source"] or "",
-                Document(
-                    id=r["id"],
-                    text=r["text"] or "",
-                    title=r["title"] or "",
-                    labels=tuple(_parsed(self, r["labels"], "document labels", list, [])),
-                    path=r["path"],
-                    split=r["split"],
-                    metadata=_parsed(self, r["metadata"], "document metadata", dict, {}),
-                ),
-            )
+        with self._reading():  # text that is not UTF-8: the file is damaged
+            for r in self.db.query("select * from documents order by rowid"):
+                yield (
+                    r["source"] or "",
+                    Document(
+                        id=r["id"],
+                        text=r["text"] or "",
+                        title=r["title"] or "",
+                        labels=tuple(_parsed(self, r["labels"], "document labels", list, [])),
+                        path=r["path"],
+                        split=r["split"],
+                        metadata=_parsed(self, r["metadata"], "document metadata", dict, {}),
+                    ),
+                )
 
     def current_model_id(self) -> int:
         """Id of the model whose codes the index holds."""

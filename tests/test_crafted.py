@@ -18,6 +18,7 @@ from bench.faults import (
     CRAFTED,
     CRAFTED_COMMANDS,
     TINY,
+    TINY_OPTIONS,
     clean_ending,
     common_word,
     crafted_args,
@@ -295,3 +296,14 @@ def test_the_python_api_opens_read_only_when_asked(tiny_db, tmp_path):
         with pytest.raises(DatabaseError, match="Cannot write"):
             idx.remove([first_id(tiny_db)])
     assert journal_mode(db) == "delete"
+
+
+def test_the_python_api_says_the_file_is_damaged_for_text_that_is_not_utf8(tiny_db, tmp_path):
+    db = crafted_copy(tiny_db, tmp_path, "invalid UTF-8 in a title")
+    before = digest(db)
+    with Index.open(db) as idx:
+        with pytest.raises(DamagedDatabaseError, match="not UTF-8"):
+            idx.query(common_word(tiny_db))
+        with pytest.raises(DamagedDatabaseError, match="not UTF-8"):
+            idx.retrain(**TINY_OPTIONS)
+    assert digest(db) == before
