@@ -47,6 +47,7 @@ def invoke(db: Path, *args: str, env: dict | None = None):
 
 
 def crafted_copy(tiny_db: Path, folder: Path, kind: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
     db = folder / "crafted.db"
     shutil.copy(tiny_db, db)
     CRAFTED[kind](db)
@@ -109,15 +110,16 @@ def test_every_command_ends_cleanly_on_a_crafted_file(kind, tiny_db, tmp_path):
     folder, _ = write_batch(tmp_path / "add", "extra", [f"{word} added text {word}"])
     if kind in OUT_OF_RANGE:  # the loaders must refuse before a command may run on it
         refuses_to_load(crafted_copy(tiny_db, tmp_path, kind), OUT_OF_RANGE[kind])
+    read_only = crafted_copy(tiny_db, tmp_path / "read", kind)
+    unchanged = digest(read_only)
     refused = {}
     for command in CRAFTED_COMMANDS:
-        db = crafted_copy(tiny_db, tmp_path, kind)
-        args = crafted_args(command, doc_id, word, folder)
-        if command == "retrain":
-            args = ["retrain", *TINY]
-        result = invoke(db, *args)
+        writes = command in ("add", "retrain", "remove")
+        db = crafted_copy(tiny_db, tmp_path / command, kind) if writes else read_only
+        result = invoke(db, *crafted_args(command, doc_id, word, folder))
         assert "Traceback" not in result.output, (command, result.output)
         assert clean_ending(command, result.exit_code, result.stderr), (command, result.stderr)
+        assert writes or digest(db) == unchanged, f"{command} changed the file"
         refused[command] = result.exit_code
     assert refused["check"] == 1, f"check found nothing wrong in a file with {kind}"
 
