@@ -309,3 +309,11 @@ def test_the_python_api_says_the_file_is_damaged_for_text_that_is_not_utf8(tiny_
         with pytest.raises(DamagedDatabaseError, match="not UTF-8"):
             idx.retrain(**TINY_OPTIONS)
     assert digest(db) == before
+
+
+def test_index_refuses_a_foreign_file_and_leaves_it_as_it_was(corpus_dir, tmp_path):
+    path = foreign_file(tmp_path / "notes.db")
+    before = digest(path)
+    result = invoke(path, "index", corpus_dir, *TINY)
+    assert result.exit_code == 1 and "Not a docret database" in result.stderr
+    assert digest(path) == before and journal_mode(path) == "delete"
