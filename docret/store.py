@@ -578,7 +578,7 @@ class Store:
                 return None
 
         meta = self.meta()
-        for key in ("schema_version", "generation", "added_tokens", "added_unknown_tokens"):
+        for key in ("schema_version", "added_tokens", "added_unknown_tokens"):
             loads(lambda key=key: self.meta_int(key, meta=meta))
         report.generation = loads(lambda: self.meta_int("generation", meta=meta)) or 0
         loads(self.load_settings)
@@ -629,13 +629,14 @@ class Store:
         if stale:
             problems.append(f"{stale:,} codes are of another model than the current one")
         if model is not None:
+            loaded = None
             size = int(config["code_size"]) * 4
             wrong = count("select count(*) from codes where length(code) != ?", size)
             if wrong:
                 problems.append(f"{wrong:,} codes are not {size // 4} numbers long")
             elif report.documents:
-                loads(lambda: self.load_codes(config["code_size"]))
-            if config.get("binary"):
+                loaded = loads(lambda: self.load_codes(config["code_size"]))
+            if config.get("binary") and (wrong or loaded is not None):
                 words = (int(config["code_size"]) + 63) // 64 * 8
                 bad = count(
                     "select count(*) from codes where bits is null or length(bits) != ?", words
