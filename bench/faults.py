@@ -17,6 +17,12 @@ Usage (from a checkout):
    ``docret check`` must pass at the end.
 3. Writes during a rebuild's reading. ``index PATH --retrain`` is stopped (SIGSTOP) while it
    reads PATH; an update, an add and a remove commit; the rebuild goes on. None may be undone.
+4. Crafted databases. Copies of the index are damaged with SQLite directly, one way each
+   (:data:`CRAFTED`: term ids past the vocabulary, invalid UTF-8, damaged pages, numbers and JSON
+   that are not, weights of the wrong shape, ...), and every command of :data:`CRAFTED_COMMANDS`
+   runs on each in a child process of bounded memory. Each must end cleanly (exit 0, or exit 1
+   with one ``Error:`` line; no traceback, no crash) and ``check`` must report every kind.
+   ``--crafted-only`` runs this part alone.
 
 Everything runs through ``python -m docret`` with tiny training settings, so what is measured is
 the storage layer, not the model. tests/test_faults.py runs a few seconds of the same code in CI.
@@ -34,11 +40,13 @@ import resource
 import shutil
 import signal
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -413,6 +421,205 @@ def writes_during_reading(work: Path, corpus: Path) -> ReadingWrites:
     return result
 
 
+# -- 4. crafted databases ---------------------------------------------------------------------
+def _int32s(*values: int) -> bytes:
+    return struct.pack(f"<{len(values)}i", *values)
+
+
+def _float32s(*values: float) -> bytes:
+    return struct.pack(f"<{len(values)}f", *values)
+
+
+def _sql(*statements: str, params: tuple = ()) -> Callable[[Path], None]:
+    """A crafting step: run ``statements`` on the file with SQLite itself (each given
+    ``params``), then fold the write-ahead log into the file."""
+
+    def craft(db: Path) -> None:
+        conn = sqlite3.connect(db)
+        try:
+            for sql in statements:
+                conn.execute(sql, params if "?" in sql else ())
+            conn.commit()
+            conn.execute("pragma wal_checkpoint(truncate)")
+        finally:
+            conn.close()
+
+    return craft
+
+
+def _damage_pages(db: Path) -> None:
+    """Overwrite the middle of every page but the first (the header and schema survive)."""
+    data = bytearray(db.read_bytes())
+    page = int.from_bytes(data[16:18], "big") or 65536
+    for start in range(page, len(data), page):
+        data[start + 100 : start + 300] = bytes(range(200))
+    db.write_bytes(bytes(data))
+
+
+def _model(field: str, key: str, value: object) -> Callable[[Path], None]:
+    """Set ``key`` in the current model's JSON column ``field``."""
+    return _sql(
+        f"update models set {field} = json_set({field}, '$.{key}', json(?))",
+        params=(json.dumps(value),),
+    )
+
+
+# Each kind of damage a file can carry, as a crafting step on a copy of a good index: what a
+# bit flip, a half-written copy, another program or a deliberate attacker could leave behind.
+CRAFTED: dict[str, Callable[[Path], None]] = {
+    "vector term id past the vocabulary": _sql(
+        "update vectors set indices = ?, weights = ? where rowid = 1",
+        params=(_int32s(0, 2**31 - 1), _float32s(0.5, 0.5)),
+    ),
+    "negative vector term id": _sql(
+        "update vectors set indices = ?, weights = ? where rowid = 1",
+        params=(_int32s(-5, 1), _float32s(0.5, 0.5)),
+    ),
+    "NaN vector weight": _sql(
+        "update vectors set indices = ?, weights = ? where rowid = 1",
+        params=(_int32s(0, 1), _float32s(float("nan"), 0.5)),
+    ),
+    "vector ids and weights of unlike length": _sql(
+        "update vectors set weights = ? where rowid = 1", params=(_float32s(0.5),)
+    ),
+    "truncated vector blob": _sql(
+        "update vectors set indices = substr(indices, 1, 7) where rowid = 1"
+    ),
+    "term count id past the lexicon": _sql(
+        "update term_counts set indices = ?, counts = ? where rowid = 1",
+        params=(_int32s(0, 2**31 - 1), _float32s(1.0, 1.0)),
+    ),
+    "negative term count": _sql(
+        "update term_counts set indices = ?, counts = ? where rowid = 1",
+        params=(_int32s(0, 1), _float32s(1.0, -3.0)),
+    ),
+    "surface form of no term": _sql("update surface_forms set term_id = 1000000"),
+    "invalid UTF-8 in a title": _sql(
+        "update documents set title = cast(x'ff' || cast(title as blob) as text)"
+    ),
+    "invalid UTF-8 in a term": _sql(
+        "update vocabulary set term = cast(x'c3' || cast(term as blob) as text) where term_id = 0"
+    ),
+    "damaged pages": _damage_pages,
+    "schema_version not a number": _sql(
+        "update meta set value = 'five' where key = 'schema_version'"
+    ),
+    "model_id not a number": _sql("update meta set value = 'one' where key = 'model_id'"),
+    "generation not a number": _sql("update meta set value = 'many' where key = 'generation'"),
+    "added_tokens not a number": _sql(
+        "insert or replace into meta (key, value) values ('added_tokens', 'lots')"
+    ),
+    "model_id naming no model": _sql("update meta set value = '99' where key = 'model_id'"),
+    "model config not JSON": _sql("update models set config = '{\"vocab_size\": '"),
+    "model history not JSON": _sql("update models set history = 'epoch 1'"),
+    "settings not JSON": _sql("update meta set value = '{hidden: 32' where key = 'settings'"),
+    "labels not JSON": _sql("update documents set labels = '[\"a\"' where rowid = 1"),
+    "unknown activation": _model("config", "activation", "swish"),
+    "unknown stemmer": _model("analyzer", "stemmer", "klingon"),
+    "code size not a number": _model("config", "code_size", "eight"),
+    "weight shape unlike its data": _sql(
+        "update weights set shape = '[7, 3]' where name = 'input_weight'"
+    ),
+    "weight shape unlike the model": _sql(
+        "update weights set shape = json_array(json_extract(shape, '$[1]'), "
+        "json_extract(shape, '$[0]')) where name = 'encoder.0.weight'"
+    ),
+    "truncated weight blob": _sql(
+        "update weights set data = substr(data, 1, 10) where name = 'decoder.0.weight'"
+    ),
+    "weight missing": _sql("delete from weights where name = 'encoder.0.bias'"),
+    "NaN weights": _sql(
+        "update weights set data = ? where name = 'input_bias'",
+        params=(_float32s(*[float("nan")] * 32),),
+    ),
+    "code of the wrong length": _sql("update codes set code = substr(code, 1, 12) where rowid = 1"),
+    "empty vocabulary": _sql("delete from vocabulary"),
+    "empty documents table": _sql(
+        *(f"delete from {table}" for table in ("codes", "vectors", "term_counts", "documents"))
+    ),
+}
+# The commands tried on each crafted file; ``add`` adds CRAFTED_ADD's folder, ``remove``
+# removes the first stored document.
+CRAFTED_COMMANDS = ("info", "query", "query --method lsa", "similar", "words", "explain")
+CRAFTED_COMMANDS += ("check", "add", "retrain", "remove")
+CRAFTED_MEMORY = 4 << 30  # bytes of address space a command may take (a 16 GiB bincount fails)
+
+
+def crafted_args(command: str, doc_id: str, word: str, folder: Path) -> list[str]:
+    """The arguments of ``command`` on a crafted copy of an index."""
+    return {
+        "info": ["info"],
+        "query": ["query", word],
+        "query --method lsa": ["query", word, "--method", "lsa"],
+        "similar": ["similar", doc_id],
+        "words": ["words", doc_id],
+        "explain": ["explain", word],
+        "check": ["check"],
+        "add": ["add", str(folder)],
+        "retrain": ["retrain", *TINY],
+        "remove": ["remove", doc_id],
+    }[command]
+
+
+@dataclass
+class CraftedRun:
+    """One command on one crafted file, and whether it ended cleanly."""
+
+    kind: str
+    command: str
+    returncode: int
+    clean: bool  # exit 0, or exit 1 with one "Error: ..." line (check: one "Problem:" line each)
+    output: str
+
+
+def clean_ending(command: str, returncode: int, stderr: str) -> bool:
+    """Whether a command ended as docret promises: exit 0, or exit 1 with one ``Error:`` line
+    last (after any progress lines; ``check``: only "Problem: ..." lines), never a traceback
+    or a crash."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    if "Traceback" in stderr:
+        return False
+    if returncode == 0:
+        return True
+    if returncode != 1 or not lines:
+        return False
+    if command == "check":
+        return all(line.startswith("Problem: ") for line in lines)
+    errors = [line for line in lines if line.startswith("Error")]
+    return len(errors) == 1 and lines[-1].startswith("Error: ")
+
+
+def limited_memory() -> None:
+    """Bound the address space of a child process to :data:`CRAFTED_MEMORY`."""
+    resource.setrlimit(resource.RLIMIT_AS, (CRAFTED_MEMORY, CRAFTED_MEMORY))
+
+
+def crafted_trials(
+    pristine: Path, work: Path, kinds: dict[str, Callable[[Path], None]] | None = None
+) -> list[CraftedRun]:
+    """Run every command of :data:`CRAFTED_COMMANDS` on a copy of ``pristine`` crafted each
+    way of ``kinds`` (default :data:`CRAFTED`), each in a child process of bounded memory."""
+    conn = sqlite3.connect(f"{pristine.resolve().as_uri()}?mode=ro", uri=True)
+    (doc_id,) = conn.execute("select id from documents order by rowid limit 1").fetchone()
+    conn.close()
+    word = common_word(pristine)
+    folder, _ = write_batch(work / "crafted-add", "extra", [f"{word} added text {word}"])
+    runs = []
+    for kind, craft in (kinds or CRAFTED).items():
+        for command in CRAFTED_COMMANDS:
+            db = work / "crafted.db"
+            copy_database(pristine, db)
+            craft(db)
+            args = crafted_args(command, doc_id, word, folder)
+            proc = docret(db, *args, preexec_fn=limited_memory)
+            out, err = proc.communicate(timeout=600)
+            clean = clean_ending(command, proc.returncode, err)
+            if command == "check":
+                clean = clean and proc.returncode == 1  # check must find what was crafted
+            runs.append(CraftedRun(kind, command, proc.returncode, clean, err.strip()[-300:]))
+    return runs
+
+
 def build(db: Path, corpus: Path) -> None:
     """A tiny index of ``corpus`` in ``db``, checkpointed so that the file can be copied."""
     done = run(db, "index", str(corpus), *TINY)
@@ -430,7 +637,11 @@ def main() -> None:
     parser.add_argument(
         "--skip-kills", action="store_true", help="only readers and writers (e.g. on old code)"
     )
+    parser.add_argument("--crafted-only", action="store_true", help="only crafted databases")
     opts = parser.parse_args()
+    if opts.crafted_only:
+        crafted_main()
+        return
     started = datetime.now().strftime("%Y-%m-%d %H:%M")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -458,6 +669,9 @@ def main() -> None:
             db, work, texts, opts.seconds, opts.readers, query, retrain_every=2
         )
         reading = writes_during_reading(work, SAMPLE)
+        t0 = time.perf_counter()
+        crafted = crafted_trials(pristine, work)
+        crafted_seconds = time.perf_counter() - t0
     survived = [k for k in kills if k.outcome in ("old", "new") and k.check_ok and k.query_ok]
     print(f"# bench/faults.py, {started}, {platform.node()} ({os.cpu_count()} CPUs)")
     print(f"kills: {len(survived)} of {len(kills)} survived ({kill_seconds:.0f} s)")
@@ -490,6 +704,38 @@ def main() -> None:
         + f", rebuild {'ok' if reading.rebuild_ok else 'FAILED'}, "
         f"check {'ok' if reading.check_ok else 'FAILED'}"
     )
+    print_crafted(crafted, crafted_seconds)
+
+
+def crafted_main() -> None:
+    """Build a tiny index, run :func:`crafted_trials` on it and print the report."""
+    started = datetime.now().strftime("%Y-%m-%d %H:%M")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        pristine = work / "pristine.db"
+        build(pristine, SAMPLE)
+        t0 = time.perf_counter()
+        runs = crafted_trials(pristine, work)
+        seconds = time.perf_counter() - t0
+    print(f"# bench/faults.py --crafted-only, {started}, {platform.node()}")
+    print_crafted(runs, seconds)
+
+
+def print_crafted(runs: list[CraftedRun], seconds: float) -> None:
+    """The crafted databases' lines of the report."""
+    kinds = list(dict.fromkeys(r.kind for r in runs))
+    found = [r.kind for r in runs if r.command == "check" and r.clean]
+    print(
+        f"crafted databases tried / refused cleanly: {len(runs)} runs ({len(kinds)} kinds x "
+        f"{len(CRAFTED_COMMANDS)} commands), {sum(r.clean for r in runs)} clean, "
+        f"{sum(r.returncode == 1 for r in runs)} refused (exit 1), "
+        f"{sum(r.returncode not in (0, 1) for r in runs)} crashed; check found "
+        f"{len(found)} of {len(kinds)} kinds ({seconds:.0f} s)"
+    )
+    for r in runs:
+        if not r.clean:
+            last = r.output.splitlines()[-1] if r.output else ""
+            print(f"  NOT CLEAN: {r.kind} / {r.command}: exit {r.returncode}: {last[:160]}")
 
 
 if __name__ == "__main__":

@@ -602,7 +602,7 @@ def add(
     for 'docret index'. An id names one document: a document whose id is already stored from
     another path is refused (nothing is added) unless --replace.
     """
-    with _open(ctx) as idx:
+    with _open(ctx, writes=True) as idx:
         _update(
             idx,
             path,
@@ -625,7 +625,7 @@ def remove(ctx: click.Context, ids: tuple[str, ...], as_json: bool) -> None:
 
     An id that starts with '-' goes after '--': docret remove -- -draft.txt
     """
-    with _open(ctx) as idx:
+    with _open(ctx, writes=True) as idx:
         n = idx.remove(list(ids))
     if as_json:
         click.echo(json.dumps({"removed": n}))
@@ -699,7 +699,7 @@ def retrain(ctx: click.Context, as_json: bool, binary_bits: int | None, **option
     """
     settings = _given_settings(ctx, options, binary_bits)
     bars = _ProgressBars(_stderr(), as_json)
-    with _open(ctx) as idx:
+    with _open(ctx, writes=True) as idx:
         _settings_together({**idx.settings(), **settings})
         try:
             report = idx.retrain(progress=bars, **settings)
@@ -723,10 +723,11 @@ def retrain(ctx: click.Context, as_json: bool, binary_bits: int | None, **option
         )
 
 
-def _open(ctx: click.Context):
+def _open(ctx: click.Context, writes: bool = False):
     from docret.index import Index
 
-    idx = Index.open(ctx.obj["database"])
+    # A command that only reads opens the file read-only: it leaves it exactly as it was.
+    idx = Index.open(ctx.obj["database"], readonly=not writes)
     idx.store.hold_snapshot()  # store: the command reads one committed state throughout
     return idx
 
@@ -1190,7 +1191,7 @@ def check(ctx: click.Context, as_json: bool) -> None:
 
     database = ctx.obj["database"]
     try:
-        store = Store.open(database)
+        store = Store.open(database, readonly=True)
     except DatabaseError as e:
         if not Path(database).is_file():
             raise

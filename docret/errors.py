@@ -35,6 +35,16 @@ class DatabaseError(DocretError):
     """The database is missing, not a docret database, or from a newer docret."""
 
 
+class DamagedDatabaseError(DatabaseError):
+    """The database holds something docret never writes: a damaged page, text that is not
+    UTF-8, a number or JSON that is not, term ids past the vocabulary, weights of the wrong
+    shape. ``detail`` says what, without the advice around it (``docret check`` lists it)."""
+
+    def __init__(self, message: str, detail: str) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
 class TrainingError(DocretError):
     """The corpus is too small or otherwise unfit for training a model."""
 

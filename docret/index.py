@@ -120,10 +120,17 @@ class Index:
 
     # -- opening, building, updating ---------------------------------------------------------
     @classmethod
-    def open(cls, db: str | Path = "docret.db") -> Index:
-        """Open an index built earlier; raises :class:`~docret.errors.DatabaseError`."""
-        store = Store.open(db)
-        store.current_model_id()  # fail early and clearly on a database with no index yet
+    def open(cls, db: str | Path = "docret.db", *, readonly: bool = False) -> Index:
+        """Open an index built earlier; raises :class:`~docret.errors.DatabaseError`.
+
+        ``readonly``: for reading only; the file is left exactly as it was (see
+        :meth:`Store.open`), and a write raises :class:`~docret.errors.DatabaseError`."""
+        store = Store.open(db, readonly=readonly)
+        try:
+            store.current_model_id()  # fail early and clearly on a database with no index yet
+        except BaseException:
+            store.close()
+            raise
         return cls(store)
 
     @classmethod
@@ -643,8 +650,10 @@ class Index:
         history = model["history"]
         held_out = [h for h in history if h.get("val_loss") is not None]
         best = min(held_out, key=lambda h: h["val_loss"], default=None)
-        added = int(meta.get("added_tokens", 0))
-        unknown_share = int(meta.get("added_unknown_tokens", 0)) / added if added else 0.0
+        added = self.store.meta_int("added_tokens", meta=meta)
+        unknown_share = (
+            self.store.meta_int("added_unknown_tokens", meta=meta) / added if added else 0.0
+        )
         return {
             "database": self.store.path,
             "source": meta.get("source"),
@@ -652,7 +661,7 @@ class Index:
             "updated": meta.get("updated"),
             "added_unknown_share": round(unknown_share, 4),
             "retrain_advised": unknown_share > RETRAIN_UNKNOWN_SHARE,
-            "schema_version": int(meta.get("schema_version", 0)),
+            "schema_version": self.store.meta_int("schema_version", meta=meta),
             "documents": len(snap.ids),
             "vocabulary": len(snap.vectorizer.idf),
             "labels": self.store.label_counts(),
@@ -663,8 +672,8 @@ class Index:
                 "code_size": snap.encoder.code_size,
                 **{k: v for k, v in model["config"].items() if k not in {"hidden"}},
                 "epochs_trained": len(history),
-                "first_loss": history[0]["loss"] if history else None,
-                "final_loss": history[-1]["loss"] if history else None,
+                "first_loss": history[0].get("loss") if history else None,
+                "final_loss": history[-1].get("loss") if history else None,
                 "best_val_loss": None if best is None else best["val_loss"],
                 "best_epoch": None if best is None else best["epoch"],
                 "seed": model["train_config"].get("seed"),

@@ -8,7 +8,6 @@ one transaction: a failure or an interrupt leaves the database as it was. The re
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 import time
@@ -313,7 +312,7 @@ def stored_settings(store: Store) -> dict[str, Any]:
         "stemmer": model["analyzer"].get("stemmer", DEFAULTS.stemmer),
         "vocab_size": DEFAULTS.vocab_size,  # the config holds the size reached, not the cap
     }
-    recorded.update(json.loads(store.meta().get("settings") or "{}"))
+    recorded.update(store.load_settings())
     settings = {k: v for k, v in recorded.items() if k in DEFAULTS.as_dict()}
     settings["hidden"] = tuple(settings.get("hidden", DEFAULTS.hidden))
     return {**DEFAULTS.as_dict(), **settings}

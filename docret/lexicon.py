@@ -226,8 +226,10 @@ def load_lexical(store: Any, ids: list[str], analyze: Callable[[str], list[str]]
     """The stored lexicon and term counts of the documents ``ids`` (storage order). An index
     written before docret stored them gets them counted from its stored texts, in memory only
     (:attr:`LexicalIndex.stored` is then False, and the next write stores them)."""
-    terms = store.load_lexicon()
-    found, indptr, indices, counts = store.load_term_counts()
+    with store.snapshot():  # the terms and the counts of one committed state
+        terms = store.load_lexicon()
+        # checked: term ids within the lexicon (BM25 counts by term id), counts finite
+        found, indptr, indices, counts = store.load_term_counts(len(terms))
     if found == ids:
         return LexicalIndex(terms, indptr, indices, counts)
     docs = store.documents(ids)

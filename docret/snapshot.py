@@ -23,7 +23,7 @@ from docret.inference import NumpyDecoder, NumpyEncoder
 from docret.lexicon import LexicalIndex, load_lexical
 from docret.lsa import project
 from docret.ranking import InvertedIndex, logits, normalize_rows, take_rows
-from docret.store import Store
+from docret.store import Store, model_problems
 from docret.text import Analyzer, QueryVectorizer, SparseVector
 
 
@@ -65,10 +65,18 @@ class Snapshot:
             generation = store.generation()
             model, weights = store.load_model()
             terms, idf = store.load_vocabulary()
+            problems = model_problems(model, weights, len(terms))
+            if problems:  # checked before numpy indexes with any of it
+                raise store.damaged(problems[0])
             known = store.load_surface_forms(terms)
-            ids, codes, bits = store.load_codes()
-            fusion = FusionChoice.from_dict(store.load_ranking() or {"weight": 0.0})  # rank
+            ids, codes, bits = store.load_codes(model["config"]["code_size"])
+            ranking = store.load_ranking() or {"weight": 0.0}
+        try:
+            fusion = FusionChoice.from_dict(ranking)  # rank
+        except (AttributeError, KeyError, TypeError, ValueError):
+            raise store.damaged(f"the model's ranking is unreadable: {ranking!r:.60}") from None
         analyzer = Analyzer.from_dict(model["analyzer"], known)
+        n_terms = len(terms)
         return cls(
             model=model,
             ids=ids,
@@ -77,7 +85,8 @@ class Snapshot:
             vectorizer=QueryVectorizer(analyzer, terms, idf),
             encoder=NumpyEncoder(model["config"], weights),
             weights=weights,
-            read_vectors=store.load_vectors,
+            # term ids are checked against this snapshot's vocabulary before any use
+            read_vectors=lambda: store.load_vectors(n_terms),
             fusion=fusion,  # rank
             read_lexical=lambda: load_lexical(store, ids, analyzer),
             generation=generation,  # store

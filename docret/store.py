@@ -10,6 +10,14 @@ transaction (:meth:`Store.transaction`): a second writer waits its turn (busy ti
 failing, and each commit bumps a generation number, so that a writer that read the index long
 before it writes (a retrain) can tell that others committed meanwhile. A file or folder that is
 not writable is read through a read-only connection; a damaged file is never written to.
+
+A command that only reads opens the file read-only (``Store.open(path, readonly=True)``), so
+that it changes nothing, not even the journal mode: the write-ahead log is switched on by the
+first write. What is read is checked as it is loaded, with vectorised numpy checks: term ids
+within the vocabulary, finite values, blobs of the right length, weights of the shape the
+model's config gives, numbers and JSON that parse. Anything else docret never writes, so a
+file holding it is damaged (:class:`~docret.errors.DamagedDatabaseError`), and ``check`` lists
+each such problem.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -29,7 +37,7 @@ import numpy as np
 import sqlite_utils
 from sqlite_utils import Migrations
 
-from docret.errors import DatabaseError
+from docret.errors import DamagedDatabaseError, DatabaseError
 from docret.progress import Progress
 
 APPLICATION = "docret"
@@ -211,11 +219,14 @@ class Store:
 
     # -- opening ---------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path) -> Store:
+    def open(cls, path: str | Path, *, readonly: bool = False) -> Store:
         """Open an existing index; raise :class:`DatabaseError` if it is missing or foreign.
 
         A file that cannot be written (or that sits in a folder that cannot be) is opened
-        read-only: queries work, writes fail with a one-line :class:`DatabaseError`.
+        read-only: queries work, writes fail with a one-line :class:`DatabaseError`. With
+        ``readonly``, for a command that never writes, the file is opened read-only in any
+        case and stays byte for byte as it was (only an index of an older docret, which needs
+        an upgrade, is opened for writing and upgraded).
         """
         p = _database_path(path)
         if not p.exists():
@@ -225,14 +236,21 @@ class Store:
             )
         if p.is_dir():
             raise DatabaseError(f"{path} is a folder, not a database file")
-        store = cls._connect(p, readonly=_why_not_writable(p) is not None)
+        writable = _why_not_writable(p) is None
+        store = cls._connect(p, readonly=readonly or not writable)
         try:
             if not store._is_docret():
                 raise DatabaseError(f"Not a docret database: {path}")
+            if store.readonly and writable and store._needs_upgrade():
+                store.close()
+                return cls.open(path)  # an older docret's index: upgraded once, in place
             store._check_version()
         except sqlite3.DatabaseError as e:
             store.close()
             raise user_error(e, str(p)) or DatabaseError(f"Not a docret database: {path}") from e
+        except DatabaseError:
+            store.close()
+            raise
         return store
 
     @classmethod
@@ -248,6 +266,7 @@ class Store:
             if not store._is_docret() and store._table_names():
                 raise DatabaseError(f"Not a docret database: {path} (it has other tables)")
             store._check_version()
+            store._enable_wal()
             if migrations.pending(store.db):
                 with store.transaction():
                     migrations.apply(store.db)
@@ -261,6 +280,9 @@ class Store:
         except sqlite3.DatabaseError as e:
             store.close()
             raise user_error(e, str(p)) or DatabaseError(f"Not a docret database: {path}") from e
+        except DatabaseError:
+            store.close()
+            raise
         return store
 
     @staticmethod
@@ -279,21 +301,81 @@ class Store:
 
     @classmethod
     def _connect(cls, p: Path, readonly: bool = False) -> Store:
+        """A connection to ``p`` that has read its schema, waiting up to :func:`busy_timeout`
+        while another process holds a lock that keeps readers out. Nothing is written: the
+        write-ahead log is switched on by the first write (:meth:`_enable_wal`)."""
+        start = time.monotonic()
+        deadline = start + busy_timeout()
+        while True:
+            conn = None
+            # SQLite waits this long for a lock within a statement (up to the deadline); a
+            # writer waiting for another's transaction to end retries in _begin_immediate.
+            wait = max(0.0, min(_STATEMENT_WAIT, deadline - time.monotonic()))
+            try:
+                if readonly:
+                    conn = _connect_readonly(p, wait)
+                else:
+                    conn = sqlite3.connect(str(p), timeout=wait)
+                db = sqlite_utils.Database(conn)
+                db.execute("select count(*) from sqlite_master").fetchone()
+                conn.execute(f"pragma busy_timeout = {int(_STATEMENT_WAIT * 1000)}")
+                return cls(db, str(p), readonly=readonly)
+            except sqlite3.DatabaseError as e:
+                if conn is not None:
+                    conn.close()
+                if _is_busy(e) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                waited = time.monotonic() - start
+                error = user_error(e, str(p), waited) if _is_sqlite_file(p) else None
+                raise error or DatabaseError(f"Not a docret database: {p} ({e})") from None
+
+    def _enable_wal(self) -> None:
+        """Switch the file to write-ahead logging (readers then never wait for a writer);
+        done by the first write, never by a reader."""
+        if self.db.conn.in_transaction:
+            return
+        self._retry_busy(
+            lambda: (
+                self.db.execute("pragma journal_mode").fetchone()[0] == "wal"
+                or self.db.enable_wal()
+            )
+        )
+
+    def _retry_busy(self, attempt: Callable[[], Any]) -> Any:
+        """``attempt()``, tried again until :func:`busy_timeout` while the file is locked;
+        then the one-line error that says for how long it waited."""
+        start = time.monotonic()
+        deadline = start + busy_timeout()
         try:
-            if readonly:
-                conn = _connect_readonly(p)
-            else:
-                # SQLite waits this long for a lock within a statement; a writer waiting for
-                # another's transaction to end retries in _begin_immediate.
-                conn = sqlite3.connect(str(p), timeout=_STATEMENT_WAIT)
-            db = sqlite_utils.Database(conn)
-            db.execute("select count(*) from sqlite_master").fetchone()
-            if not readonly and not db.conn.in_transaction:
-                db.enable_wal()
+            while True:
+                # SQLite's own wait within the statement ends at the deadline too.
+                wait = max(0.0, min(_STATEMENT_WAIT, deadline - time.monotonic()))
+                self.db.execute(f"pragma busy_timeout = {int(wait * 1000)}")
+                try:
+                    return attempt()
+                except sqlite3.DatabaseError as e:
+                    if not _is_busy(e) or time.monotonic() >= deadline:
+                        raise user_error(e, self.path, time.monotonic() - start) or e from None
+                time.sleep(0.05)
+        finally:
+            self.db.execute(f"pragma busy_timeout = {int(_STATEMENT_WAIT * 1000)}")
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Reads whose SQLite errors a user can act on (a damaged page, text that is not
+        UTF-8, a lock held too long) become one-line :class:`DatabaseError`."""
+        try:
+            yield
         except sqlite3.DatabaseError as e:
-            error = user_error(e, str(p)) if _is_sqlite_file(p) else None
-            raise error or DatabaseError(f"Not a docret database: {p} ({e})") from None
-        return cls(db, str(p), readonly=readonly)
+            error = user_error(e, self.path)
+            if error is None:
+                raise
+            raise error from None
+
+    def _needs_upgrade(self) -> bool:
+        """Whether this docret index was written by an older docret (migrations pending)."""
+        return "meta" in self._table_names() and bool(migrations.pending(self.db))
 
     def _table_names(self) -> list[str]:
         return self.db.table_names()
@@ -307,7 +389,7 @@ class Store:
     def _check_version(self) -> None:
         if "meta" not in self._table_names():
             return
-        version = int(self.meta().get("schema_version", 0) or 0)
+        version = self.meta_int("schema_version")
         if version > SCHEMA_VERSION:
             raise DatabaseError(
                 f"{self.path} was written by a newer docret (schema version {version}; "
@@ -342,6 +424,7 @@ class Store:
             return
         self.ensure_writable()
         self._release_snapshot()
+        self._enable_wal()
         self._begin_immediate()
         try:
             problem = self._quick_check()
@@ -364,15 +447,7 @@ class Store:
         """``BEGIN IMMEDIATE``, retried until :func:`busy_timeout` while another writer holds
         the lock. The waiting is done here rather than in SQLite's busy handler, which would
         not let Ctrl-C through until it gave up."""
-        deadline = time.monotonic() + busy_timeout()
-        while True:
-            try:
-                self.db.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.DatabaseError as e:
-                if not _is_busy(e) or time.monotonic() >= deadline:
-                    raise user_error(e, self.path) or e from None
-            time.sleep(0.05)
+        self._retry_busy(lambda: self.db.execute("BEGIN IMMEDIATE"))
 
     def ensure_writable(self) -> None:
         """Raise a one-line :class:`DatabaseError` if this file cannot be written.
@@ -408,8 +483,15 @@ class Store:
             self._pinned = True
 
     def _begin_read(self) -> None:
-        self.db.execute("BEGIN")
-        self.db.execute("select count(*) from meta").fetchone()  # the snapshot starts here
+        def begin() -> None:
+            self.db.execute("BEGIN")
+            try:
+                self.db.execute("select count(*) from meta").fetchone()  # the snapshot starts
+            except BaseException:
+                self.db.rollback()
+                raise
+
+        self._retry_busy(begin)
 
     def _release_snapshot(self) -> None:
         if self._pinned:
@@ -421,8 +503,7 @@ class Store:
 
         Compare two readings to tell whether anyone wrote in between.
         """
-        row = self.db.execute("select value from meta where key = 'generation'").fetchone()
-        return int(row[0]) if row else 0
+        return self.meta_int("generation")
 
     def _quick_check(self) -> str | None:
         """SQLite's quick check: None when the file is sound, else the first problem."""
@@ -434,19 +515,54 @@ class Store:
 
     def check(self) -> CheckReport:
         """SQLite's integrity check, then docret's own consistency: the current model is
-        stored whole, every document has a vector and a code of that model (of its size), and
-        no vector or code is left without its document."""
+        stored whole and fits its vocabulary, every document has a vector and a code of that
+        model (of its size), no vector or code is left without its document, and everything a
+        query reads loads: text is UTF-8, numbers and JSON parse, term ids lie within the
+        vocabulary and the lexicon, values are finite."""
         report = CheckReport(self.path)
         try:
             with self.snapshot():
                 rows = [r[0] for r in self.db.execute("pragma integrity_check(20)").fetchall()]
-                if rows != ["ok"]:
-                    report.problems += [f"SQLite: {r}" for r in rows]
+                if rows != ["ok"]:  # one line each: SQLite's lines may hold several
+                    report.problems += [
+                        f"SQLite: {line}"
+                        for r in rows
+                        for line in str(r).splitlines()
+                        if line.strip() and line.strip() != "*** in database main ***"
+                    ]
                 else:
-                    self._check_consistency(report)
+                    report.problems += self._text_problems()
+                    if not report.problems:
+                        self._check_consistency(report)
+        except DamagedDatabaseError as e:
+            report.problems.append(e.detail)
         except sqlite3.DatabaseError as e:
-            report.problems.append(f"SQLite: {e}")
+            if _is_busy(e):
+                raise user_error(e, self.path) or e from None
+            report.problems.append("SQLite: " + " ".join(str(e).split()))
         return report
+
+    def _text_problems(self) -> list[str]:
+        """Text values of docret's tables that are not UTF-8 (SQLite stores whatever bytes it
+        is given; reading them back fails), one problem per column."""
+        problems = []
+        for table in self._table_names():
+            if table.startswith("sqlite_"):
+                continue
+            columns = [r[1] for r in self.db.execute(f"pragma table_info([{table}])")]
+            for column in columns:
+                bad = 0
+                for (raw,) in self.db.execute(
+                    f"select cast([{column}] as blob) from [{table}] "
+                    f"where typeof([{column}]) = 'text'"
+                ):
+                    try:
+                        raw.decode("utf-8")
+                    except UnicodeDecodeError:
+                        bad += 1
+                if bad:
+                    problems.append(f"{bad:,} values of {table}.{column} are not UTF-8 text")
+        return problems
 
     def _check_consistency(self, report: CheckReport) -> None:
         problems = report.problems
@@ -454,20 +570,48 @@ class Store:
         def count(sql: str, *args: Any) -> int:
             return int(self.db.execute(sql, args).fetchone()[0])
 
+        def loads(read: Callable[[], Any]) -> Any:
+            try:
+                return read()
+            except DamagedDatabaseError as e:
+                problems.append(e.detail)
+                return None
+
         meta = self.meta()
-        report.generation = int(meta.get("generation", 0) or 0)
+        for key in ("schema_version", "added_tokens", "added_unknown_tokens"):
+            loads(lambda key=key: self.meta_int(key, meta=meta))
+        report.generation = loads(lambda: self.meta_int("generation", meta=meta)) or 0
+        loads(self.load_settings)
         report.documents = count("select count(*) from documents")
         if "model_id" not in meta:
             problems.append("no index yet (meta has no model_id)")
             return
-        model_id = report.model_id = int(meta["model_id"])
-        row = self.db.execute("select config from models where id = ?", [model_id]).fetchone()
-        if row is None:
-            problems.append(f"the current model ({model_id}) is missing")
+        model_id = report.model_id = loads(lambda: self.meta_int("model_id", meta=meta))
+        if model_id is None:
             return
-        config = json.loads(row[0])
-        if not count("select count(*) from weights where model_id = ?", model_id):
+        if not report.documents:
+            problems.append("the index holds no documents")
+        for column, kind in (("labels", "array"), ("metadata", "object")):
+            bad = count(
+                f"select count(*) from documents where [{column}] is not null and "
+                f"([{column}] = '' or not json_valid([{column}]) or "
+                f"json_type([{column}]) != '{kind}')"
+            )
+            if bad:
+                problems.append(f"{bad:,} documents' {column} are not a JSON {kind}")
+        model = loads(self.load_model)
+        if model is not None:
+            (n_terms,) = self.db.execute("select count(*) from vocabulary").fetchone()
+            found = model_problems(model[0], model[1], n_terms)
+            problems += found
+            model = None if found else model
+        config = model[0]["config"] if model else {}
+        if model is not None and not count(
+            "select count(*) from weights where model_id = ?", model_id
+        ):
             problems.append(f"the current model ({model_id}) has no weights")
+        if model is not None:
+            loads(self.load_ranking)
         for table in ("vectors", "codes"):
             missing = count(
                 "select count(*) from documents d where not exists "
@@ -484,25 +628,28 @@ class Store:
         stale = count("select count(*) from codes where model_id != ?", model_id)
         if stale:
             problems.append(f"{stale:,} codes are of another model than the current one")
-        size = int(config.get("code_size", 0)) * 4
-        wrong = count("select count(*) from codes where length(code) != ?", size)
-        if wrong:
-            problems.append(f"{wrong:,} codes are not {size // 4} numbers long")
-        if config.get("binary"):
-            words = (int(config["code_size"]) + 63) // 64 * 8
-            bad = count("select count(*) from codes where bits is null or length(bits) != ?", words)
-            if bad:
-                problems.append(f"{bad:,} binary codes lack their bits")
-        uneven = count("select count(*) from vectors where length(indices) != length(weights)")
-        if uneven:
-            problems.append(f"{uneven:,} vectors have unlike term ids and weights")
-        terms, low, high = self.db.execute(
-            "select count(*), min(term_id), max(term_id) from vocabulary"
-        ).fetchone()
-        if terms != config.get("vocab_size") or (terms and (low, high) != (0, terms - 1)):
-            problems.append(
-                f"the vocabulary has {terms:,} terms, the model expects {config.get('vocab_size')}"
-            )
+        if model is not None:
+            loaded = None
+            size = int(config["code_size"]) * 4
+            wrong = count("select count(*) from codes where length(code) != ?", size)
+            if wrong:
+                problems.append(f"{wrong:,} codes are not {size // 4} numbers long")
+            elif report.documents:
+                loaded = loads(lambda: self.load_codes(config["code_size"]))
+            if config.get("binary") and (wrong or loaded is not None):
+                words = (int(config["code_size"]) + 63) // 64 * 8
+                bad = count(
+                    "select count(*) from codes where bits is null or length(bits) != ?", words
+                )
+                if bad:
+                    problems.append(f"{bad:,} binary codes lack their bits")
+        vocabulary = loads(self.load_vocabulary)
+        if vocabulary is not None:
+            loads(lambda: self.load_surface_forms(vocabulary[0]))
+            loads(lambda: self.load_vectors(len(vocabulary[0])))
+        lexicon = loads(self.load_lexicon)
+        if lexicon is not None:
+            loads(lambda: self.load_term_counts(len(lexicon)))
 
     def close(self) -> None:
         """Close the connection (ending a held snapshot)."""
@@ -520,6 +667,25 @@ class Store:
         """All metadata as strings."""
         return {r["key"]: r["value"] for r in self.db["meta"].rows}
 
+    def meta_int(self, key: str, default: int = 0, meta: Mapping[str, Any] | None = None) -> int:
+        """A whole number of the metadata (``default`` if absent); one that is not a number
+        raises :class:`~docret.errors.DamagedDatabaseError`. ``meta``: already read."""
+        value = (self.meta() if meta is None else meta).get(key)
+        if value is None or value == "":
+            return default
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise self.damaged(f"meta {key} is {_short(value)}, not a whole number") from None
+
+    def damaged(self, detail: str) -> DamagedDatabaseError:
+        """The error for a file holding something docret never writes (``detail``: what)."""
+        return DamagedDatabaseError(damaged(self.path, detail), detail)
+
+    def load_settings(self) -> dict[str, Any]:
+        """The settings the current model was made with, as stored (empty if never stored)."""
+        return _parsed(self, self.meta().get("settings"), "meta settings", dict, {})
+
     def _set_meta(self, **values: Any) -> None:
         self.db["meta"].upsert_all(
             [{"key": k, "value": str(v)} for k, v in values.items()], pk="key"
@@ -533,7 +699,7 @@ class Store:
         """
         now = _now()
         # Model ids keep counting up across rebuilds, so an id never names two models.
-        model_id = int(self.meta().get("model_id", 0)) + 1
+        model_id = self.meta_int("model_id") + 1
         sources = data.document_sources or [data.source] * len(data.documents)
         with self.transaction():
             for table in (
@@ -623,8 +789,11 @@ class Store:
             )
             self._set_meta(
                 updated=_now(),
-                added_unknown_tokens=int(meta.get("added_unknown_tokens", 0)) + unknown_tokens,
-                added_tokens=int(meta.get("added_tokens", 0)) + unknown_tokens + known_tokens,
+                added_unknown_tokens=self.meta_int("added_unknown_tokens", meta=meta)
+                + unknown_tokens,
+                added_tokens=self.meta_int("added_tokens", meta=meta)
+                + unknown_tokens
+                + known_tokens,
             )
 
     def _write_rows(
@@ -679,10 +848,11 @@ class Store:
     # -- reading ---------------------------------------------------------------------------
     def document_hashes(self, source: str | None = None) -> dict[str, str]:
         """Content hash of every stored document (or of those read from ``source``), by id."""
-        if source is None:
-            return dict(self.db.execute("select id, hash from documents").fetchall())
-        rows = self.db.execute("select id, hash from documents where source = ?", [source])
-        return dict(rows.fetchall())
+        with self._reading():
+            if source is None:
+                return dict(self.db.execute("select id, hash from documents").fetchall())
+            rows = self.db.execute("select id, hash from documents where source = ?", [source])
+            return dict(rows.fetchall())
 
     def document_sources(self, ids: Sequence[str]) -> dict[str, str | None]:
         """The path each stored one of ``ids`` was read from (None if not recorded), by id."""
@@ -702,126 +872,209 @@ class Store:
         them to disk rather than holding them)."""
         from docret.corpus import Document
 
-        for r in self.db.query("select * from documents order by rowid"):
-            yield (
-                r["source"] or "",
-                Document(
-                    id=r["id"],
-                    text=r["text"] or "",
-                    title=r["title"] or "",
-                    labels=tuple(json.loads(r["labels"] or "[]")),
-                    path=r["path"],
-                    split=r["split"],
-                    metadata=json.loads(r["metadata"] or "{}"),
-                ),
-            )
+        with self._reading():  # text that is not UTF-8: the file is damaged
+            for r in self.db.query("select * from documents order by rowid"):
+                yield (
+                    r["source"] or "",
+                    Document(
+                        id=r["id"],
+                        text=r["text"] or "",
+                        title=r["title"] or "",
+                        labels=tuple(_parsed(self, r["labels"], "document labels", list, [])),
+                        path=r["path"],
+                        split=r["split"],
+                        metadata=_parsed(self, r["metadata"], "document metadata", dict, {}),
+                    ),
+                )
 
     def current_model_id(self) -> int:
         """Id of the model whose codes the index holds."""
-        value = self.meta().get("model_id")
-        if value is None:
+        value = self.meta_int("model_id", -1)
+        if value < 0:
             raise DatabaseError(f"{self.path} holds no index yet (build one with 'docret index')")
-        return int(value)
+        return value
 
     def load_model(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """The current model: its settings and history as a dict, and its weights."""
+        """The current model: its settings and history as a dict, and its weights (each as
+        long as its shape says; :func:`model_problems` tells whether they fit together)."""
         model_id = self.current_model_id()
-        row = self.db["models"].get(model_id)
-        info = {
-            "id": model_id,
-            "created": row["created"],
-            "config": json.loads(row["config"]),
-            "train_config": json.loads(row["train_config"]),
-            "analyzer": json.loads(row["analyzer"]),
-            "history": json.loads(row["history"]),
-        }
-        weights = {
-            r["name"]: from_blob(r["data"]).reshape(json.loads(r["shape"]))
-            for r in self.db.query(
-                "select name, shape, data from weights where model_id = ?", [model_id]
-            )
-        }
+        with self._reading():
+            row = self.db.execute(
+                "select created, config, train_config, analyzer, history from models where id = ?",
+                [model_id],
+            ).fetchone()
+            if row is None:
+                raise self.damaged(f"the current model ({model_id}) is missing")
+            info = {
+                "id": model_id,
+                "created": row[0],
+                "config": _parsed(self, row[1], "the model's config", dict),
+                "train_config": _parsed(self, row[2], "the model's train_config", dict),
+                "analyzer": _parsed(self, row[3], "the model's analyzer", dict),
+                "history": _parsed(self, row[4], "the model's history", list),
+            }
+            weights = {
+                name: _weight(self, name, shape, data)
+                for name, shape, data in self.db.execute(
+                    "select name, shape, data from weights where model_id = ?", [model_id]
+                )
+            }
         return info, weights
 
     def load_vocabulary(self) -> tuple[list[str], np.ndarray]:
         """Terms in id order and their idf weights."""
         terms, idf = [], []
-        for term, value in self.db.execute("select term, idf from vocabulary order by term_id"):
-            terms.append(term)
-            idf.append(value)
-        return terms, np.asarray(idf, dtype=np.float32)
+        with self._reading():
+            for term, value in self.db.execute("select term, idf from vocabulary order by term_id"):
+                terms.append(term)
+                idf.append(value)
+            problem = self._terms_problem("vocabulary", len(terms))
+            if problem is not None:
+                raise self.damaged(problem)
+        if not terms:
+            raise self.damaged("the vocabulary is empty")
+        if not set(map(type, terms)) <= {str} or not set(map(type, idf)) <= {float, int}:
+            raise self.damaged("terms of the vocabulary are not text or idf weights not numbers")
+        weights = np.asarray(idf, dtype=np.float32)
+        if not np.isfinite(weights).all() or (weights < 0).any():
+            raise self.damaged("the vocabulary's idf weights are not all finite and positive")
+        return terms, weights
+
+    def _terms_problem(self, table: str, n: int) -> str | None:
+        """What is wrong with the ``n`` term ids of ``table`` (vocabulary or lexicon): ids
+        other than 0, 1, 2, ... (an integer primary key: whole and distinct, so its ends
+        tell, and they are read from the index at once)."""
+        low, high = self.db.execute(f"select min(term_id), max(term_id) from [{table}]").fetchone()
+        if n and (low, high) != (0, n - 1):
+            return f"the {table}'s term ids run from {low} to {high}, not 0 to {n - 1:,}"
+        return None
 
     def load_surface_forms(self, vocabulary: Sequence[str]) -> dict[str, str]:
         """Known words and the vocabulary term each one stems to."""
-        return {
-            word: vocabulary[j]
-            for word, j in self.db.execute("select word, term_id from surface_forms")
-        }
+        n, out = len(vocabulary), {}
+        with self._reading():
+            for word, j in self.db.execute("select word, term_id from surface_forms"):
+                if type(j) is not int or not 0 <= j < n or not isinstance(word, str):
+                    raise self.damaged(
+                        f"the word {_short(word)} stems to term {_short(j)}, not one of the "
+                        f"vocabulary's {n:,}"
+                    )
+                out[word] = vocabulary[j]
+        return out
 
-    def load_codes(self) -> tuple[list[str], np.ndarray, np.ndarray | None]:
+    def load_codes(
+        self, code_size: int | None = None
+    ) -> tuple[list[str], np.ndarray, np.ndarray | None]:
         """Document ids in storage order, their codes of the current model (N, D) float32,
-        and for a binary model their packed bits (N, W) uint64 (else None)."""
+        and for a binary model their packed bits (N, W) uint64 (else None). Codes of another
+        length than ``code_size`` (if given; else the first code's), not finite, or none at
+        all raise :class:`~docret.errors.DamagedDatabaseError`."""
         ids, codes, bits = [], [], []
-        for doc_id, code, packed in self.db.execute(
-            "select d.id, c.code, c.bits from documents d join codes c on c.id = d.id "
-            "where c.model_id = ? order by d.rowid",
-            [self.current_model_id()],
-        ):
-            ids.append(doc_id)
-            codes.append(code)
-            bits.append(packed)
+        model_id = self.current_model_id()
+        with self._reading():
+            for doc_id, code, packed in self.db.execute(
+                "select d.id, c.code, c.bits from documents d join codes c on c.id = d.id "
+                "where c.model_id = ? order by d.rowid",
+                [model_id],
+            ):
+                ids.append(doc_id)
+                codes.append(code)
+                bits.append(packed)
+        if not ids:
+            raise self.damaged(f"no document has a code of the current model ({model_id})")
+        lengths = _blob_lengths(codes)
+        size = 4 * code_size if code_size is not None else int(lengths[0])
+        wrong = int(((lengths != size) | (lengths % 4 != 0) | (lengths == 0)).sum())
+        if wrong:
+            raise self.damaged(f"{wrong:,} codes are not {size // 4} numbers long")
         matrix = np.frombuffer(b"".join(codes), dtype="<f4").astype(np.float32)
-        if not bits or bits[0] is None:
-            return ids, matrix.reshape(len(ids), -1), None
+        if not np.isfinite(matrix).all():
+            raise self.damaged("codes hold NaN or infinite numbers")
+        matrix = matrix.reshape(len(ids), -1)
+        if set(map(type, bits)) == {type(None)}:  # float codes (checked at C speed)
+            return ids, matrix, None
+        width = (matrix.shape[1] + 63) // 64 * 8
+        wrong = int((_blob_lengths(bits) != width).sum())
+        if wrong:
+            raise self.damaged(f"{wrong:,} binary codes lack their bits")
         words = np.frombuffer(b"".join(bits), dtype="<u8").astype(np.uint64)
-        return ids, matrix.reshape(len(ids), -1), words.reshape(len(ids), -1)
+        return ids, matrix, words.reshape(len(ids), -1)
 
-    def load_vectors(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-        """Bag-of-words vectors in storage order as CSR parts: ids, indptr, indices, weights."""
+    def load_vectors(
+        self, n_terms: int | None = None
+    ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """Bag-of-words vectors in storage order as CSR parts: ids, indptr, indices, weights.
+        Term ids must lie below ``n_terms`` (default: the vocabulary's size)."""
+        if n_terms is None:
+            (n_terms,) = self.db.execute("select count(*) from vocabulary").fetchone()
         return self._load_sparse(
             "select d.id, v.indices, v.weights from documents d join vectors v on v.id = d.id "
-            "order by d.rowid"
+            "order by d.rowid",
+            n_terms,
+            "vectors",
         )
 
-    def _load_sparse(self, sql: str) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    def _load_sparse(
+        self, sql: str, n_terms: int, what: str, nonnegative: bool = False
+    ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
         """Rows of (id, int32 term ids BLOB, float32 values BLOB) as CSR parts: ids, indptr,
-        indices, values."""
+        indices, values; checked (vectorised) before anything indexes with them: blobs of
+        whole and like lengths, term ids in [0, ``n_terms``), finite values (``nonnegative``
+        too, if asked)."""
         ids, idx, val = [], [], []
-        for doc_id, i_blob, v_blob in self.db.execute(sql):
-            ids.append(doc_id)
-            idx.append(i_blob)
-            val.append(v_blob)
-        lengths = np.fromiter((len(b) // 4 for b in idx), dtype=np.int64, count=len(idx))
-        indptr = np.concatenate([[0], np.cumsum(lengths)])
-        return ids, indptr, _joined(idx, "<i4", np.int32), _joined(val, "<f4", np.float32)
+        with self._reading():
+            for doc_id, i_blob, v_blob in self.db.execute(sql):
+                ids.append(doc_id)
+                idx.append(i_blob)
+                val.append(v_blob)
+        lengths, value_lengths = _blob_lengths(idx), _blob_lengths(val)
+        broken = int(((lengths != value_lengths) | (lengths % 4 != 0) | (lengths < 0)).sum())
+        if broken:
+            raise self.damaged(f"{broken:,} {what} have term ids and values of unlike lengths")
+        indptr = np.concatenate([[0], np.cumsum(lengths // 4)])
+        indices, values = _joined(idx, "<i4", np.int32), _joined(val, "<f4", np.float32)
+        if len(indices) and (indices.min() < 0 or indices.max() >= n_terms):
+            outside = int(((indices < 0) | (indices >= n_terms)).sum())
+            raise self.damaged(
+                f"{what} hold {outside:,} term ids outside the {n_terms:,} terms (up to "
+                f"{int(indices.max()):,})"
+            )
+        if not np.isfinite(values).all() or (nonnegative and (values < 0).any()):
+            kind = "NaN, infinite or negative" if nonnegative else "NaN or infinite"
+            raise self.damaged(f"{what} hold {kind} values")
+        return ids, indptr, indices, values
 
     def documents(self, ids: Iterable[str]) -> dict[str, StoredDocument]:
         """Stored documents by id (ids not found are absent from the result)."""
         out: dict[str, StoredDocument] = {}
-        for marks, chunk in _id_chunks(list(ids)):
-            # Plain cursor rows: a dict per row (sqlite-utils' rows) costs a query dearly.
-            rows = self.db.execute(
-                "select id, title, text, labels, path, split, metadata from documents "
-                f"where id in ({marks})",
-                chunk,
-            )
-            for doc_id, title, text, labels, path, split, metadata in rows:
-                out[doc_id] = StoredDocument(
-                    doc_id,
-                    title or "",
-                    text or "",
-                    json.loads(labels or "[]"),
-                    path,
-                    split,
-                    json.loads(metadata or "{}"),
-                )
+        with self._reading():
+            for marks, chunk in _id_chunks(list(ids)):
+                self._read_documents(marks, chunk, out)
         return out
+
+    def _read_documents(self, marks: str, chunk: list[str], out: dict[str, StoredDocument]) -> None:
+        # Plain cursor rows: a dict per row (sqlite-utils' rows) costs a query dearly.
+        rows = self.db.execute(
+            "select id, title, text, labels, path, split, metadata from documents "
+            f"where id in ({marks})",
+            chunk,
+        )
+        for doc_id, title, text, labels, path, split, metadata in rows:
+            out[doc_id] = StoredDocument(
+                doc_id,
+                title or "",
+                text or "",
+                _parsed(self, labels, "document labels", list, []),
+                path,
+                split,
+                _parsed(self, metadata, "document metadata", dict, {}),
+            )
 
     def first_labels(self) -> dict[str, str]:
         """The first label of every labelled document, by id."""
         out = {}
         for doc_id, labels in self.db.execute("select id, labels from documents"):
-            found = json.loads(labels or "[]")
+            found = _parsed(self, labels, "document labels", list, [])
             if found:
                 out[doc_id] = found[0]
         return out
@@ -830,7 +1083,7 @@ class Store:
         """How many documents carry each label."""
         counts: dict[str, int] = {}
         for (labels,) in self.db.execute("select labels from documents"):
-            for label in json.loads(labels or "[]"):
+            for label in _parsed(self, labels, "document labels", list, []):
                 counts[label] = counts.get(label, 0) + 1
         return dict(sorted(counts.items()))
 
@@ -872,7 +1125,14 @@ class Store:
 
     def load_lexicon(self) -> list[str]:
         """Lexicon terms in id order (empty for an index built before BM25 was stored)."""
-        return [t for (t,) in self.db.execute("select term from lexicon order by term_id")]
+        with self._reading():
+            terms = [t for (t,) in self.db.execute("select term from lexicon order by term_id")]
+            problem = self._terms_problem("lexicon", len(terms))
+            if problem is not None:
+                raise self.damaged(problem)
+        if not set(map(type, terms)) <= {str}:
+            raise self.damaged("terms of the lexicon are not text")
+        return terms
 
     def term_counts_complete(self) -> bool:
         """Whether every stored document has its term counts stored."""
@@ -882,12 +1142,20 @@ class Store:
         ).fetchone()
         return not missing
 
-    def load_term_counts(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    def load_term_counts(
+        self, n_terms: int | None = None
+    ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
         """Term counts in storage order as CSR parts: ids, indptr, term ids, counts. Documents
-        without counts (added by an older docret) are absent from ``ids``."""
+        without counts (added by an older docret) are absent from ``ids``. Term ids must lie
+        below ``n_terms`` (default: the lexicon's size), counts be finite and not negative."""
+        if n_terms is None:
+            (n_terms,) = self.db.execute("select count(*) from lexicon").fetchone()
         return self._load_sparse(
             "select d.id, t.indices, t.counts from documents d join term_counts t on t.id = d.id "
-            "order by d.rowid"
+            "order by d.rowid",
+            n_terms,
+            "term counts",
+            nonnegative=True,
         )
 
     def set_ranking(self, model_id: int, ranking: Mapping[str, Any]) -> None:
@@ -899,13 +1167,13 @@ class Store:
         row = self.db.execute(
             "select ranking from models where id = ?", [self.current_model_id()]
         ).fetchone()
-        return json.loads(row[0]) if row and row[0] else None
+        return _parsed(self, row[0], "the model's ranking", dict) if row and row[0] else None
 
     def type_counts(self) -> dict[str, int]:
         """How many documents of each type (pdf, html, ...; "unknown" before schema 5)."""
         counts: dict[str, int] = {}
         for (metadata,) in self.db.execute("select metadata from documents"):
-            kind = json.loads(metadata or "{}").get("type", "unknown")
+            kind = _parsed(self, metadata, "document metadata", dict, {}).get("type", "unknown")
             counts[kind] = counts.get(kind, 0) + 1
         return dict(sorted(counts.items()))
 
@@ -957,6 +1225,124 @@ def _document_row(d: Any, source: str) -> dict[str, Any]:
     }
 
 
+# -- what a file holds: checked as it is read ------------------------------------------------
+def _short(value: Any, most: int = 40) -> str:
+    """``repr(value)`` for a message, cut to ``most`` characters."""
+    text = repr(value)
+    return text if len(text) <= most else text[: most - 3] + "..."
+
+
+def _parsed(store: Store, text: Any, what: str, kind: type, default: Any = None) -> Any:
+    """The JSON ``text`` of ``what`` as a ``kind`` (dict or list); ``default`` where it is
+    empty and may be. Anything else raises :class:`~docret.errors.DamagedDatabaseError`."""
+    if text is None or text == "":
+        if default is not None:
+            return default
+        raise store.damaged(f"{what} is missing")
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        raise store.damaged(f"{what} is not JSON: {_short(text)}") from None
+    if not isinstance(value, kind):
+        raise store.damaged(f"{what} is not a JSON {'object' if kind is dict else 'list'}")
+    return value
+
+
+def _whole(value: Any, least: int = 0) -> bool:
+    return type(value) is int and value >= least
+
+
+def _weight(store: Store, name: Any, shape_text: Any, data: Any) -> np.ndarray:
+    """A stored weight tensor, its blob as long as its shape says."""
+    shape = _parsed(store, shape_text, f"the shape of weight {_short(name)}", list)
+    if not all(_whole(n) for n in shape):
+        raise store.damaged(f"weight {_short(name)} has the shape {_short(shape)}")
+    size = 4 * int(np.prod(shape, dtype=object)) if shape else 4
+    if not isinstance(data, bytes) or len(data) != size:
+        length = len(data) if isinstance(data, bytes) else 0
+        raise store.damaged(
+            f"weight {_short(name)} holds {length:,} bytes, its shape {shape} needs {size:,}"
+        )
+    return from_blob(data).reshape(shape)
+
+
+def _blob_lengths(blobs: Sequence[Any]) -> np.ndarray:
+    """The length of each blob (-1 for a value that is not one), as an int64 array."""
+    if set(map(type, blobs)) <= {bytes}:  # the usual case, checked at C speed
+        return np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs))
+    return np.fromiter(
+        (len(b) if isinstance(b, bytes) else -1 for b in blobs), dtype=np.int64, count=len(blobs)
+    )
+
+
+def expected_shapes(config: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+    """The shape of every weight tensor of the autoencoder ``config`` describes (what
+    :class:`docret.model.Autoencoder` holds), without importing torch."""
+    sizes = [config["vocab_size"], *config["hidden"], config["code_size"]]
+    shapes = {"input_weight": (sizes[0], sizes[1]), "input_bias": (sizes[1],)}
+    for i in range(1, len(sizes) - 1):
+        shapes[f"encoder.{i - 1}.weight"] = (sizes[i + 1], sizes[i])
+        shapes[f"encoder.{i - 1}.bias"] = (sizes[i + 1],)
+    rev = sizes[::-1]
+    for i in range(len(rev) - 1):
+        shapes[f"decoder.{i}.weight"] = (rev[i + 1], rev[i])
+        shapes[f"decoder.{i}.bias"] = (rev[i + 1],)
+    return shapes
+
+
+def model_problems(
+    model: Mapping[str, Any], weights: Mapping[str, np.ndarray], n_terms: int
+) -> list[str]:
+    """What is wrong with a stored model (its config, analyzer and history as read, its
+    weights) for a vocabulary of ``n_terms``: empty when a query can use it."""
+    from docret.defaults import ACTIVATIONS
+    from docret.text import STEMMERS
+
+    config, analyzer = model["config"], model["analyzer"]
+    problems = []
+    hidden = config.get("hidden")
+    if not (
+        _whole(config.get("vocab_size"), 1)
+        and _whole(config.get("code_size"), 1)
+        and isinstance(hidden, list)
+        and all(_whole(h, 1) for h in hidden)
+    ):
+        problems.append(
+            "the model's config has no whole positive vocab_size, hidden and code_size: "
+            + _short({k: config.get(k) for k in ("vocab_size", "hidden", "code_size")}, 120)
+        )
+    if config.get("activation") not in ACTIVATIONS:
+        problems.append(f"the model's activation {_short(config.get('activation'))} is unknown")
+    if not isinstance(config.get("binary", False), bool):
+        problems.append("the model's config says neither binary true nor false")
+    if analyzer.get("stemmer") not in STEMMERS:
+        problems.append(f"the model's stemmer {_short(analyzer.get('stemmer'))} is unknown")
+    stop_words = analyzer.get("stop_words")
+    if not isinstance(stop_words, list) or not all(isinstance(w, str) for w in stop_words):
+        problems.append("the model's stop words are not a list of words")
+    if not all(isinstance(h, dict) for h in model["history"]):
+        problems.append("the model's history is not a list of epochs")
+    if problems:
+        return problems
+    if config["vocab_size"] != n_terms:
+        problems.append(
+            f"the vocabulary has {n_terms:,} terms, the model expects {config['vocab_size']:,}"
+        )
+    for name, shape in expected_shapes(config).items():
+        found = weights.get(name)
+        if found is None:
+            problems.append(f"the model has no weight {name}")
+        elif found.shape != shape:
+            problems.append(f"weight {name} has the shape {list(found.shape)}, not {list(shape)}")
+    lsa = weights.get("lsa")
+    if lsa is not None and (lsa.ndim != 2 or lsa.shape[1] != config["vocab_size"]):
+        problems.append(f"the LSA directions have the shape {list(lsa.shape)}")
+    for name, w in weights.items():
+        if not np.isfinite(w).all():
+            problems.append(f"weight {name} holds NaN or infinite numbers")
+    return problems
+
+
 # -- opening files safely -------------------------------------------------------------------
 # SQLite's primary result codes (sqlite3.SQLITE_* constants exist only from Python 3.11).
 _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 10, 11, 13, 14, 26
@@ -988,20 +1374,34 @@ def damaged(path: str, detail: str) -> str:
     )
 
 
-def user_error(error: BaseException, path: str) -> DatabaseError | None:
+def user_error(
+    error: BaseException, path: str, waited: float = _STATEMENT_WAIT
+) -> DatabaseError | None:
     """The one-line :class:`DatabaseError` for a SQLite error a user can act on (damaged,
-    read-only or full file, another writer holding the lock), else None."""
+    read-only or full file, another process holding a lock for ``waited`` seconds), else None.
+    A damaged file (a page, or text that is not UTF-8) gives a
+    :class:`~docret.errors.DamagedDatabaseError`."""
     if not isinstance(error, sqlite3.Error):
         return None
     code = getattr(error, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
     text = str(error)
-    if primary in (_CORRUPT, _NOTADB) or "malformed" in text or "not a database" in text:
-        return DatabaseError(damaged(path, text))
+    if (
+        primary in (_CORRUPT, _NOTADB)
+        or "malformed" in text
+        or "not a database" in text
+        or "Could not decode to UTF-8" in text
+    ):
+        detail = text
+        if "decode to UTF-8" in text:
+            column = text.split("column '", 1)[-1].split("'", 1)[0] if "column '" in text else ""
+            detail = f"text that is not UTF-8 (column {column})" if column else "text not UTF-8"
+        return DamagedDatabaseError(damaged(path, detail), detail)
     if primary in (_BUSY, _LOCKED) or "database is locked" in text:
         return DatabaseError(
-            f"Another docret is writing to {path}: still busy after {busy_timeout():g} s, "
-            f"nothing was written (try again later, or wait longer with {BUSY_TIMEOUT_ENV}=SECONDS)"
+            f"{path} is locked by another process (a docret or another program writing to "
+            f"it): still busy after {waited:.1f} s, nothing was written (try again later, or "
+            f"wait longer with {BUSY_TIMEOUT_ENV}=SECONDS)"
         )
     if primary == _READONLY or "readonly database" in text:
         why = _why_not_writable(Path(path)) or "the file is read-only"
@@ -1045,7 +1445,7 @@ def _is_sqlite_file(p: Path) -> bool:
         return False
 
 
-def _connect_readonly(p: Path) -> sqlite3.Connection:
+def _connect_readonly(p: Path, timeout: float = _STATEMENT_WAIT) -> sqlite3.Connection:
     """A read-only connection to ``p``, in a read-only folder too.
 
     ``mode=ro`` still needs the WAL index file (``-shm``) beside the database; in a folder
@@ -1053,7 +1453,7 @@ def _connect_readonly(p: Path) -> sqlite3.Connection:
     write-ahead log was left behind) and SQLite may read it as ``immutable``.
     """
     uri = p.resolve().as_uri()
-    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=_STATEMENT_WAIT)
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout)
     try:
         conn.execute("select count(*) from sqlite_master").fetchone()
         return conn

@@ -123,7 +123,9 @@ def test_writer_gives_up_with_one_line_after_the_busy_timeout(db, tmp_path):
         lock.close()
     assert waiting.returncode == 1 and "Traceback" not in err
     errors = [line for line in err.splitlines() if "Error" in line]  # progress lines aside
-    assert len(errors) == 1 and errors[0].startswith("Error: Another docret is writing to")
+    assert len(errors) == 1 and errors[0].startswith(f"Error: {db} is locked by another process")
+    said = float(errors[0].split("still busy after ", 1)[1].split(" s", 1)[0])
+    assert 0.5 <= said < 2.0  # waited about what it was told, and says so
     assert state(db) == before
 
 
