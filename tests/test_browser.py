@@ -90,7 +90,8 @@ def test_search_compare_document_and_map(server, browser, shots):
     wait(b).until(ec.presence_of_element_located((By.CSS_SELECTOR, "li.hit")))
     assert "q=engine+failure+on+takeoff" in b.current_url
     hits = b.find_elements(By.CSS_SELECTOR, "li.hit")
-    assert len(hits) == 10
+    matched = int(b.find_element(By.ID, "matched").text.split()[0])
+    assert len(hits) == min(10, matched) and len(hits) >= 3
     assert all(h.find_element(By.CSS_SELECTOR, ".title").text for h in hits)
     b.save_screenshot(str(shots / "search.png"))
 
@@ -107,7 +108,7 @@ def test_search_compare_document_and_map(server, browser, shots):
         "default ranking",
         "bm25",
     ]
-    assert all(len(c.find_elements(By.CSS_SELECTOR, "li.hit")) == 10 for c in columns)
+    assert all(3 <= len(c.find_elements(By.CSS_SELECTOR, "li.hit")) <= 10 for c in columns)
     b.save_screenshot(str(shots / "compare.png"))
 
     title = b.find_element(By.CSS_SELECTOR, ".columns li.hit .title")

@@ -378,3 +378,10 @@ def test_the_page_counts_the_unknown_words_it_does_not_show(client):
     page = client.get("/", params={"q": "rocket " + " ".join(words)})
     assert page.status_code == 200
     assert "and 10 more" in page.text
+
+
+def test_a_query_says_how_many_documents_matched(client):
+    body = client.get("/api/query", params={"q": QUERY, "k": 1}).json()
+    assert len(body["hits"]) == 1 and body["matched"] > 1
+    page = client.get("/", params={"q": QUERY, "k": 1})
+    assert f"{body['matched']:,} matches, the first 1 shown" in page.text

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from docret.errors import QueryError
-from docret.index import Hit, Index
+from docret.index import Index, Ranking
 
 # Shown in the method menus; a name missing here is shown as it is.
 METHOD_NAMES = {
@@ -54,7 +54,7 @@ def methods(index: Index) -> list[str]:
     return [m for m in METHODS if m not in missing]
 
 
-def query(index: Index, text: str, k: int, method: str | None) -> list[Hit]:
+def query(index: Index, text: str, k: int, method: str | None) -> Ranking:
     """Rank for ``text`` by ``method`` (None: the index's default ranking)."""
     check_method(index, method)
     return index.query(text, k, method=method)

@@ -33,7 +33,6 @@ from docret.serve.state import READERS, RETRY_AFTER, ServedIndex, Unavailable
 MAX_K = 1000
 MAX_EXPLAIN_K = 50  # each explained hit costs about 20 ms
 MAX_UNKNOWN_SHOWN = 20  # unknown words echoed, the rest counted
-MAX_WORD_SHOWN = 40  # characters of each echoed unknown word
 PAGE = 10  # hits per "more"
 MAP_MAX_POINTS = 20_000  # beyond this the map gets a seeded sample plus a density grid
 DENSITY_BINS = 160
@@ -91,13 +90,9 @@ def file_url(doc_id: str) -> str:
 
 # -- what the endpoints compute (run in the index's thread) ---------------------------------
 def shown_unknown(words: list[str]) -> dict[str, Any]:
-    """The first :data:`MAX_UNKNOWN_SHOWN` unknown words, each cut to :data:`MAX_WORD_SHOWN`
-    characters, and how many there are in all."""
-    shown = [
-        w if len(w) <= MAX_WORD_SHOWN else w[:MAX_WORD_SHOWN] + "…"
-        for w in words[:MAX_UNKNOWN_SHOWN]
-    ]
-    return {"unknown_words": shown, "unknown_count": len(words)}
+    """The first :data:`MAX_UNKNOWN_SHOWN` unknown words (each already cut short by
+    :meth:`~docret.index.Index.unknown_words`) and how many there are in all."""
+    return {"unknown_words": words[:MAX_UNKNOWN_SHOWN], "unknown_count": len(words)}
 
 
 def check_explain(k: int, explain: bool) -> None:
@@ -120,6 +115,7 @@ def run_query(index: Index, text: str, k: int, method: str | None, explain: bool
         "methods": offered,
         "k": k,
         "hits": rows,
+        "matched": hits.matched,
         **shown_unknown(adapter.unknown_words(index, text)),
         "query_words": [w for w, _ in index.explain(text, 10)] if explain else None,
     }

@@ -61,6 +61,7 @@ class QueryOut(BaseModel):
     methods: list[str]
     k: int
     hits: list[HitOut]
+    matched: int  # how many documents the method matched (hits holds the first k of them)
     unknown_words: list[str]  # the first 20, each cut to 40 characters
     unknown_count: int  # how many words of the query are unknown
     query_words: list[str] | None = None  # what the query's code stands for (with explain)
