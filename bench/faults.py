@@ -23,6 +23,11 @@ Usage (from a checkout):
    runs on each in a child process of bounded memory. Each must end cleanly (exit 0, or exit 1
    with one ``Error:`` line; no traceback, no crash) and ``check`` must report every kind.
    ``--crafted-only`` runs this part alone.
+5. Bad inputs. Options out of range or not numbers, empty patterns, odd files (a name that is not
+   UTF-8, a JSON line nested too deep, UTF-16 without a byte-order mark, an unknown word of 100,000
+   letters), qrels of another form: each command must end cleanly as above, and nothing stored
+   may change (the index's ids and codes are compared before and after).
+   ``--inputs-only`` runs this part alone.
 
 Everything runs through ``python -m docret`` with tiny training settings, so what is measured is
 the storage layer, not the model. tests/test_faults.py runs a few seconds of the same code in CI.
@@ -620,6 +625,100 @@ def crafted_trials(
     return runs
 
 
+# -- 5. bad inputs ----------------------------------------------------------------------------
+def bad_inputs(work: Path) -> dict[str, list[str]]:
+    """Each bad input's arguments for ``docret -d DB``, with the files they need written under
+    ``work`` (an index of the sample is in DB)."""
+    odd = work / "odd"
+    odd.mkdir(exist_ok=True)
+    (odd / os.fsdecode(b"bad\xff.txt")).write_text("engine failure on takeoff\n" * 20)
+    (odd / "deep.jsonl").write_text(
+        "[" * 100_000 + "]" * 100_000 + "\n" + json.dumps({"id": "ok", "text": "engine " * 30})
+    )
+    (odd / "utf16.txt").write_bytes(("engine failure on takeoff " * 20).encode("utf-16-le"))
+    qrels = work / "collection"
+    qrels.mkdir(exist_ok=True)
+    (qrels / "docs.jsonl").write_text(json.dumps({"id": "d1", "text": "engine " * 50}) + "\n")
+    (qrels / "queries.jsonl").write_text(json.dumps({"id": "q1", "text": "engine"}) + "\n")
+    (qrels / "qrels.tsv").write_text("q1 d1\n")
+    sample = str(SAMPLE)
+    inputs = {
+        f"index {option} {value}": ["index", sample, "--retrain", option, value]
+        for option, value in [
+            ("--lr", "nan"),
+            ("--lr", "inf"),
+            ("--lr", "1e308"),
+            ("--code-l2", "inf"),
+            ("--noise", "nan"),
+            ("--negatives", "1e12"),
+            ("--vocab-size", "1"),
+            ("--epochs", "-1"),
+            ("--hidden", "0"),
+            ("--min-df", "nan"),
+            ("--glob", ""),
+        ]
+    }
+    inputs.update(
+        {
+            "add a folder of odd files": ["add", str(odd)],
+            "query an unknown word of 100,000 letters": ["query", "q" * 100_000],
+            "query nothing but stop words": ["query", "the of and"],
+            "query -k 0": ["query", "engine", "-k", "0"],
+            "similar an unknown id": ["similar", "no/such/id.txt"],
+            "remove an unknown id": ["remove", "no/such/id.txt"],
+            "evaluate qrels of two columns": ["evaluate", str(qrels), *TINY],
+            "add a path that does not exist": ["add", str(work / "missing")],
+        }
+    )
+    return inputs
+
+
+@dataclass
+class InputRun:
+    """One bad input: whether its command ended cleanly (exit 0, or 1 or 2 with an ``Error:``
+    line last; no traceback) and lost nothing stored (a refused command changed nothing)."""
+
+    name: str
+    returncode: int
+    clean: bool
+    intact: bool
+    output: str
+
+
+def bad_input_trials(pristine: Path, work: Path) -> list[InputRun]:
+    """Run every :func:`bad_inputs` command on a copy of ``pristine``."""
+    runs = []
+    for name, args in bad_inputs(work).items():
+        db = work / "inputs.db"
+        copy_database(pristine, db)
+        before = state(db)
+        done = run(db, *args)
+        after = state(db)
+        # refused: nothing changed; accepted (odd files are skipped or read): nothing lost
+        intact = before == after if done.returncode else before.ids <= after.ids
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        clean = "Traceback" not in done.stderr and (
+            done.returncode == 0
+            or (done.returncode in (1, 2) and bool(lines) and lines[-1].startswith("Error: "))
+        )
+        runs.append(InputRun(name, done.returncode, clean, intact, done.stderr.strip()[-300:]))
+    return runs
+
+
+def print_inputs(runs: list[InputRun], seconds: float) -> None:
+    """The bad inputs' line of the report."""
+    print(
+        f"bad inputs tried / handled cleanly: {len(runs)} tried, "
+        f"{sum(r.clean for r in runs)} clean, {sum(r.returncode not in (0, 1, 2) for r in runs)} "
+        f"crashed, {sum(not r.intact for r in runs)} lost or changed what was stored "
+        f"({seconds:.0f} s)"
+    )
+    for r in runs:
+        if not (r.clean and r.intact):
+            last = r.output.splitlines()[-1] if r.output else ""
+            print(f"  NOT CLEAN: {r.name}: exit {r.returncode}: {last[:160]}")
+
+
 def build(db: Path, corpus: Path) -> None:
     """A tiny index of ``corpus`` in ``db``, checkpointed so that the file can be copied."""
     done = run(db, "index", str(corpus), *TINY)
@@ -638,9 +737,13 @@ def main() -> None:
         "--skip-kills", action="store_true", help="only readers and writers (e.g. on old code)"
     )
     parser.add_argument("--crafted-only", action="store_true", help="only crafted databases")
+    parser.add_argument("--inputs-only", action="store_true", help="only bad inputs")
     opts = parser.parse_args()
     if opts.crafted_only:
         crafted_main()
+        return
+    if opts.inputs_only:
+        inputs_main()
         return
     started = datetime.now().strftime("%Y-%m-%d %H:%M")
     with tempfile.TemporaryDirectory() as tmp:
@@ -672,6 +775,9 @@ def main() -> None:
         t0 = time.perf_counter()
         crafted = crafted_trials(pristine, work)
         crafted_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        inputs = bad_input_trials(pristine, work)
+        inputs_seconds = time.perf_counter() - t0
     survived = [k for k in kills if k.outcome in ("old", "new") and k.check_ok and k.query_ok]
     print(f"# bench/faults.py, {started}, {platform.node()} ({os.cpu_count()} CPUs)")
     print(f"kills: {len(survived)} of {len(kills)} survived ({kill_seconds:.0f} s)")
@@ -705,6 +811,21 @@ def main() -> None:
         f"check {'ok' if reading.check_ok else 'FAILED'}"
     )
     print_crafted(crafted, crafted_seconds)
+    print_inputs(inputs, inputs_seconds)
+
+
+def inputs_main() -> None:
+    """Build a tiny index, run :func:`bad_input_trials` on it and print the report."""
+    started = datetime.now().strftime("%Y-%m-%d %H:%M")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        pristine = work / "pristine.db"
+        build(pristine, SAMPLE)
+        t0 = time.perf_counter()
+        runs = bad_input_trials(pristine, work)
+        seconds = time.perf_counter() - t0
+    print(f"# bench/faults.py --inputs-only, {started}, {platform.node()}")
+    print_inputs(runs, seconds)
 
 
 def crafted_main() -> None:
