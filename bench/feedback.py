@@ -87,7 +87,7 @@ class Queries:
         self.bm25 = np.stack([lexical.bm25.scores(*t) for t in terms])
         self.docs = [normalize_rows(s) for s in spaces]
         self.queries = [normalize_rows(q) for q in encoder.transform_both(texts)]
-        weights = [query_weights(*pair, float(c.sum()), lexical.median_length) for _, c in terms]
+        weights = [query_weights(pair, pair, float(c.sum()), 0.0) for _, c in terms]
         self.weights = np.array(weights, dtype=np.float32)
 
     def scores(self, docs: int, moved: float) -> np.ndarray:

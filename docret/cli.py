@@ -981,6 +981,18 @@ def info(ctx: click.Context, as_json: bool) -> None:
                 else ""
             ),
         ),
+        *(
+            [
+                (
+                    "Long queries",
+                    f"learned codes {long['weight']} + LSA {long['lsa']} from "
+                    f"{max(2 * 12, long['terms']):.0f} terms on (chosen on {long['queries']:,} "
+                    "pseudo-queries as long as a paragraph), moving there from 12 terms",
+                )
+            ]
+            if (long := data["ranking"].get("long")) and data["ranking"]["default"] != "codes"
+            else []
+        ),
         ("Schema", str(data["schema_version"])),
     ]
     for key, value in rows:

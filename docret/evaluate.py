@@ -42,7 +42,6 @@ from docret.ranking import (
     likelihood_ranking,
     normalize_rows,
     query_likelihoods,
-    query_weights,
 )
 from docret.ranking import Bm25 as Bm25Scores
 from docret.text import Analyzer, english_stop_words
@@ -379,10 +378,9 @@ class Default(Method):
             codes, lsa = self.codes.encoder.transform_both(texts)
         else:
             codes = self.codes.encoder.transform(texts)
-        length = self.lexical.index.median_length
         rows = []
         for i, n in enumerate(self.lexical.lengths(texts)):
-            a, b = query_weights(self.choice.weight, self.choice.lsa, n, length)
+            a, b = self.choice.weights_for(n)
             lsa_i = None if lsa is None else (self.lsa_docs, lsa[i])
             rows.append(fuse_with_feedback(lexical[i], (self.codes.docs, codes[i]), a, lsa_i, b))
         return np.stack(rows)

@@ -9,8 +9,9 @@ still ties them is the rest of the document's words and topic. Each pair of weig
 :data:`FUSION_GRID` (the code cosine's, the LSA cosine's; BM25 gets the rest) ranks every
 pseudo-query, the mean reciprocal rank of the answers is measured, and :func:`choose_weight`
 takes the smallest total weight that reaches half of the best gain over BM25 alone, so a
-corpus where neither semantic score helps gets plain BM25. Queries longer than a typed
-question weigh the codes more (:func:`docret.ranking.query_weights`).
+corpus where neither semantic score helps gets plain BM25. Queries as long as a paragraph get
+a pair chosen by the same rules on pseudo-queries of that length (:data:`LONG_SPAN_WORDS`),
+and queries in between move from one pair to the other (:func:`docret.ranking.query_weights`).
 
 Such a pseudo-query has one answer, as a search for a known document has. A question on a
 topic has many, and wants the semantic scores weighed more. So the same pseudo-queries are
@@ -39,7 +40,16 @@ from typing import Any
 import numpy as np
 
 from docret.lexicon import LexicalIndex, TermCounts, count_corpus, query_terms
-from docret.ranking import BM25_B, BM25_K1, Bm25, matched_counts, min_max, mix, normalize_rows
+from docret.ranking import (
+    BM25_B,
+    BM25_K1,
+    Bm25,
+    matched_counts,
+    min_max,
+    mix,
+    normalize_rows,
+    query_weights,
+)
 
 FUSION_WEIGHTS = tuple(round(0.1 * i, 1) for i in range(10))  # 0.0 .. 0.9
 # (codes, LSA) weight pairs; BM25 keeps 1 - their sum, at least 0.1.
@@ -47,6 +57,9 @@ FUSION_GRID = tuple((a, b) for a in FUSION_WEIGHTS for b in FUSION_WEIGHTS if a 
 CODES_ONLY = tuple((a, 0.0) for a in FUSION_WEIGHTS)  # an index without LSA directions
 PSEUDO_QUERIES = 1000
 SPAN_WORDS = (5, 12)  # a typed question's length, stop words included
+# A question written as a paragraph (LISA's queries have a median of 49 words): the long
+# pseudo-queries that choose the weights of long queries (docret.ranking.query_weights).
+LONG_SPAN_WORDS = (25, 60)
 MIN_PSEUDO_QUERIES = 20  # fewer say nothing reliable: keep BM25 alone
 CHUNK = 50  # pseudo-queries scored at a time
 CALIBRATION_DOCS = 50_000  # larger corpora choose their weights on a sample this large
@@ -102,6 +115,19 @@ class FusionChoice:
     k1: float = BM25_K1
     b: float = BM25_B
     bm25_mrr: dict[tuple[float, float], float] = field(default_factory=dict)
+    # The (codes, LSA) pair of long queries, chosen as the pair above on pseudo-queries of
+    # LONG_SPAN_WORDS (None: too few documents that long; queries of any length get the pair
+    # above), how many there were, their median number of terms and what chose the pair.
+    long: Pair | None = None
+    long_queries: int = 0
+    long_terms: float = 0.0
+    long_chosen_by: str = ""
+
+    def weights_for(self, n_terms: float) -> Pair:
+        """The (codes, LSA) weights of a query of ``n_terms`` terms
+        (:func:`~docret.ranking.query_weights`)."""
+        short = (self.weight, self.lsa)
+        return query_weights(short, self.long or short, n_terms, self.long_terms)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (stored with the model)."""
@@ -119,6 +145,14 @@ class FusionChoice:
             "b": self.b,
             "mrr": {f"{k1},{b}": round(v, 4) for (k1, b), v in self.bm25_mrr.items()},
         }
+        if self.long is not None:
+            out["long"] = {
+                "weight": self.long[0],
+                "lsa": self.long[1],
+                "queries": self.long_queries,
+                "terms": self.long_terms,
+                "chosen_by": self.long_chosen_by,
+            }
         return out
 
     @classmethod
@@ -136,6 +170,7 @@ class FusionChoice:
 
         bm25 = data.get("bm25", {})
         chosen_by = data.get("chosen_by", "labels" if data.get("by_labels") else "known items")
+        long = data.get("long")
         return cls(
             float(data["weight"]),
             pairs(data.get("mrr", {})),
@@ -146,6 +181,10 @@ class FusionChoice:
             float(bm25.get("k1", BM25_K1)),
             float(bm25.get("b", BM25_B)),
             pairs(bm25.get("mrr", {})),
+            None if long is None else (float(long["weight"]), float(long["lsa"])),
+            0 if long is None else int(long["queries"]),
+            0.0 if long is None else float(long["terms"]),
+            "" if long is None else str(long["chosen_by"]),
         )
 
 
@@ -310,6 +349,7 @@ def calibrate(
     n: int = PSEUDO_QUERIES,
     among: Sequence[int] | None = None,
     labels: Sequence[Sequence[str]] | None = None,
+    long_span: tuple[int, int] = LONG_SPAN_WORDS,
     tfidf: Any = None,
     neighbours: int = NEIGHBOURS,
     within: float = NEIGHBOURS_WITHIN,
@@ -326,18 +366,13 @@ def calibrate(
     documents, or fewer than :data:`MIN_PSEUDO_QUERIES` labelled ones, are ignored), else by
     the ``neighbours`` nearest neighbours of the pseudo-queries' documents in ``tfidf`` (the
     documents' L2-normalised tf-idf rows, sparse; none given, none used), taking the smallest
-    weights ``within`` standard errors of their best. With no ``spaces``
+    weights ``within`` standard errors of their best. The pair of long queries is chosen the
+    same way on pseudo-queries of ``long_span`` words. With no ``spaces``
     (a binary index, which is not fused) only BM25's parameters are chosen.
     """
-    found = [q for q in pseudo_queries(texts, n, seed, span, among) if analyze(q.text)]
+    found, terms, rests = _pseudo_queries(texts, analyze, lexicon, n, seed, span, among)
     if len(found) < MIN_PSEUDO_QUERIES:
         return FusionChoice(0.0, {}, len(found))
-    terms = [query_terms(analyze, q.text, lexicon) for q in found]
-    # How often each pseudo-query's terms occur in the rest of its document, and its length.
-    rests = [
-        matched_counts(ids, *query_terms(analyze, q.rest, lexicon))
-        for q, (ids, _) in zip(found, terms, strict=True)
-    ]
     reciprocal = bm25_reciprocal_ranks(found, terms, rests, bm25)
     k1, b = choose_bm25(reciprocal)
     bm25_mrr = {setting: float(rr.mean()) for setting, rr in reciprocal.items()}
@@ -352,7 +387,39 @@ def calibrate(
     if tfidf is not None:
         topics["neighbours"] = neighbour_topics(tfidf, neighbours)
     choice = _calibrate_weights(found, terms, rests, bm25, spaces, embed, topics, within)
-    return replace(choice, k1=k1, b=b, bm25_mrr=bm25_mrr)
+    choice = replace(choice, k1=k1, b=b, bm25_mrr=bm25_mrr)
+    # Long queries: the same rules on long pseudo-queries, where the corpus has such documents.
+    found, terms, rests = _pseudo_queries(texts, analyze, lexicon, n, seed, long_span, among)
+    if len(found) < MIN_PSEUDO_QUERIES:
+        return choice
+    longer = _calibrate_weights(found, terms, rests, bm25, spaces, embed, topics, within)
+    return replace(
+        choice,
+        long=(longer.weight, longer.lsa),
+        long_queries=len(found),
+        long_terms=float(np.median([counts.sum() for _, counts in terms])),
+        long_chosen_by=longer.chosen_by,
+    )
+
+
+def _pseudo_queries(
+    texts: Sequence[str],
+    analyze: Callable[[str], list[str]],
+    lexicon: dict[str, int],
+    n: int,
+    seed: int,
+    span: tuple[int, int],
+    among: Sequence[int] | None,
+) -> tuple[list[PseudoQuery], list[tuple[np.ndarray, np.ndarray]], list[tuple[np.ndarray, float]]]:
+    """The :func:`pseudo_queries` with a word in ``lexicon``, their terms (ids and counts)
+    and how often those terms occur in the rest of their documents, with its length."""
+    found = [q for q in pseudo_queries(texts, n, seed, span, among) if analyze(q.text)]
+    terms = [query_terms(analyze, q.text, lexicon) for q in found]
+    rests = [
+        matched_counts(ids, *query_terms(analyze, q.rest, lexicon))
+        for q, (ids, _) in zip(found, terms, strict=True)
+    ]
+    return found, terms, rests
 
 
 def label_topics(sets: Sequence[frozenset[str]]) -> Topics:

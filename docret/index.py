@@ -34,7 +34,6 @@ from docret.ranking import (
     normalize_rows,
     pack_bits,
     query_likelihood,
-    query_weights,
     smallest_k,
     top_k,
 )
@@ -386,10 +385,9 @@ class Index:
         except ValueError as e:
             raise QueryError(str(e)) from None
         if name == "default" and snap.bits is None:
-            weights = (snap.fusion.weight, snap.fusion.lsa)
-            return [self._rank_lexical(snap, t, k, *weights) for t in texts]
+            return [self._rank_lexical(snap, t, k, snap.fusion) for t in texts]
         if name == "bm25":
-            return [self._rank_lexical(snap, t, k, 0.0) for t in texts]
+            return [self._rank_lexical(snap, t, k, None) for t in texts]
         if name == "tfidf":
             return [self.tfidf_query(t, k) for t in texts]
         if name == "lsa":
@@ -527,10 +525,11 @@ class Index:
         return " + ".join(["BM25", *parts])
 
     def _rank_lexical(
-        self, snap: Snapshot, text: str, k: int, weight: float, lsa: float = 0.0
+        self, snap: Snapshot, text: str, k: int, fusion: FusionChoice | None
     ) -> list[Hit]:
-        """BM25, fused with the code cosine at ``weight`` and the LSA cosine at ``lsa`` (for
-        this query's length, :func:`~docret.ranking.query_weights`) when the query has a word
+        """BM25, fused with the code cosine and the LSA cosine at the weights ``fusion``
+        gives this query's length (:meth:`~docret.fusion.FusionChoice.weights_for`; None:
+        BM25 alone) when the query has a word
         the model knows (a query of only rarer words ranks by BM25 alone), the query's code
         and LSA vector then moved toward its first top documents
         (:func:`~docret.ranking.fuse_with_feedback`)."""
@@ -547,7 +546,7 @@ class Index:
         scores, n_terms = found
         lexical = None  # BM25 alone: its scores are the words' own
         vector = snap.vectorizer.transform_one(text)
-        weight, lsa = query_weights(weight, lsa, n_terms, snap.lexical.median_length)
+        weight, lsa = (0.0, 0.0) if fusion is None else fusion.weights_for(n_terms)
         if snap.lsa is None:
             lsa = 0.0
         if (weight > 0 or lsa > 0) and len(vector.indices):

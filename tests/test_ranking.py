@@ -248,20 +248,54 @@ def test_every_ranking_method_has_a_title_in_the_cli_and_a_name_in_serve():
     assert set(METHOD_NAMES) == set(METHODS)
 
 
-def test_query_weights_move_from_the_corpus_pair_to_the_codes_as_queries_lengthen():
-    from docret.ranking import LONG_QUERY_LSA, LONG_QUERY_WEIGHT, SHORT_QUERY_TERMS, query_weights
+def test_query_weights_move_from_the_short_pair_to_the_long_pair_as_queries_lengthen():
+    from docret.ranking import SHORT_QUERY_TERMS, query_weights
 
-    pair, long = (0.2, 0.3), (LONG_QUERY_WEIGHT, LONG_QUERY_LSA)
-    assert query_weights(*pair, 5, 100) == query_weights(*pair, SHORT_QUERY_TERMS, 100) == pair
-    # long from twice a question's length, or a quarter of the median document if longer
-    assert query_weights(*pair, 2 * SHORT_QUERY_TERMS, 40) == pytest.approx(long)
-    assert query_weights(*pair, 100, 400) == query_weights(*pair, 900, 400) == pytest.approx(long)
-    middle = query_weights(*pair, np.sqrt(SHORT_QUERY_TERMS * 100), 400)  # half way, log scale
-    assert middle == pytest.approx(((0.2 + long[0]) / 2, (0.3 + long[1]) / 2))
-    assert query_weights(0.9, 0.0, 500, 100) == (0.9, 0.0)  # never lowers the codes' weight
-    assert query_weights(0.0, 0.0, 500, 100) == (0.0, 0.0)  # BM25 alone stays BM25 alone
-    assert query_weights(0.0, 0.4, 500, 100) == (0.0, 0.4)  # codes no help: not at any length
-    assert query_weights(0.3, 0.1, 500, 10) == (0.3, 0.1)  # documents as short as questions
+    short, long = (0.2, 0.3), (0.7, 0.1)
+    assert query_weights(short, long, 5, 40) == short
+    assert query_weights(short, long, SHORT_QUERY_TERMS, 40) == short
+    # the long pair from the long pseudo-queries' median length, at least twice a question's
+    assert query_weights(short, long, 40, 40) == pytest.approx(long)
+    assert query_weights(short, long, 2 * SHORT_QUERY_TERMS, 10) == pytest.approx(long)
+    assert query_weights(short, long, 900, 40) == pytest.approx(long)
+    middle = query_weights(short, long, np.sqrt(SHORT_QUERY_TERMS * 100), 100)  # log scale
+    assert middle == pytest.approx(((0.2 + 0.7) / 2, (0.3 + 0.1) / 2))
+    assert query_weights(short, short, 500, 40) == short  # no long pair chosen: no move
+    assert query_weights((0.0, 0.0), (0.0, 0.0), 500, 40) == (0.0, 0.0)  # BM25 alone
+
+
+def test_long_queries_get_the_pair_their_own_pseudo_queries_choose():
+    from docret.fusion import LONG_SPAN_WORDS, FusionChoice, calibrate
+    from docret.lexicon import LexicalIndex
+    from docret.text import Analyzer
+
+    rng = np.random.default_rng(0)
+    vocab = sorted({"".join(rng.choice(list("bcdfghklmnprstvz"), 6)) for _ in range(300)})
+    # documents long enough for long pseudo-queries, and some too short for them
+    texts = [" ".join(rng.choice(vocab, size=int(rng.integers(40, 400)))) for _ in range(120)]
+    analyze = Analyzer()
+    lexical = LexicalIndex.from_texts(texts, analyze)
+    spaces = [rng.normal(size=(len(texts), 4))]
+
+    def embed(batch):
+        return [rng.normal(size=(len(batch), 4))]
+
+    choice = calibrate(texts, analyze, lexical.lexicon, lexical.bm25, spaces, embed)
+    eligible = sum(len(t.split()) >= 3 * LONG_SPAN_WORDS[1] for t in texts)
+    assert choice.long is not None and choice.long_queries == eligible
+    assert 2 * LONG_SPAN_WORDS[0] / 3 <= choice.long_terms <= LONG_SPAN_WORDS[1]
+    again = FusionChoice.from_dict(choice.to_dict())
+    assert (again.long, again.long_queries, again.long_chosen_by) == (
+        choice.long,
+        choice.long_queries,
+        choice.long_chosen_by,
+    )
+    assert again.long_terms == choice.long_terms
+    # a corpus without documents that long keeps its pair at every length
+    short = calibrate(
+        [t[:300] for t in texts], analyze, lexical.lexicon, lexical.bm25, spaces, embed
+    )
+    assert short.long is None and short.weights_for(500) == (short.weight, short.lsa)
 
 
 def test_fusion_weighs_the_min_max_scaled_scores():
