@@ -740,10 +740,10 @@ def main() -> None:
     parser.add_argument("--inputs-only", action="store_true", help="only bad inputs")
     opts = parser.parse_args()
     if opts.crafted_only:
-        crafted_main()
+        part_main("crafted", crafted_trials, print_crafted)
         return
     if opts.inputs_only:
-        inputs_main()
+        part_main("inputs", bad_input_trials, print_inputs)
         return
     started = datetime.now().strftime("%Y-%m-%d %H:%M")
     with tempfile.TemporaryDirectory() as tmp:
@@ -814,32 +814,18 @@ def main() -> None:
     print_inputs(inputs, inputs_seconds)
 
 
-def inputs_main() -> None:
-    """Build a tiny index, run :func:`bad_input_trials` on it and print the report."""
+def part_main(name: str, trials: Callable, report: Callable) -> None:
+    """Build a tiny index, run one part's ``trials`` on it and print its ``report``."""
     started = datetime.now().strftime("%Y-%m-%d %H:%M")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         pristine = work / "pristine.db"
         build(pristine, SAMPLE)
         t0 = time.perf_counter()
-        runs = bad_input_trials(pristine, work)
+        runs = trials(pristine, work)
         seconds = time.perf_counter() - t0
-    print(f"# bench/faults.py --inputs-only, {started}, {platform.node()}")
-    print_inputs(runs, seconds)
-
-
-def crafted_main() -> None:
-    """Build a tiny index, run :func:`crafted_trials` on it and print the report."""
-    started = datetime.now().strftime("%Y-%m-%d %H:%M")
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        pristine = work / "pristine.db"
-        build(pristine, SAMPLE)
-        t0 = time.perf_counter()
-        runs = crafted_trials(pristine, work)
-        seconds = time.perf_counter() - t0
-    print(f"# bench/faults.py --crafted-only, {started}, {platform.node()}")
-    print_crafted(runs, seconds)
+    print(f"# bench/faults.py --{name}-only, {started}, {platform.node()}")
+    report(runs, seconds)
 
 
 def print_crafted(runs: list[CraftedRun], seconds: float) -> None:

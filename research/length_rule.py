@@ -53,14 +53,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("collections", nargs="+")
     parser.add_argument("--cache", type=Path, help="folder to keep and reuse trained encoders")
+    parser.add_argument(
+        "--labels-unused", action="store_true", help="choose weights as an unlabelled folder would"
+    )
     args = parser.parse_args()
     print("| collection | rule | metrics |\n|---|---|---|")
     for name in args.collections:
-        compare(name, args.cache)
+        compare(name, args.cache, not args.labels_unused)
 
 
-def compare(name: str, cache: Path | None) -> None:
-    """Print the rows of one collection."""
+def compare(name: str, cache: Path | None, use_labels: bool = True) -> None:
+    """Print the rows of one collection (its weights chosen with its labels, if it has any and
+    ``use_labels``)."""
     collection = load_collection(SHARED / FILES.get(name, name))
     texts = [d.text for d in collection.documents]
     queries = [q.text for q in collection.queries]
@@ -74,8 +78,9 @@ def compare(name: str, cache: Path | None) -> None:
             cached.write_bytes(pickle.dumps(codes))
     analyzer = Analyzer(stop_words=english_stop_words())
     lexical = Lexical(analyzer).fit(texts)
-    labels = [d.labels for d in collection.documents]
+    labels = [d.labels for d in collection.documents] if use_labels else None
     default = Default(codes, lexical, 0, labels).fit(texts)
+    name += "" if use_labels or collection.protocol != "labels" else " (labels unused)"
     choice = default.choice
     labelled = collection.protocol == "labels"
     judge = label_judge(collection) if labelled else qrels_judge(collection)

@@ -25,6 +25,29 @@ EVIL_TEXT = (
 # the names it is known by: "testserver", the test client's default, is not one).
 LOCAL = "http://127.0.0.1"
 SERVE_FAST = {**FAST, "epochs": 25, "patience": 25}
+# The browser tests drive Debian's headless Chromium through its chromedriver.
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+NO_CHROMIUM = (
+    "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"
+)
+
+
+def chromium(webdriver, *args: str, logs: bool = False):
+    """A headless Chromium driven by selenium's ``webdriver``, started with ``args`` too
+    (and its console kept, with ``logs``)."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(arg)
+    for arg in args:
+        options.add_argument(arg)
+    if logs:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(CHROMEDRIVER))
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(30)
+    return driver
 
 
 def write_jsonl(path: Path, per_topic: int = 12, seed: int = 0) -> Path:

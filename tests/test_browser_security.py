@@ -10,7 +10,6 @@ another origin must not write to it with the requests a browser sends without as
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import urllib.error
 import urllib.request
@@ -22,14 +21,16 @@ import pytest
 pytest.importorskip("fastapi")
 webdriver = pytest.importorskip("selenium.webdriver")
 
-from tests.serve_helpers import LiveServer, build_index  # noqa: E402
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER),
-    reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
+from tests.serve_helpers import (  # noqa: E402
+    CHROMEDRIVER,
+    CHROMIUM,
+    NO_CHROMIUM,
+    LiveServer,
+    build_index,
+    chromium,
 )
+
+pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason=NO_CHROMIUM)
 DOC = "space/001.txt"
 DOC_URL = "/api/documents/space%2F001.txt"
 
@@ -69,19 +70,7 @@ def attacker():
 
 @pytest.fixture(scope="module")
 def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--host-resolver-rules=MAP evil.test 127.0.0.1",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(CHROMEDRIVER))
-    driver.set_page_load_timeout(60)
-    driver.set_script_timeout(30)
+    driver = chromium(webdriver, "--host-resolver-rules=MAP evil.test 127.0.0.1")
     yield driver
     driver.quit()
 
