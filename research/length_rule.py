@@ -14,7 +14,7 @@ length. BM25 (bm25s) runs beside them. The product's rule was fixed before this 
 of 25 to 60 words follow LISA's median question of 49 words); it reads test judgments, so
 nothing is chosen from it.
 
-    python research/length_rule.py --cache /tmp/encoders lisa cranfield npl
+    python research/length_rule.py --cache ENCODERS lisa cranfield npl
 """
 
 from __future__ import annotations
