@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -214,6 +215,19 @@ def test_a_database_copied_over_is_503_then_reopened(db, tmp_path):
         os.replace(good, live)  # a good file renamed into place
         for _ in range(6):
             assert c.get("/api/info").json()["documents"] == 49
+
+
+def test_a_file_found_damaged_while_served_is_503_not_the_requests_fault(db, tmp_path):
+    live = copy_db(db, tmp_path)
+    with TestClient(create_app(live), base_url=LOCAL, raise_server_exceptions=False) as c:
+        assert c.get("/api/query", params={"q": QUERY}).status_code == 200
+        conn = sqlite3.connect(live)
+        conn.execute("update documents set title = cast(x'ff' || cast(title as blob) as text)")
+        conn.commit()
+        conn.close()
+        r = c.get("/api/query", params={"q": QUERY})
+        assert r.status_code == 503 and r.headers["retry-after"]
+        assert "damaged" in r.json()["error"]
 
 
 # -- the API's own additions ------------------------------------------------------------------

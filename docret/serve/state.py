@@ -20,7 +20,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
-from docret.errors import DatabaseError, DocretError
+from docret.errors import DamagedDatabaseError, DatabaseError, DocretError
 from docret.index import Index
 from docret.serve import adapter
 
@@ -145,6 +145,9 @@ class ServedIndex:
         except sqlite3.DatabaseError as e:  # the file was replaced or damaged under this index
             opened.drop()  # the next call opens the file anew
             raise Unavailable(f"The database changed while it was read ({e}); try again") from None
+        except DamagedDatabaseError as e:  # not the request's fault: the file's, maybe for now
+            opened.drop()
+            raise Unavailable(str(e)) from None
         if writes:  # own commits leave data_version as it is: drop what was derived here
             opened.cache.clear()
         return result
