@@ -139,7 +139,9 @@ TOKEN = "s3cret-token-for-tests"
 def test_a_token_guards_every_request_and_the_page_keeps_it_in_a_cookie(db):
     with TestClient(create_app(db, token=TOKEN), base_url=LOCAL) as c:
         assert c.get("/api/info").status_code == 401
-        assert c.get("/").status_code == 401
+        page = c.get("/")
+        assert page.status_code == 401 and page.headers["content-type"].startswith("text/html")
+        assert "/?token=TOKEN" in page.text
         wrong = c.get("/api/info", headers={"Authorization": "Bearer " + "x" * len(TOKEN)})
         assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
         bearer = c.get("/api/info", headers={"Authorization": f"Bearer {TOKEN}"})

@@ -19,12 +19,15 @@
 from __future__ import annotations
 
 import hmac
+import html
 import json
 import socket
 from collections.abc import Iterable
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
+
+from docret.serve.limits import is_api
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 TOKEN_COOKIE = "docret_token"
@@ -126,6 +129,7 @@ class GuardMiddleware:
                     "This server needs its token: send 'Authorization: Bearer TOKEN', or open "
                     "the page once as /?token=TOKEN",
                     [(b"www-authenticate", b"Bearer")],
+                    page=not is_api(scope["path"]),
                 )
                 return
         if method == "HEAD":
@@ -201,15 +205,27 @@ def _without_body(send: Any) -> Any:
 
 
 async def _reject(
-    send: Any, status: int, message: str, extra: list[tuple[bytes, bytes]] | None = None
+    send: Any,
+    status: int,
+    message: str,
+    extra: list[tuple[bytes, bytes]] | None = None,
+    page: bool = False,
 ) -> None:
-    body = json.dumps({"error": message}).encode()
+    """Answer ``status`` with ``message``: as the API's JSON, or (``page``) as a bare page."""
+    if page:
+        body = (
+            f"<!doctype html><meta charset=utf-8><title>docret: {status}</title>"
+            f"<p>{html.escape(message)}</p>"
+        ).encode()
+    else:
+        body = json.dumps({"error": message}).encode()
+    kind = b"text/html; charset=utf-8" if page else b"application/json"
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", kind),
                 (b"content-length", str(len(body)).encode()),
                 *(extra or []),
             ],
