@@ -128,8 +128,13 @@ def _df(ctx: click.Context, param: click.Parameter, value: str) -> int | float:
 def _bounded(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     """A model setting checked against its bounds in docret.defaults, where the Python API
     checks it too: NaN, infinities and absurd sizes are refused before anything is read."""
+    return _within_bounds(str(param.name), value)
+
+
+def _within_bounds(name: str, value: Any) -> Any:
+    """``value`` of the setting ``name`` if within its bounds; else a bad option (exit 2)."""
     try:
-        return check_setting(param.name, value)
+        return check_setting(name, value)
     except SettingError as e:
         raise click.BadParameter(str(e)) from None
 
@@ -303,12 +308,7 @@ def _globs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -
 
 def _bits(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
     """``--binary N``: 0 (float codes) or a code size within its bounds."""
-    if value:
-        try:
-            check_setting("code_size", value)
-        except SettingError as e:
-            raise click.BadParameter(str(e)) from None
-    return value
+    return _within_bounds("code_size", value) if value else value
 
 
 BINARY_OPTION = click.option(
@@ -923,6 +923,8 @@ def info(ctx: click.Context, as_json: bool) -> None:
         return
     from rich.table import Table
 
+    from docret.ranking import SHORT_QUERY_TERMS as short_terms
+
     table = Table(show_header=False, box=None)
     model = data["model"]
     rows = [
@@ -986,8 +988,9 @@ def info(ctx: click.Context, as_json: bool) -> None:
                 (
                     "Long queries",
                     f"learned codes {long['weight']} + LSA {long['lsa']} from "
-                    f"{max(2 * 12, long['terms']):.0f} terms on (chosen on {long['queries']:,} "
-                    "pseudo-queries as long as a paragraph), moving there from 12 terms",
+                    f"{max(2 * short_terms, long['terms']):.0f} terms on (chosen on "
+                    f"{long['queries']:,} pseudo-queries as long as a paragraph), moving there "
+                    f"from {short_terms} terms",
                 )
             ]
             if (long := data["ranking"].get("long")) and data["ranking"]["default"] != "codes"

@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -58,12 +59,17 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def first_id(db: Path) -> str:
+def read_one(db: Path, sql: str) -> Any:
+    """The first value ``sql`` reads from ``db``, opened read-only by SQLite itself."""
     conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        return conn.execute("select id from documents order by rowid limit 1").fetchone()[0]
+        return conn.execute(sql).fetchone()[0]
     finally:
         conn.close()
+
+
+def first_id(db: Path) -> str:
+    return read_one(db, "select id from documents order by rowid limit 1")
 
 
 def refuses_to_load(db: Path, what: str) -> None:
@@ -210,11 +216,7 @@ def rollback_mode_index(tiny_db: Path, path: Path) -> Path:
 
 
 def journal_mode(path: Path) -> str:
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        return conn.execute("pragma journal_mode").fetchone()[0]
-    finally:
-        conn.close()
+    return read_one(path, "pragma journal_mode")
 
 
 @pytest.mark.parametrize("kind", ["foreign", "rollback-mode index", "zero bytes"])

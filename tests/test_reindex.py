@@ -114,14 +114,20 @@ def without_lxml(reader) -> tuple[str, ...]:
     return ("lxml",) if "lxml" in reader.requires else ()
 
 
-def test_an_update_keeps_documents_whose_files_were_skipped(indexed, monkeypatch):
-    pytest.importorskip("lxml")
-    from docret.readers import registry
-
+def indexed_with_a_page(indexed: tuple[Path, Path]) -> tuple[Path, Path]:
+    """The indexed corpus with an HTML page added to it and to its index."""
     corpus, db = indexed
     page = "<html><head><title>Harbor</title></head><body><p>harbor sail anchor</p></body></html>"
     (corpus / "page.html").write_text(page, encoding="utf-8")
     invoke("-d", db, "index", corpus)
+    return corpus, db
+
+
+def test_an_update_keeps_documents_whose_files_were_skipped(indexed, monkeypatch):
+    pytest.importorskip("lxml")
+    from docret.readers import registry
+
+    corpus, db = indexed_with_a_page(indexed)
     assert "page.html" in state(db).ids
 
     # Run where the optional library is missing: the page is skipped, not gone.
@@ -142,10 +148,7 @@ def test_a_rebuild_keeps_documents_whose_files_were_skipped(indexed, monkeypatch
     pytest.importorskip("lxml")
     from docret.readers import registry
 
-    corpus, db = indexed
-    page = "<html><head><title>Harbor</title></head><body><p>harbor sail anchor</p></body></html>"
-    (corpus / "page.html").write_text(page, encoding="utf-8")
-    invoke("-d", db, "index", corpus)
+    corpus, db = indexed_with_a_page(indexed)
     monkeypatch.setattr(registry, "missing_modules", without_lxml)
     result = invoke("-d", db, "index", corpus, "--retrain", *TINY)
     assert "Kept 1 stored documents whose files were not read again" in result.output
