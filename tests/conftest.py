@@ -106,3 +106,23 @@ def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     conn.execute("pragma wal_checkpoint(truncate)")
     conn.close()
     return db
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The served index of a web test module (tests/serve_helpers.py's small index)."""
+    from tests.serve_helpers import build_index
+
+    return build_index(tmp_path_factory.mktemp("serve"))
+
+
+@pytest.fixture(scope="module")
+def client(db: Path):
+    """A test client of the read-only app over :func:`db`, addressed as this machine."""
+    from fastapi.testclient import TestClient
+
+    from docret.serve import create_app
+    from tests.serve_helpers import LOCAL
+
+    with TestClient(create_app(db), base_url=LOCAL) as c:
+        yield c

@@ -30,23 +30,11 @@ from tests.serve_helpers import (  # noqa: E402
     LOCAL,
     ROOT,
     LiveServer,
-    build_index,
     copy_db,
     write_jsonl,
 )
 
 SPACE_QUERY = "rocket launch into orbit"
-
-
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_index(tmp_path_factory.mktemp("serve"))
-
-
-@pytest.fixture(scope="module")
-def client(db: Path):
-    with TestClient(create_app(db), base_url=LOCAL) as c:
-        yield c
 
 
 @pytest.fixture

@@ -29,24 +29,12 @@ from docret.serve import create_app  # noqa: E402
 from tests.serve_helpers import (  # noqa: E402
     LOCAL,
     ROOT,
-    build_index,
     copy_db,
     write_jsonl,
 )
 
 QUERY = "rocket launch into orbit"
 DOC = "space/001.txt"
-
-
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_index(tmp_path_factory.mktemp("security"))
-
-
-@pytest.fixture(scope="module")
-def client(db: Path):
-    with TestClient(create_app(db), base_url=LOCAL) as c:
-        yield c
 
 
 @pytest.fixture
