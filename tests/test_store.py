@@ -216,3 +216,21 @@ def test_opening_a_version_1_database_migrates_it(tmp_path, built_db):
         settings = index.settings()
         assert settings["hidden"] == (64, 32) and settings["code_size"] == 8
         assert settings["binary"] is False
+
+
+def test_what_a_map_shows_and_the_mark_of_others_commits(tmp_path):
+    store = Store.create(tmp_path / "x.db")
+    data = _data()
+    data.documents[1] = Document(id="a1", text="t", title="", labels=())
+    store.replace_index(data)
+    assert store.titles_and_first_labels() == {
+        "a0": ("T0", "x"),
+        "a1": ("", None),
+        "a2": ("T2", "x"),
+    }
+    mark = store.commit_mark()
+    store.delete_documents(["a2"])  # its own commit: the mark stays
+    assert store.commit_mark() == mark
+    with Store.open(tmp_path / "x.db") as other:
+        other.delete_documents(["a0"])
+    assert store.commit_mark() != mark

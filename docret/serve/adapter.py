@@ -1,14 +1,13 @@
 """Everything the server needs beyond the documented :class:`~docret.index.Index` API.
 
 Kept in this one module so that a change to the index's internals touches the server here
-only. What it reaches into: the index's ``store`` (its SQLite connection, for the change stamp
-and the titles of the map), its ``snapshot`` (``ids`` and ``codes`` for the map, ``model`` for
-the training curve) and ``docret.ranking.METHODS``.
+only. What it reaches into: the index's ``store`` (the change stamp, and the titles and labels
+the map shows), its ``snapshot`` (``ids`` and ``codes`` for the map, ``model`` for the training
+curve) and ``docret.ranking.METHODS``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +37,7 @@ def change_stamp(db: str | Path, index: Index | None) -> tuple[Any, ...]:
     which moves whenever another connection commits. Cheap enough to ask on every request.
     """
     st = os.stat(db)  # FileNotFoundError: the database is gone (mid-rebuild)
-    version = index.store.db.execute("pragma data_version").fetchone()[0] if index else None
+    version = index.store.commit_mark() if index else None
     return (st.st_dev, st.st_ino, version)
 
 
@@ -99,15 +98,10 @@ def map_points(index: Index) -> MapPoints:
     snap = index.snapshot
     ids = snap.ids
     xy = pca_2d(snap.codes) if len(ids) > 1 else np.zeros((len(ids), 2), np.float32)
-    rows = {
-        doc_id: (title or "", json.loads(labels or "[]"))
-        for doc_id, title, labels in index.store.db.execute(
-            "select id, title, labels from documents"
-        )
-    }
+    shown = index.store.titles_and_first_labels()
     return MapPoints(
         ids=list(ids),
         xy=xy,
-        titles=[rows.get(i, ("", []))[0] for i in ids],
-        labels=[(rows.get(i, ("", []))[1] or [None])[0] for i in ids],
+        titles=[shown.get(i, ("", None))[0] for i in ids],
+        labels=[shown.get(i, ("", None))[1] for i in ids],
     )
