@@ -80,7 +80,7 @@ def main() -> None:
         pairs = {r.method: r.metrics for r in results if r.method.startswith("codes ")}
         fusion = results[0].details["fusion"]
         print(
-            f"**{name}** (chosen: codes {fusion['weight']}, LSA {fusion['lsa']}, by "
+            f"**{name}** (chosen: codes {fusion['codes']}, LSA {fusion['lsa']}, by "
             f"{fusion['chosen_by']})\n"
         )
         print("| ranking | MAP | nDCG@10 | P@10 |\n|---|---|---|---|")

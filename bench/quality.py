@@ -114,10 +114,10 @@ def table(results, title: str) -> str:
         name = r.method
         if "fusion" in r.details:
             fusion = r.details["fusion"]
-            name += f" (codes {fusion['weight']}, LSA {fusion.get('lsa', 0.0)}"
+            name += f" (codes {fusion['codes']}, LSA {fusion.get('lsa', 0.0)}"
             name += f", by {fusion.get('chosen_by', 'known items')}"
             if "long" in fusion:  # the pair long queries move to
-                name += f"; long queries codes {fusion['long']['weight']}"
+                name += f"; long queries codes {fusion['long']['codes']}"
                 name += f", LSA {fusion['long']['lsa']}"
             bm25 = fusion.get("bm25", {})
             if (bm25.get("k1", BM25_K1), bm25.get("b", BM25_B)) != (BM25_K1, BM25_B):

@@ -969,7 +969,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
             f"{data['ranking']['bm25']['k1']}, b {data['ranking']['bm25']['b']})"
             if data["ranking"]["default"] == "codes"
             else f"BM25 (k1 {data['ranking']['bm25']['k1']}, b {data['ranking']['bm25']['b']}) "
-            + f"+ learned codes {data['ranking']['weight']} "
+            + f"+ learned codes {data['ranking']['codes']} "
             + f"+ LSA {data['ranking'].get('lsa', 0.0)} "
             + (
                 f"(chosen on {data['ranking']['queries']:,} pseudo-queries"
@@ -979,7 +979,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
             )
             + (
                 ", then again with feedback from its top documents"
-                if data["ranking"]["weight"] or data["ranking"].get("lsa")
+                if data["ranking"]["codes"] or data["ranking"].get("lsa")
                 else ""
             ),
         ),
@@ -987,7 +987,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
             [
                 (
                     "Long queries",
-                    f"learned codes {long['weight']} + LSA {long['lsa']} from "
+                    f"learned codes {long['codes']} + LSA {long['lsa']} from "
                     f"{max(2 * short_terms, long['terms']):.0f} terms on (chosen on "
                     f"{long['queries']:,} pseudo-queries as long as a paragraph), moving there "
                     f"from {short_terms} terms",
@@ -1113,7 +1113,7 @@ def evaluate(
         bm25 = fusion.get("bm25", {})
         table.caption = (
             f"docret default: BM25 k1 {bm25.get('k1')}, b {bm25.get('b')}; "
-            f"codes {fusion['weight']}, LSA {fusion.get('lsa', 0.0)} "
+            f"codes {fusion['codes']}, LSA {fusion.get('lsa', 0.0)} "
             f"(chosen by {fusion.get('chosen_by', 'known items')})"
         )
     _stdout().print(table)

@@ -278,6 +278,7 @@ class Codes(Method):
 
     def __init__(self, **encoder_options: Any) -> None:
         self.options = encoder_options
+        self.tfidf: Any = None  # the documents' tf-idf matrix, once fitted
 
     def fit(self, texts: Sequence[str]) -> Codes:
         from docret.encoder import Encoder
@@ -311,7 +312,7 @@ class Likelihood(Method):
         self.decoder = NumpyDecoder(encoder.config_.to_dict(), encoder.export()["weights"])
         # The decoder takes the codes as the encoder gave them, not the unit ones the cosine
         # uses; a cached Codes may not carry the documents' tf-idf matrix.
-        tfidf = getattr(self.codes, "tfidf", None)
+        tfidf = self.codes.tfidf
         codes = encoder.transform(texts) if tfidf is None else encoder.encode_tfidf(tfidf)
         self.hidden, self.log_norms = self.decoder.likelihood_parts(codes)
         return self
@@ -344,11 +345,10 @@ class Default(Method):
 
     def fit(self, texts: Sequence[str]) -> Default:
         encoder = self.codes.encoder
-        # An encoder fitted before it kept LSA directions (a benchmark's cache) has none.
-        self.with_lsa = getattr(encoder, "lsa_", np.zeros((0, 0))).shape[0] > 0
+        self.with_lsa = encoder.lsa_.shape[0] > 0
         spaces = [self.codes.docs]
         # A cached Codes may not carry the documents' tf-idf matrix: vectorise them then.
-        tfidf = getattr(self.codes, "tfidf", None)
+        tfidf = self.codes.tfidf
         if tfidf is None:
             tfidf = encoder.tfidf(encoder.vectorize(texts))
         if self.with_lsa:

@@ -132,7 +132,7 @@ class FusionChoice:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (stored with the model)."""
         out = {
-            "weight": self.weight,
+            "codes": self.weight,
             "lsa": self.lsa,
             "queries": self.queries,
             "mrr": {f"{a},{b}": round(v, 4) for (a, b), v in self.mrr.items()},
@@ -147,7 +147,7 @@ class FusionChoice:
         }
         if self.long is not None:
             out["long"] = {
-                "weight": self.long[0],
+                "codes": self.long[0],
                 "lsa": self.long[1],
                 "queries": self.long_queries,
                 "terms": self.long_terms,
@@ -157,31 +157,28 @@ class FusionChoice:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FusionChoice:
-        """Inverse of :meth:`to_dict`; reads what indexes stored before LSA was fused too
-        (the codes' weight alone, keyed "0.2"), before BM25's parameters were chosen (bm25s'
-        defaults) or before neighbours answered (``by_labels`` alone)."""
+        """Inverse of :meth:`to_dict` (what an older docret stored is rewritten into this form
+        when its file is opened: :mod:`docret.store.schema`)."""
 
         def pairs(scores: dict[str, float]) -> dict[Pair, float]:
             out = {}
             for key, v in scores.items():
                 a, _, b = str(key).partition(",")
-                out[(float(a), float(b or 0.0))] = float(v)
+                out[(float(a), float(b))] = float(v)
             return out
 
-        bm25 = data.get("bm25", {})
-        chosen_by = data.get("chosen_by", "labels" if data.get("by_labels") else "known items")
-        long = data.get("long")
+        bm25, long = data["bm25"], data.get("long")
         return cls(
-            float(data["weight"]),
-            pairs(data.get("mrr", {})),
-            int(data.get("queries", 0)),
-            float(data.get("lsa", 0.0)),
+            float(data["codes"]),
+            pairs(data["mrr"]),
+            int(data["queries"]),
+            float(data["lsa"]),
             pairs(data.get("topical", {})),
-            str(chosen_by),
-            float(bm25.get("k1", BM25_K1)),
-            float(bm25.get("b", BM25_B)),
-            pairs(bm25.get("mrr", {})),
-            None if long is None else (float(long["weight"]), float(long["lsa"])),
+            str(data["chosen_by"]),
+            float(bm25["k1"]),
+            float(bm25["b"]),
+            pairs(bm25["mrr"]),
+            None if long is None else (float(long["codes"]), float(long["lsa"])),
             0 if long is None else int(long["queries"]),
             0.0 if long is None else float(long["terms"]),
             "" if long is None else str(long["chosen_by"]),

@@ -33,7 +33,7 @@ from docret.corpus import (
 from docret.defaults import DEFAULTS, check_settings
 from docret.errors import CorpusError, DocretError, TrainingError, UnknownDocumentError, listing
 from docret.fusion import choose_for_index
-from docret.lexicon import lexicon_for_adding, store_added
+from docret.lexicon import store_added
 from docret.progress import SILENT, Progress
 from docret.ranking import pack_bits
 from docret.snapshot import Snapshot
@@ -299,23 +299,13 @@ def retrain(store: Store, *, progress: Progress | None = None, **settings: Any) 
 
 
 def stored_settings(store: Store) -> dict[str, Any]:
-    """The :class:`~docret.encoder.Encoder` settings of the index's current model.
-
-    Indexes written before the settings were stored get them back from the model's own
-    config, training config and analyzer, and the defaults for the rest (vocabulary size and
-    document-frequency bounds).
-    """
-    model, _ = store.load_model()
-    recorded = {
-        **model["config"],
-        **model["train_config"],
-        "stemmer": model["analyzer"].get("stemmer", DEFAULTS.stemmer),
-        "vocab_size": DEFAULTS.vocab_size,  # the config holds the size reached, not the cap
-    }
-    recorded.update(store.load_settings())
-    settings = {k: v for k, v in recorded.items() if k in DEFAULTS.as_dict()}
-    settings["hidden"] = tuple(settings.get("hidden", DEFAULTS.hidden))
-    return {**DEFAULTS.as_dict(), **settings}
+    """The :class:`~docret.encoder.Encoder` settings of the index's current model, as stored
+    with it (``hidden`` as a tuple; a setting this docret no longer has left out)."""
+    store.current_model_id()  # an index, not a file before its first build
+    settings = {k: v for k, v in store.load_settings().items() if k in DEFAULTS.as_dict()}
+    if "hidden" in settings:  # a list in JSON
+        settings["hidden"] = tuple(settings["hidden"])
+    return settings
 
 
 def _fit_and_write(
@@ -392,8 +382,7 @@ def _fit_and_write(
             rows = (r for r in rows if r[0] in kept)
         store.write_term_counts(lexical.terms, 0, rows, replace=True)
         if arrived and kept is not None:  # store: their term counts too
-            lexical.stored = True
-            store_added(store, lexical, sorted(kept), arrived, encoder.analyzer_)
+            store_added(store, lexical.terms, arrived, encoder.analyzer_)
         store.set_ranking(model_id, choice.to_dict())
     # <<< rank
     history = encoder.history_
@@ -532,8 +521,7 @@ def _add_documents(
                 known_tokens=known,
             )
             analyze = snapshot.vectorizer.analyzer
-            lexical = lexicon_for_adding(store, lambda: snapshot.lexical)  # rank
-            store_added(store, lexical, snapshot.ids, fresh, analyze)  # rank
+            store_added(store, store.load_lexicon(), fresh, analyze)  # rank
         if gone:
             store.delete_documents(gone)
             store.delete_term_counts(gone)  # rank

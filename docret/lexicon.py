@@ -141,7 +141,6 @@ class LexicalIndex:
         self.lexicon = {t: j for j, t in enumerate(self.terms)}
         self.counts = TermCounts(self.terms, indptr, indices, counts)
         self.k1, self.b = k1, b  # BM25's parameters: the corpus' choice (docret.fusion)
-        self.stored = True  # False: counted from the texts, not yet in the database
         # a query this long is a document (ranking.query_weight)
         lengths = self.counts.lengths()
         self.median_length = float(np.median(lengths)) if len(lengths) else 0.0
@@ -200,56 +199,29 @@ class LexicalIndex:
         return (self.bm25.scores(ids, counts), float(counts.sum())) if len(ids) else None
 
 
-class StoredLexicon:
-    """An index's lexicon without its term counts: all that adding documents needs when every
-    stored document's counts are in the database already (:func:`lexicon_for_adding`)."""
-
-    stored = True
-
-    def __init__(self, terms: Sequence[str]) -> None:
-        self.terms = list(terms)
-        self.lexicon = {t: j for j, t in enumerate(self.terms)}
-
-
-def lexicon_for_adding(
-    store: Any, load: Callable[[], LexicalIndex]
-) -> LexicalIndex | StoredLexicon:
-    """What :func:`store_added` needs of an index: its lexicon alone when every document's
-    term counts are stored (reading a million documents' counts would cost seconds and
-    gigabytes), else the whole lexical index from ``load``, which counts what is missing."""
-    if store.term_counts_complete():
-        return StoredLexicon(store.load_lexicon())
-    return load()
-
-
-def load_lexical(store: Any, ids: list[str], analyze: Callable[[str], list[str]]) -> LexicalIndex:
-    """The stored lexicon and term counts of the documents ``ids`` (storage order). An index
-    written before docret stored them gets them counted from its stored texts, in memory only
-    (:attr:`LexicalIndex.stored` is then False, and the next write stores them)."""
+def load_lexical(store: Any, ids: list[str]) -> LexicalIndex:
+    """The stored lexicon and term counts of the documents ``ids`` (storage order). They are
+    read on first use, so another process may have written since ``ids`` were read: rows are
+    then matched by id, and a document removed meanwhile gets no terms, rather than rows being
+    misaligned."""
     with store.snapshot():  # the terms and the counts of one committed state
         terms = store.load_lexicon()
         # checked: term ids within the lexicon (BM25 counts by term id), counts finite
         found, indptr, indices, counts = store.load_term_counts(len(terms))
-    if found == ids:
-        return LexicalIndex(terms, indptr, indices, counts)
-    docs = store.documents(ids)
-    lexical = LexicalIndex.from_texts((docs[i].text for i in ids), analyze)
-    lexical.stored = False
-    return lexical
+    if found != ids:
+        stored = {doc_id: i for i, doc_id in enumerate(found)}
+        rows = np.array([stored.get(doc_id, -1) for doc_id in ids], dtype=np.int64)
+        indptr, indices, counts = take_rows(indptr, rows, indices, counts)
+    return LexicalIndex(terms, indptr, indices, counts)
 
 
 def store_added(
-    store: Any,
-    lexical: LexicalIndex | StoredLexicon,
-    ids: Sequence[str],
-    documents: Sequence[Any],
-    analyze: Callable[[str], list[str]],
+    store: Any, terms: Sequence[str], documents: Sequence[Any], analyze: Callable[[str], list[str]]
 ) -> None:
-    """Store the term counts of added ``documents``, growing the lexicon by their new terms;
-    first, for an index from before they were stored, everything counted for ``ids``."""
-    if not lexical.stored:
-        store.write_term_counts(lexical.terms, 0, lexical.rows(ids), replace=True)
-    lexicon = dict(lexical.lexicon)
+    """Store the term counts of added ``documents``, growing the stored lexicon (``terms``, as
+    :meth:`~docret.store.Store.load_lexicon` reads it: reading every document's counts would
+    cost seconds and gigabytes of a million documents) by their new terms."""
+    lexicon = {t: j for j, t in enumerate(terms)}
     first = len(lexicon)
     indptr, indices, counts = count_terms((analyze(d.text) for d in documents), lexicon)
     rows = (

@@ -70,7 +70,7 @@ class Snapshot:
                 raise store.damaged(problems[0])
             known = store.load_surface_forms(terms)
             ids, codes, bits = store.load_codes(model["config"]["code_size"])
-            ranking = store.load_ranking() or {"weight": 0.0}
+            ranking = store.load_ranking()
         try:
             fusion = FusionChoice.from_dict(ranking)  # rank
         except (AttributeError, KeyError, TypeError, ValueError):
@@ -88,7 +88,7 @@ class Snapshot:
             # term ids are checked against this snapshot's vocabulary before any use
             read_vectors=lambda: store.load_vectors(n_terms),
             fusion=fusion,  # rank
-            read_lexical=lambda: load_lexical(store, ids, analyzer),
+            read_lexical=lambda: load_lexical(store, ids),
             generation=generation,  # store
         )
 

@@ -148,7 +148,7 @@ def test_similar_and_info(built_db):
     assert "pre-trained, then" in text
     ranking = info["ranking"]
     bm25 = f"BM25 (k1 {ranking['bm25']['k1']}, b {ranking['bm25']['b']})"
-    assert f"{bm25} + learned codes {ranking['weight']} + LSA {ranking['lsa']} (chosen on" in text
+    assert f"{bm25} + learned codes {ranking['codes']} + LSA {ranking['lsa']} (chosen on" in text
     # What chose the weights, in words.
     said = {
         "known items": "pseudo-queries)",

@@ -61,7 +61,7 @@ def test_evaluate_labelled_folder_json_and_plot(split_corpus, tmp_path):
         "LSA-8",
     ]
     assert data["queries_left_out"] == 0
-    assert methods["docret default"]["fusion"]["weight"] in [i / 10 for i in range(10)]
+    assert methods["docret default"]["fusion"]["codes"] in [i / 10 for i in range(10)]
     for m in methods.values():
         assert set(m) >= {"P@1", "P@10", "P@100", "MAP@100", "fit_seconds", "query_ms"}
         assert 0.0 <= m["P@10"] <= 1.0 and m["fit_seconds"] >= 0

@@ -20,13 +20,7 @@ from docret.corpus import Document, read_documents
 from docret.encoder import Encoder
 from docret.errors import CorpusError, TrainingError
 from docret.index import Index
-from docret.lexicon import (
-    LexicalIndex,
-    StoredLexicon,
-    count_corpus,
-    count_terms,
-    lexicon_for_adding,
-)
+from docret.lexicon import LexicalIndex, count_corpus, count_terms
 from docret.spool import SpooledDocuments, labels_of, texts_of
 from docret.store import CsrRows, Store
 from docret.text import Analyzer, count_vectorizer, english_stop_words, select_vocabulary
@@ -260,20 +254,18 @@ def test_a_large_corpus_chooses_its_weights_on_a_sample(corpus_dir, monkeypatch)
     assert choice.mrr == expected.mrr and choice.mrr
 
 
-def test_adding_reads_the_lexicon_alone_when_every_count_is_stored(built_db, tmp_path):
+def test_adding_reads_the_lexicon_alone(built_db, tmp_path, monkeypatch):
     db = tmp_path / "copy.db"
     shutil.copy(built_db, db)
-    loads = []
-    with Store.open(db) as store:
-        assert store.term_counts_complete()
-        found = lexicon_for_adding(store, lambda: loads.append(1))
-        assert isinstance(found, StoredLexicon) and not loads
-        assert found.terms == store.load_lexicon() and found.lexicon[found.terms[3]] == 3
-        with store.transaction():
-            store.db.execute("delete from term_counts where rowid = 1")
-        assert not store.term_counts_complete()
-        lexicon_for_adding(store, lambda: loads.append(1))
-        assert loads == [1]
+
+    def refused(self, *args):
+        raise AssertionError("adding read every document's term counts")
+
+    with Index.open(db) as index:
+        monkeypatch.setattr(Store, "load_term_counts", refused)
+        index.add_texts([{"id": "new", "text": "quasar orbit quasar"}])
+        monkeypatch.undo()
+        assert index.query("quasar", k=1, method="bm25")[0].id == "new"
 
 
 def test_a_retrain_from_spooled_documents_writes_what_one_from_memory_does(

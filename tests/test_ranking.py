@@ -406,10 +406,6 @@ def test_choose_weight_takes_the_smallest_total_weight_with_half_the_best_gain()
     assert FusionChoice.from_dict(choice.to_dict()) == choice
     tuned = replace(choice, k1=0.9, b=0.5, bm25_mrr={(1.5, 0.75): 0.1, (0.9, 0.5): 0.125})
     assert FusionChoice.from_dict(tuned.to_dict()) == tuned
-    # What indexes stored before LSA was fused: the codes' weight alone, keyed by it; and
-    # before BM25's parameters were chosen: bm25s' defaults.
-    old = FusionChoice.from_dict({"weight": 0.3, "queries": 9, "mrr": {"0.0": 0.1, "0.3": 0.2}})
-    assert old == FusionChoice(0.3, {(0.0, 0.0): 0.1, (0.3, 0.0): 0.2}, 9, 0.0)
 
 
 def test_labels_choose_the_pair_whose_top_documents_share_the_query_documents_label():
@@ -446,10 +442,6 @@ def test_labels_choose_the_pair_whose_top_documents_share_the_query_documents_la
     assert choice.weight + choice.lsa == min(a + b for a, b in best)
     stored = FusionChoice.from_dict(choice.to_dict())  # scores rounded to 4 places
     assert stored.to_dict() == choice.to_dict() and stored.chosen_by == "labels"
-    # What an index stored before neighbours answered reads the same.
-    old = {k: v for k, v in choice.to_dict().items() if k != "chosen_by"}
-    assert FusionChoice.from_dict({**old, "by_labels": True}).chosen_by == "labels"
-    assert FusionChoice.from_dict({**old, "by_labels": False}).chosen_by == "known items"
     # Labels that say nothing of what the codes know: the known-item choice stands, and the
     # precisions are kept for `docret info --json`.
     shuffled = rng.permutation(labels)
@@ -710,7 +702,7 @@ def test_default_ranking_fuses_bm25_codes_and_lsa_at_the_stored_weights(index):
     assert (choice.weight, choice.lsa) in FUSION_GRID and choice.queries >= 20
     assert set(choice.mrr) == set(FUSION_GRID)  # the model keeps LSA directions
     ranking = index.info()["ranking"]
-    assert (ranking["weight"], ranking["lsa"]) == (choice.weight, choice.lsa)
+    assert (ranking["codes"], ranking["lsa"]) == (choice.weight, choice.lsa)
     # The fixture's documents are labelled by topic: their precisions by label were measured.
     assert set(choice.topical) == set(FUSION_GRID) and ranking["chosen_by"] == choice.chosen_by
     text = "anchor hull breeze"
@@ -828,36 +820,6 @@ def test_a_word_only_bm25_knows_still_finds_its_document(tmp_path, corpus_dir):
         for method in ("default", "bm25"):
             with pytest.raises(QueryError, match=r"unknown: quasar\)"):
                 idx.query("quasar", k=3, method=method)
-
-
-def test_an_index_from_before_bm25_was_stored_ranks_by_bm25_counted_from_its_texts(
-    tmp_path, built_db
-):
-    import shutil
-
-    from docret.index import Index
-
-    db = tmp_path / "old.db"
-    shutil.copy(built_db, db)
-    with Index.open(db) as idx:
-        stored = idx.query("anchor hull", k=10, method="bm25")
-        idx.store.db.execute("delete from lexicon")
-        idx.store.db.execute("delete from term_counts")
-        idx.store.db.execute("update models set ranking = null")
-        idx.store.db.conn.commit()
-    with Index.open(db) as idx:
-        assert idx.fusion.weight == 0.0
-        assert idx.query("anchor hull", k=10, method="bm25") == stored
-        assert idx.query("anchor hull", k=10) == stored  # default = BM25 alone
-        # the first add stores what was counted, then its own documents' counts
-        folder = tmp_path / "more" / "sailing"
-        folder.mkdir(parents=True)
-        (folder / "x.txt").write_text("Quasar\n\n" + "quasar anchor " * 10)
-        idx.add(tmp_path / "more")
-    with Index.open(db) as idx:
-        assert idx.store.db.execute("select count(*) from term_counts").fetchone()[0] == 81
-        hits = idx.query("quasar", k=1, method="bm25")
-        assert hits[0].id == "sailing/x.txt" and idx.snapshot.lexical.stored
 
 
 def test_an_index_without_lsa_directions_fuses_the_codes_alone(tmp_path):

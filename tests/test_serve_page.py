@@ -91,7 +91,7 @@ def test_info_page_shows_the_rankings_weights_and_how_they_were_chosen(folder_cl
     page = c.get("/info").text
     weights = re.search(r'<td id="weights">(.*?)</td>', page).group(1)
     assert f"k1 {ranking['bm25']['k1']}, b {ranking['bm25']['b']}" in weights
-    assert f"learned codes {ranking['weight']}" in weights
+    assert f"learned codes {ranking['codes']}" in weights
     assert f"LSA {ranking['lsa']}" in weights
     chosen = re.search(r'<td id="chosen-by">(.*?)</td>', page).group(1)
     assert f"on {ranking['queries']:,} pseudo-queries" in chosen

@@ -209,10 +209,14 @@ def test_opening_a_version_1_database_migrates_it(tmp_path, built_db):
             "m003_document_source",
             "m004_lexicon",
             "m005_document_metadata",
+            "m006_ranking_form",
+            "m007_term_counts",
+            "m008_settings",
         ]
+        assert index.store.meta_int("schema_version") == SCHEMA_VERSION
         assert index.bits is None and len(index.ids) == 80
         assert all(h.id.startswith("space/") for h in index.query("orbit rocket launch", k=5))
-        # settings come back from the stored model config where none were recorded
+        # the migration stored the settings from the model's config where none were recorded
         settings = index.settings()
         assert settings["hidden"] == (64, 32) and settings["code_size"] == 8
         assert settings["binary"] is False
@@ -234,3 +238,37 @@ def test_what_a_map_shows_and_the_mark_of_others_commits(tmp_path):
     with Store.open(tmp_path / "x.db") as other:
         other.delete_documents(["a0"])
     assert store.commit_mark() != mark
+
+
+def test_check_names_documents_without_term_counts_and_a_missing_ranking(tiny_db, tmp_path):
+    db = tmp_path / "copy.db"
+    db.write_bytes(tiny_db.read_bytes())
+    with Store.open(db) as store:
+        assert store.check().ok
+        with store.transaction():
+            store.db.execute("delete from term_counts where rowid = 1")
+            store.db.execute("update models set ranking = null")
+        problems = store.check().problems
+        assert "the model's ranking is missing" in problems
+        assert "1 documents have no term counts" in problems
+
+
+def test_the_storage_layer_never_imports_torch(tmp_path):
+    """Not even to upgrade a file of the first schema, which counts its terms (NLTK's stemmer,
+    which stems the words no surface form records, brings scikit-learn along by itself)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    old = tmp_path / "v1.db"
+    old.write_bytes((Path(__file__).parent / "data" / "schemas" / "v1-short.db").read_bytes())
+    code = (
+        "import sys; from docret.store import Store; "
+        f"Store.open({str(old)!r}).close(); "
+        "print(sorted(m for m in ('torch', 'docret.model', 'docret.encoder') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+    with Store.open(old) as store:
+        assert store.meta_int("schema_version") == SCHEMA_VERSION

@@ -10,7 +10,8 @@ busy timeouts, read-only opening). What is read is checked as it is loaded, with
 numpy checks: term ids within the vocabulary, finite values, blobs of the right length, weights
 of the shape the model's config gives, numbers and JSON that parse. Anything else docret never
 writes, so a file holding it is damaged (:class:`~docret.errors.DamagedDatabaseError`), and
-``check`` lists each such problem (:mod:`docret.store.check`).
+``check`` lists each such problem (:mod:`docret.store.check`). The schema's migrations rewrite
+what older docrets stored into the current form (:mod:`docret.store.schema`).
 
 The parts, one subject each: :mod:`~docret.store.db` (connecting, SQLite's errors as one line),
 :mod:`~docret.store.base` (opening, transactions, metadata), :mod:`~docret.store.documents`,

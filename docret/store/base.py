@@ -219,8 +219,9 @@ class StoreBase:
         return row is not None and row[0] == APPLICATION
 
     def _check_version(self) -> None:
-        """Refuse a file of a newer docret; upgrade one of an older docret (its migrations, in
-        one write transaction), or say it needs write access for that."""
+        """Refuse a file of a newer docret; upgrade one of an older docret (its migrations,
+        which rewrite old rows into the current form, and its schema version, in one write
+        transaction), or say it needs write access for that."""
         if "meta" not in self._table_names():
             return
         version = self.meta_int("schema_version")
@@ -238,6 +239,7 @@ class StoreBase:
             try:
                 with self.transaction():
                     migrations.apply(self.db)
+                    self._set_meta(schema_version=SCHEMA_VERSION)
             except sqlite3.OperationalError as e:
                 raise DatabaseError(f"{self.path} needs an upgrade that failed: {e}") from None
 

@@ -37,10 +37,10 @@ class ConsistencyCheck(StoreBase):
 
     def check(self) -> CheckReport:
         """SQLite's integrity check, then docret's own consistency: the current model is
-        stored whole and fits its vocabulary, every document has a vector and a code of that
-        model (of its size), no vector or code is left without its document, and everything a
-        query reads loads: text is UTF-8, numbers and JSON parse, term ids lie within the
-        vocabulary and the lexicon, values are finite."""
+        stored whole and fits its vocabulary, every document has a vector, a code of that
+        model (of its size) and its term counts, none of them is left without its document,
+        and everything a query reads loads: text is UTF-8, numbers and JSON parse, term ids lie
+        within the vocabulary and the lexicon, values are finite."""
         report = CheckReport(self.path)
         try:
             with self.snapshot():
@@ -89,6 +89,7 @@ class ConsistencyCheck(StoreBase):
 
 # The rows every document has one of, named as a problem names them.
 _PER_DOCUMENT = {"vectors": ("vector", "vectors"), "codes": ("code", "codes")}
+_PER_DOCUMENT["term_counts"] = ("term counts", "term counts")
 
 
 class _Consistency:
@@ -170,7 +171,7 @@ class _Consistency:
         return model[0]["config"]
 
     def rows_per_document(self, model_id: int) -> None:
-        """A vector and a code for every document, and none without one."""
+        """A vector, a code and term counts for every document, and none without one."""
         for table, (one, many) in _PER_DOCUMENT.items():
             missing = self.count(
                 "select count(*) from documents d where not exists "

@@ -50,7 +50,7 @@ class LexiconStore(StoreBase):
                 self.db.execute(f"delete from term_counts where id in ({marks})", chunk)
 
     def load_lexicon(self) -> list[str]:
-        """Lexicon terms in id order (empty for an index built before BM25 was stored)."""
+        """Lexicon terms in id order."""
         with self._reading():
             terms = [t for (t,) in self.db.execute("select term from lexicon order by term_id")]
             problem = terms_problem(self.db, "lexicon", len(terms))
@@ -60,19 +60,11 @@ class LexiconStore(StoreBase):
             raise self.damaged("terms of the lexicon are not text")
         return terms
 
-    def term_counts_complete(self) -> bool:
-        """Whether every stored document has its term counts stored."""
-        (missing,) = self.db.execute(
-            "select exists (select 1 from documents d where not exists "
-            "(select 1 from term_counts t where t.id = d.id))"
-        ).fetchone()
-        return not missing
-
     def load_term_counts(
         self, n_terms: int | None = None
     ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-        """Term counts in storage order as CSR parts: ids, indptr, term ids, counts. Documents
-        without counts (added by an older docret) are absent from ``ids``. Term ids must lie
+        """Term counts in storage order as CSR parts: ids, indptr, term ids, counts (a document
+        without its counts, which ``check`` reports, is absent from ``ids``). Term ids must lie
         below ``n_terms`` (default: the lexicon's size), counts be finite and not negative."""
         if n_terms is None:
             (n_terms,) = self.db.execute("select count(*) from lexicon").fetchone()

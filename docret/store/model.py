@@ -160,16 +160,17 @@ class ModelStore(StoreBase):
         return out
 
     def load_settings(self) -> dict[str, Any]:
-        """The settings the current model was made with, as stored (empty if never stored)."""
+        """The settings the current model was made with, as stored (empty before a build)."""
         return parsed(self, self.meta().get("settings"), "meta settings", dict, {})
 
     def set_ranking(self, model_id: int, ranking: Mapping[str, Any]) -> None:
         """Store the default ranking chosen for a model (JSON)."""
         self.db["models"].update(model_id, {"ranking": json.dumps(dict(ranking))})
 
-    def load_ranking(self) -> dict[str, Any] | None:
-        """The current model's default ranking as stored, or None (built before it was)."""
-        row = self.db.execute(
-            "select ranking from models where id = ?", [self.current_model_id()]
-        ).fetchone()
-        return parsed(self, row[0], "the model's ranking", dict) if row and row[0] else None
+    def load_ranking(self) -> dict[str, Any]:
+        """The current model's default ranking as stored (:meth:`set_ranking`)."""
+        model_id = self.current_model_id()
+        row = self.db.execute("select ranking from models where id = ?", [model_id]).fetchone()
+        if row is None:
+            raise self.damaged(f"the current model ({model_id}) is missing")
+        return parsed(self, row[0], "the model's ranking", dict)

@@ -1,6 +1,8 @@
 """The schema of a docret file: append-only migrations, each run once per file, in order.
 
-A file of an older docret is upgraded when it is first opened where it can be written.
+A migration that changes what a column holds rewrites the rows already there
+(:mod:`docret.store.backfill`), so that the readers only ever see the current form. A file of
+an older docret is upgraded when it is first opened where it can be written.
 """
 
 from __future__ import annotations
@@ -8,8 +10,10 @@ from __future__ import annotations
 import sqlite_utils
 from sqlite_utils import Migrations
 
+from docret.store import backfill
+
 APPLICATION = "docret"
-SCHEMA_VERSION = 5  # bump together with a new migration
+SCHEMA_VERSION = 8  # bump together with a new migration
 
 migrations = Migrations("docret")
 
@@ -75,10 +79,32 @@ def m004_lexicon(db: sqlite_utils.Database) -> None:
     document's term counts over them; and the ranking chosen at index time, per model."""
     db["lexicon"].create({"term_id": int, "term": str}, pk="term_id")
     db["term_counts"].create({"id": str, "indices": bytes, "counts": bytes}, pk="id")
-    db["models"].add_column("ranking", str)  # JSON: the default ranking's fusion weight
+    db["models"].add_column("ranking", str)  # JSON: the default ranking's weights
 
 
 @migrations()
 def m005_document_metadata(db: sqlite_utils.Database) -> None:
     """What the format says about each document (type, author, date, ...) as a JSON object."""
     db["documents"].add_column("metadata", str)
+
+
+@migrations()
+def m006_ranking_form(db: sqlite_utils.Database) -> None:
+    """Every model's ranking in one form: the codes' weight keyed "codes" rather than
+    "weight", and what older docrets left out of it filled with what they ranked by
+    (:func:`~docret.store.backfill.canonical_ranking`)."""
+    backfill.rankings(db)
+
+
+@migrations()
+def m007_term_counts(db: sqlite_utils.Database) -> None:
+    """The lexicon and term counts of an index built before they were stored, counted from
+    its texts as its readers counted them in memory until now."""
+    backfill.term_counts(db)
+
+
+@migrations()
+def m008_settings(db: sqlite_utils.Database) -> None:
+    """The current model's settings in full, each one an older docret did not record as its
+    retrain assumed it."""
+    backfill.settings(db)
