@@ -5,7 +5,7 @@ Usage (from a checkout, with ../shared/corpora beside it):
     python bench/feedback.py                         # Cranfield, NPL, 20NG slice
     python bench/feedback.py --only cranfield --docs 3 --moved 1
 
-The default ranking (``docret.ranking.fuse_with_feedback``) fuses BM25 with the code and LSA
+The default ranking (``docret.rank.default.fuse_with_feedback``) fuses BM25 with the code and LSA
 cosines, then moves the query's code and LSA vector toward the unit mean of the first
 fusion's top documents and fuses again. This script fits the default encoder on each
 validation collection of ``bench/tune_model.py`` (Cranfield and NPL bodies, the 20
@@ -29,7 +29,8 @@ from tune_model import CORPORA, labelled_metrics, load, pseudo_metrics
 
 from docret.encoder import Encoder
 from docret.lexicon import LexicalIndex, query_terms
-from docret.ranking import fuse_with_feedback, min_max, normalize_rows, query_weights, top_k
+from docret.rank.base import min_max, normalize_rows, top_k
+from docret.rank.default import fuse_with_feedback, query_weights
 
 
 def main() -> None:
@@ -50,7 +51,7 @@ def main() -> None:
         lexical = LexicalIndex.from_counts(terms)
         spaces = [encoder.transform(data["docs"]), encoder.transform_lsa(data["docs"])]
         choice = choose(data["docs"], encoder, lexical, spaces)
-        pair = (choice.weight, choice.lsa)
+        pair = (choice.codes, choice.lsa)
         print(f"{name}: weights {pair}, fit and choice {time.perf_counter() - start:.0f} s")
         sets = {"titles": data["queries"]} if "own" in data else {}
         if not sets:
@@ -80,7 +81,7 @@ def main() -> None:
 class Queries:
     """One validation set's BM25, code and LSA scores (all queries at once), and the default
     ranking's fused scores with ``docs`` feedback documents computed as
-    :func:`~docret.ranking.fuse_with_feedback` computes them one query at a time."""
+    :func:`~docret.rank.default.fuse_with_feedback` computes them one query at a time."""
 
     def __init__(self, texts, encoder: Encoder, lexical: LexicalIndex, spaces, pair) -> None:
         terms = [query_terms(encoder.analyzer_, q, lexical.lexicon) for q in texts]

@@ -5,7 +5,7 @@ Usage (from a checkout, with ../shared/corpora beside it):
     python bench/heldout.py                     # Cranfield, NPL, 20NG slice; both starts
     python bench/heldout.py --only cranfield --starts svd
 
-The default ranking's weights are chosen from pseudo-queries (``docret.fusion.calibrate``).
+The default ranking's weights are chosen from pseudo-queries (``docret.rank.calibrate.calibrate``).
 Training feeds the autoencoder query-like spans of the very documents those pseudo-queries
 are cut from, so on them the codes may look better than on a question nobody trained on.
 This script fits the default encoder on each validation collection of
@@ -34,9 +34,10 @@ import numpy as np
 from tune_model import CORPORA, labelled_metrics, load, pseudo_metrics  # bench/, beside this
 
 from docret.encoder import Encoder
-from docret.fusion import FUSION_GRID, PSEUDO_QUERIES, calibrate
 from docret.lexicon import LexicalIndex, query_terms
-from docret.ranking import min_max, mix, normalize_rows
+from docret.rank.base import min_max, normalize_rows
+from docret.rank.calibrate import FUSION_GRID, PSEUDO_QUERIES, calibrate
+from docret.rank.default import mix
 
 
 def main() -> None:
@@ -73,14 +74,14 @@ def main() -> None:
                     f"| {name} | {first_layer} (fit {fit_s:.0f} s) | {label} | {choice.queries} "
                     f"| {mrr[(0.0, 0.0)]:.3f} | {mrr[(0.5, 0.0)]:.3f} | {mrr[(0.9, 0.0)]:.3f} "
                     f"| {mrr[(0.0, 0.5)]:.3f} | {best} ({mrr[best]:.3f}) "
-                    f"| ({choice.weight}, {choice.lsa}) |"
+                    f"| ({choice.codes}, {choice.lsa}) |"
                 )
             grid = validation_grid(data, encoder, lexical, spaces)
             best = max(grid, key=grid.get)
             chosen = [choose(docs, encoder, lexical, spaces, a) for a in (None, sorted(held))]
             validation_rows.append(
                 f"| {name} | {first_layer} | {grid[(0.0, 0.0)]:.4f} | {best} {grid[best]:.4f} | "
-                + " | ".join(f"({c.weight}, {c.lsa}) {grid[(c.weight, c.lsa)]:.4f}" for c in chosen)
+                + " | ".join(f"({c.codes}, {c.lsa}) {grid[(c.codes, c.lsa)]:.4f}" for c in chosen)
                 + " |"
             )
             print(split_rows[-2], split_rows[-1], validation_rows[-1], sep="\n", flush=True)
@@ -113,7 +114,7 @@ def choose(
         n=n,
         among=among,
     )
-    lexical.tuned(choice.k1, choice.b)
+    lexical = lexical.tuned(choice.k1, choice.b)
     return choice
 
 

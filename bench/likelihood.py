@@ -12,9 +12,9 @@ relevant = same group; no test query), this script fits the default encoder (``-
 and prints:
 
 1. the codes alone, by cosine and by the likelihood
-   (:func:`docret.ranking.query_likelihood`, the query's words weighted once each or by
+   (:func:`docret.rank.likelihood.query_likelihood`, the query's words weighted once each or by
    their tf-idf), and by the likelihood with 0.25 or 0.5 of the code cosine
-   (:func:`docret.ranking.likelihood_ranking`; ``--method likelihood`` takes 0.25), beside
+   (:func:`docret.rank.likelihood.likelihood_ranking`; ``--method likelihood`` takes 0.25), beside
    LSA at the code's dimension and at the default ranking's 128;
 2. the best pair of weights of the fusion grid (BM25 + a x semantic + b x LSA-128, each
    min-max scaled, no feedback) with the cosine and with the likelihood as the semantic
@@ -30,11 +30,12 @@ from datetime import date
 import numpy as np
 from tune_model import CORPORA, fit_encoder, load, measured  # bench/, beside this
 
-from docret.fusion import FUSION_GRID
 from docret.inference import NumpyDecoder
 from docret.lexicon import LexicalIndex, query_terms
 from docret.lsa import project
-from docret.ranking import likelihood_ranking, min_max, normalize_rows, query_likelihoods
+from docret.rank.base import min_max, normalize_rows
+from docret.rank.calibrate import FUSION_GRID
+from docret.rank.likelihood import likelihood_ranking, query_likelihoods
 
 
 def likelihoods(decoder: NumpyDecoder, parts, tfidf, weighted: bool) -> np.ndarray:

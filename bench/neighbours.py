@@ -9,7 +9,7 @@ An unlabelled folder's default weights used to be chosen by known-item pseudo-qu
 (a span cut out of a document, answered by that document). A typed question on a topic has
 many answers, and those pseudo-queries weigh the semantic scores too little for it. Now the
 same pseudo-queries are also answered by the ``k`` documents nearest to theirs by
-whole-document tf-idf cosine (``docret.fusion.nearest_neighbours``), and the pair whose top
+whole-document tf-idf cosine (``docret.rank.calibrate.nearest_neighbours``), and the pair whose top
 10 holds most of them is taken if it beats BM25 alone by three standard errors.
 
 For each slice (as ``bench/starts.py`` cuts them; no test split, no test query) this script
@@ -34,8 +34,8 @@ from feedback import Queries  # bench/, beside this
 from starts import slice_of
 from tune_model import fit_encoder, measured
 
-from docret import fusion
 from docret.lexicon import LexicalIndex
+from docret.rank import calibrate as fusion
 
 
 def main() -> None:
@@ -83,7 +83,7 @@ def main() -> None:
                     within=se,
                 )  # fmt: skip
             first = next(iter(choices.values()))
-            lexical.tuned(first.k1, first.b)
+            lexical = lexical.tuned(first.k1, first.b)
             sets = {"titles": data["queries"]} if "own" in data else {}
             if not sets:
                 sets = {"subject lines": data["subjects"], "whole documents": data["queries"]}
@@ -95,7 +95,7 @@ def main() -> None:
                     measured(data, alone.queries[1] @ alone.docs[1].T),
                 ]
                 for rule, choice in choices.items():
-                    pair = (choice.weight, choice.lsa)
+                    pair = (choice.codes, choice.lsa)
                     queries = Queries(texts, encoder, lexical, spaces, pair)
                     print(
                         f"| {name} {label} | {len(docs):,} | {fit:.0f} | {rule} "

@@ -48,7 +48,7 @@ from docret.evaluate import (
     evaluate,
     load_collection,
 )
-from docret.ranking import BM25_B, BM25_K1
+from docret.rank.lexical import BM25_B, BM25_K1
 from docret.text import Analyzer, english_stop_words
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"

@@ -5,7 +5,7 @@ Usage (from a checkout, with ../shared/corpora beside it):
     python bench/spancut.py                      # Cranfield, NPL, 20NG slice; both starts
     python bench/spancut.py --only cranfield --starts svd
 
-The default ranking's weights come from pseudo-queries (``docret.fusion.calibrate``): a span
+The default ranking's weights come from pseudo-queries (``docret.rank.calibrate.calibrate``): a span
 cut out of a document, answered by the rest of it. BM25 scores only the rest, but the
 autoencoder (and LSA's directions) were fitted on the whole document, span included, so the
 semantic scores know words the lexical one is denied. This script fits each validation
@@ -29,8 +29,8 @@ from heldout import choose, validation_grid  # bench/, beside this
 from tune_model import CORPORA, load
 
 from docret.encoder import Encoder
-from docret.fusion import PSEUDO_QUERIES, pseudo_queries
 from docret.lexicon import LexicalIndex
+from docret.rank.calibrate import PSEUDO_QUERIES, pseudo_queries
 
 
 def main() -> None:
@@ -65,7 +65,7 @@ def main() -> None:
                 best = max(mrr, key=mrr.get)
                 grid = validation_grid(data, encoder, lexical, spaces)
                 v_best = max(grid, key=grid.get)
-                chosen = (choice.weight, choice.lsa)
+                chosen = (choice.codes, choice.lsa)
                 rows.append(
                     f"| {name} | {first_layer} | {spans} (fit {fit_s:.0f} s) "
                     f"| {mrr[(0.0, 0.0)]:.3f} | {mrr[(0.5, 0.0)]:.3f} | {mrr[(0.9, 0.0)]:.3f} "

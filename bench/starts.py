@@ -21,7 +21,7 @@ test query):
 
 Columns: the default ranking, the codes alone, and (once per slice) LSA at the code's
 dimension and BM25 alone at the chosen parameters; then each start's codes alone on the
-index's own pseudo-queries (``docret.fusion.pseudo_queries``, MRR), to see whether they
+index's own pseudo-queries (``docret.rank.calibrate.pseudo_queries``, MRR), to see whether they
 could choose the start per corpus.
 """
 
@@ -35,10 +35,11 @@ import numpy as np
 from feedback import Queries  # bench/, beside this
 from tune_model import CORPORA, fit_encoder, labelled_metrics, load, ng20, pseudo_metrics
 
-from docret import fusion, lsa
+from docret import lsa
 from docret.encoder import Encoder
 from docret.lexicon import LexicalIndex
-from docret.ranking import normalize_rows
+from docret.rank import calibrate as fusion
+from docret.rank.base import normalize_rows
 
 STARTS = ("svd-softmax", "lsa")
 
@@ -111,12 +112,12 @@ def main() -> None:
                     docs, encoder.analyzer_, lexical.lexicon, lexical.bm25, spaces,
                     encoder.transform_both, seed=args.seed,
                 )  # fmt: skip
-                lexical.tuned(choice.k1, choice.b)
+                lexical = lexical.tuned(choice.k1, choice.b)
                 reciprocal[start] = pseudo_query_mrr(encoder, docs, spaces[0], args.seed)
                 tfidf = encoder.tfidf(encoder.vectorize(docs))
                 base_lsa = lsa.directions(tfidf, encoder.code_size, args.seed)
                 for label, texts in sets.items():
-                    queries = Queries(texts, encoder, lexical, spaces, (choice.weight, choice.lsa))
+                    queries = Queries(texts, encoder, lexical, spaces, (choice.codes, choice.lsa))
                     short = label == "subject lines"
                     row = [
                         measured(data, queries.scores(3, 1.0), short),
@@ -136,7 +137,7 @@ def main() -> None:
                         row += ["", ""]
                     print(
                         f"| {name} {label} | {len(docs):,} | {start} | {fit:.0f} | "
-                        f"({choice.weight}, {choice.lsa}) | " + " | ".join(row) + " | "
+                        f"({choice.codes}, {choice.lsa}) | " + " | ".join(row) + " | "
                         f"{reciprocal[start].mean():.4f} |",
                         flush=True,
                     )

@@ -737,7 +737,7 @@ def _open(ctx: click.Context, writes: bool = False):
 @limit_option()
 @click.option(
     "--method",
-    # docret.ranking.METHODS, spelled out so that --help does not import numpy (a test checks)
+    # docret.rank.METHODS, spelled out so that --help does not import numpy (a test checks)
     type=click.Choice(("default", "codes", "hybrid", "bm25", "tfidf", "lsa", "likelihood")),
     help="Ranking: default = BM25 fused with the learned codes and LSA at the weights chosen "
     "when the index was built, then again with feedback from its top documents; codes = the "
@@ -923,7 +923,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
         return
     from rich.table import Table
 
-    from docret.ranking import SHORT_QUERY_TERMS as short_terms
+    from docret.rank.default import SHORT_QUERY_TERMS as short_terms
 
     table = Table(show_header=False, box=None)
     model = data["model"]

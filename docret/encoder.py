@@ -199,7 +199,7 @@ class Encoder:
         inputs = tfidf_matrix(kept, self.idf_)
         targets = _row_distributions(kept)
         del kept
-        # LSA's directions: a second semantic score for the default ranking (docret.fusion).
+        # LSA's directions: a second semantic score for the default ranking (docret.rank.calibrate).
         # A binary index ranks by Hamming distance alone and does not use them.
         dims = 0 if self.binary else self.lsa_dims
         self.lsa_ = lsa.directions(inputs, dims, self.seed)

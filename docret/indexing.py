@@ -32,10 +32,10 @@ from docret.corpus import (
 )
 from docret.defaults import DEFAULTS, check_settings
 from docret.errors import CorpusError, DocretError, TrainingError, UnknownDocumentError, listing
-from docret.fusion import choose_for_index
 from docret.lexicon import lexicon_for_adding, store_added
 from docret.progress import SILENT, Progress
-from docret.ranking import pack_bits
+from docret.rank.calibrate import choose_for_index
+from docret.rank.codes import pack_bits
 from docret.snapshot import Snapshot
 from docret.spool import SpooledDocuments, close_spool, labels_of, texts_of
 from docret.store import CsrRows, IndexData, Store
@@ -351,7 +351,8 @@ def _fit_and_write(
     state = encoder.export()
     _ensure_converged(encoder.history_, codes, state["weights"])
     # >>> rank: BM25's lexicon and the default ranking's fusion weights, chosen from the
-    # corpus' pseudo-queries (docret.fusion: known items, then topics by labels or neighbours),
+    # corpus' pseudo-queries (docret.rank.calibrate: known items, then topics by labels or
+    # neighbours),
     # commit together with the index.
     progress.stage("Choosing the default ranking")
     labels = labels_of(documents)

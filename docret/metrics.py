@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from docret.ranking import top_k_rows as _top_k_rows
+from docret.rank.base import top_k_rows as _top_k_rows
 
 
 def precision_at_k(rel: np.ndarray, k: int) -> np.ndarray:
@@ -78,7 +78,7 @@ def judged(n_relevant: np.ndarray) -> np.ndarray:
 
 def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices (Q, k) of the ``k`` highest scores in each row, best first, ties by lower index
-    (the one rule of :func:`docret.ranking.top_k_rows`)."""
+    (the one rule of :func:`docret.rank.base.top_k_rows`)."""
     return _top_k_rows(scores, k)
 
 

@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from docret.fusion import FusionChoice
 from docret.inference import NumpyDecoder, NumpyEncoder
 from docret.lexicon import LexicalIndex, load_lexical
 from docret.lsa import project
-from docret.ranking import InvertedIndex, logits, normalize_rows, take_rows
+from docret.rank.base import logits, normalize_rows, take_rows
+from docret.rank.choice import FusionChoice
+from docret.rank.lexical import InvertedIndex
 from docret.store import Store, model_problems
 from docret.text import Analyzer, QueryVectorizer, SparseVector
 
@@ -167,7 +168,7 @@ class Snapshot:
     def decoded(self) -> tuple[np.ndarray, np.ndarray]:
         """The documents' codes run through the decoder up to its output layer: its input
         (N, H) and each row's log normaliser over the vocabulary (N,), for
-        :func:`~docret.ranking.query_likelihood`. Computed on first use: N x H x V
+        :func:`~docret.rank.likelihood.query_likelihood`. Computed on first use: N x H x V
         multiply-adds (0.8 s at 11,426 documents, over two minutes at a million), and N x H
         floats kept; or taken over from the snapshot before a write (:meth:`carry_decoded`)."""
         return self.decoder.likelihood_parts(self.codes)

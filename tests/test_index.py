@@ -146,7 +146,8 @@ def test_snippet_skips_title_and_cuts_at_a_word():
 
 
 def test_hybrid_adds_tfidf_cosine_to_code_cosine(index):
-    from docret.ranking import HYBRID_WEIGHT, normalize_rows
+    from docret.rank.base import normalize_rows
+    from docret.rank.codes import HYBRID_WEIGHT
 
     text = "guitar melody orbit"
     hits = index.query(text, k=8, hybrid=True)
@@ -172,15 +173,15 @@ def binary_index(tmp_path_factory, corpus_dir):
 
 
 def test_binary_codes_rank_by_hamming(binary_index):
-    from docret.ranking import hamming_distances, pack_bits
+    from docret.rank.codes import hamming_distances, pack_bits
 
     assert binary_index.bits.shape == (80, 1)
     assert binary_index.info()["model"]["binary"] is True
     # Not fused, but BM25 (`--method bm25`) gets its parameters from the pseudo-queries too.
-    from docret.fusion import BM25_GRID
+    from docret.rank.calibrate import BM25_GRID
 
     fusion = binary_index.fusion
-    assert (fusion.weight, fusion.lsa, fusion.mrr) == (0.0, 0.0, {}) and fusion.queries > 0
+    assert (fusion.codes, fusion.lsa, fusion.mrr) == (0.0, 0.0, {}) and fusion.queries > 0
     assert set(fusion.bm25_mrr) == set(BM25_GRID)
     # logistic code units pushed to 0/1 by the training noise
     raw = binary_index.snapshot.codes
@@ -197,7 +198,8 @@ def test_binary_codes_rank_by_hamming(binary_index):
 
 
 def test_binary_rerank_orders_hamming_candidates_by_logits_and_tfidf(binary_index):
-    from docret.ranking import hamming_distances, logits, normalize_rows, pack_bits, smallest_k
+    from docret.rank.base import logits, normalize_rows
+    from docret.rank.codes import hamming_distances, pack_bits, smallest_k
 
     text = "guitar melody"
     plain = binary_index.query(text, k=30)

@@ -3,7 +3,7 @@
 Kept in this one module so that a change to the index's internals touches the server here
 only. What it reaches into: the index's ``store`` (its SQLite connection, for the change stamp
 and the titles of the map), its ``snapshot`` (``ids`` and ``codes`` for the map, ``model`` for
-the training curve) and ``docret.ranking.METHODS``.
+the training curve) and ``docret.rank.METHODS``.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def change_stamp(db: str | Path, index: Index | None) -> tuple[Any, ...]:
 
 def methods(index: Index) -> list[str]:
     """Ranking methods this index offers, the first being what a query without one gets."""
-    from docret.ranking import METHODS
+    from docret.rank import METHODS
 
     # The hybrid needs float codes; a binary index's default already re-ranks with tf-idf.
     # LSA needs the directions that float indexes built since they were kept store.

@@ -11,7 +11,7 @@ pseudo-query, the mean reciprocal rank of the answers is measured, and :func:`ch
 takes the smallest total weight that reaches half of the best gain over BM25 alone, so a
 corpus where neither semantic score helps gets plain BM25. Queries as long as a paragraph get
 a pair chosen by the same rules on pseudo-queries of that length (:data:`LONG_SPAN_WORDS`),
-and queries in between move from one pair to the other (:func:`docret.ranking.query_weights`).
+and queries in between move from one pair to the other (:func:`docret.rank.default.query_weights`).
 
 Such a pseudo-query has one answer, as a search for a known document has. A question on a
 topic has many, and wants the semantic scores weighed more. So the same pseudo-queries are
@@ -28,28 +28,22 @@ it to the known-item rule above.
 BM25's own parameters come first, from the same pseudo-queries: each (k1, b) of
 :data:`BM25_GRID` ranks them by BM25 alone, and the best replaces bm25s' (1.5, 0.75) only if it
 finds their answers clearly better (:func:`choose_bm25`). NPL's short abstracts, for one, get
-less length normalisation (bench/RESULTS.md, tenth session).
+less length normalisation (bench/RESULTS.md, "Default ranking").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from docret.lexicon import LexicalIndex, TermCounts, count_corpus, query_terms
-from docret.ranking import (
-    BM25_B,
-    BM25_K1,
-    Bm25,
-    matched_counts,
-    min_max,
-    mix,
-    normalize_rows,
-    query_weights,
-)
+from docret.rank.base import min_max, normalize_rows
+from docret.rank.choice import FusionChoice, Pair
+from docret.rank.default import mix
+from docret.rank.lexical import BM25_B, BM25_K1, Bm25, matched_counts
 
 FUSION_WEIGHTS = tuple(round(0.1 * i, 1) for i in range(10))  # 0.0 .. 0.9
 # (codes, LSA) weight pairs; BM25 keeps 1 - their sum, at least 0.1.
@@ -58,7 +52,7 @@ CODES_ONLY = tuple((a, 0.0) for a in FUSION_WEIGHTS)  # an index without LSA dir
 PSEUDO_QUERIES = 1000
 SPAN_WORDS = (5, 12)  # a typed question's length, stop words included
 # A question written as a paragraph (LISA's queries have a median of 49 words): the long
-# pseudo-queries that choose the weights of long queries (docret.ranking.query_weights).
+# pseudo-queries that choose the weights of long queries (docret.rank.default.query_weights).
 LONG_SPAN_WORDS = (25, 60)
 MIN_PSEUDO_QUERIES = 20  # fewer say nothing reliable: keep BM25 alone
 CHUNK = 50  # pseudo-queries scored at a time
@@ -92,100 +86,8 @@ class PseudoQuery:
     rest: str
 
 
-Pair = tuple[float, float]  # (weight of the code cosine, weight of the LSA cosine)
 # A chunk of pseudo-queries' documents (indices) -> (len, N) bool: their topical answers.
 Topics = Callable[[np.ndarray], np.ndarray]
-
-
-@dataclass
-class FusionChoice:
-    """The chosen weights of the code cosine (``weight``) and of the LSA cosine (``lsa``)
-    against BM25, and the mean reciprocal rank each pair reached."""
-
-    weight: float
-    mrr: dict[Pair, float] = field(default_factory=dict)
-    queries: int = 0
-    lsa: float = 0.0
-    # Each pair's precision at TOPICAL_K of the topical answers (by label, or by neighbours
-    # where no label tells topics apart), and what chose the pair: the "known items" rule,
-    # "labels" or "neighbours".
-    topical: dict[Pair, float] = field(default_factory=dict)
-    chosen_by: str = "known items"
-    # BM25's parameters, and the mean reciprocal rank each (k1, b) of BM25_GRID reached.
-    k1: float = BM25_K1
-    b: float = BM25_B
-    bm25_mrr: dict[tuple[float, float], float] = field(default_factory=dict)
-    # The (codes, LSA) pair of long queries, chosen as the pair above on pseudo-queries of
-    # LONG_SPAN_WORDS (None: too few documents that long; queries of any length get the pair
-    # above), how many there were, their median number of terms and what chose the pair.
-    long: Pair | None = None
-    long_queries: int = 0
-    long_terms: float = 0.0
-    long_chosen_by: str = ""
-
-    def weights_for(self, n_terms: float) -> Pair:
-        """The (codes, LSA) weights of a query of ``n_terms`` terms
-        (:func:`~docret.ranking.query_weights`)."""
-        short = (self.weight, self.lsa)
-        return query_weights(short, self.long or short, n_terms, self.long_terms)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form (stored with the model)."""
-        out = {
-            "weight": self.weight,
-            "lsa": self.lsa,
-            "queries": self.queries,
-            "mrr": {f"{a},{b}": round(v, 4) for (a, b), v in self.mrr.items()},
-        }
-        out["chosen_by"] = self.chosen_by
-        if self.topical:
-            out["topical"] = {f"{a},{b}": round(v, 4) for (a, b), v in self.topical.items()}
-        out["bm25"] = {
-            "k1": self.k1,
-            "b": self.b,
-            "mrr": {f"{k1},{b}": round(v, 4) for (k1, b), v in self.bm25_mrr.items()},
-        }
-        if self.long is not None:
-            out["long"] = {
-                "weight": self.long[0],
-                "lsa": self.long[1],
-                "queries": self.long_queries,
-                "terms": self.long_terms,
-                "chosen_by": self.long_chosen_by,
-            }
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FusionChoice:
-        """Inverse of :meth:`to_dict`; reads what indexes stored before LSA was fused too
-        (the codes' weight alone, keyed "0.2"), before BM25's parameters were chosen (bm25s'
-        defaults) or before neighbours answered (``by_labels`` alone)."""
-
-        def pairs(scores: dict[str, float]) -> dict[Pair, float]:
-            out = {}
-            for key, v in scores.items():
-                a, _, b = str(key).partition(",")
-                out[(float(a), float(b or 0.0))] = float(v)
-            return out
-
-        bm25 = data.get("bm25", {})
-        chosen_by = data.get("chosen_by", "labels" if data.get("by_labels") else "known items")
-        long = data.get("long")
-        return cls(
-            float(data["weight"]),
-            pairs(data.get("mrr", {})),
-            int(data.get("queries", 0)),
-            float(data.get("lsa", 0.0)),
-            pairs(data.get("topical", {})),
-            str(chosen_by),
-            float(bm25.get("k1", BM25_K1)),
-            float(bm25.get("b", BM25_B)),
-            pairs(bm25.get("mrr", {})),
-            None if long is None else (float(long["weight"]), float(long["lsa"])),
-            0 if long is None else int(long["queries"]),
-            0.0 if long is None else float(long["terms"]),
-            "" if long is None else str(long["chosen_by"]),
-        )
 
 
 def pseudo_queries(
@@ -214,7 +116,7 @@ def pseudo_queries(
 
 
 def reciprocal_ranks(scores: np.ndarray, answers: Sequence[int]) -> np.ndarray:
-    """1 / rank of each row's answer, ranked as :func:`~docret.ranking.top_k` ranks (higher
+    """1 / rank of each row's answer, ranked as :func:`~docret.rank.base.top_k` ranks (higher
     score first, ties to the lower index)."""
     answers = np.asarray(answers)
     rows = np.arange(len(answers))
@@ -231,7 +133,7 @@ def mean_reciprocal_ranks(
     grid: Sequence[Pair] = CODES_ONLY,
     lsa: np.ndarray | None = None,
 ) -> dict[Pair, float]:
-    """Mean reciprocal rank of the answers under the fusion (:func:`~docret.ranking.mix` of
+    """Mean reciprocal rank of the answers under the fusion (:func:`~docret.rank.default.mix` of
     the min-max scaled scores) at each (codes, LSA) pair of ``grid``."""
     return {
         pair: float(reciprocal_ranks(fused, answers).mean())
@@ -306,7 +208,7 @@ def choose_topical(
     if within > 0:
         near = [p for p in means if not _clearly_better(precisions[best], precisions[p], within)]
         best = min(near, key=lambda p: (round(p[0] + p[1], 6), -means[p], p[1]))
-    return replace(fallback, weight=best[0], lsa=best[1], topical=means, chosen_by=by)
+    return replace(fallback, codes=best[0], lsa=best[1], topical=means, chosen_by=by)
 
 
 def _clearly_better(candidate: np.ndarray, baseline: np.ndarray, margin: float) -> bool:
@@ -395,7 +297,7 @@ def calibrate(
     longer = _calibrate_weights(found, terms, rests, bm25, spaces, embed, topics, within)
     return replace(
         choice,
-        long=(longer.weight, longer.lsa),
+        long=(longer.codes, longer.lsa),
         long_queries=len(found),
         long_terms=float(np.median([counts.sum() for _, counts in terms])),
         long_chosen_by=longer.chosen_by,
@@ -517,7 +419,8 @@ def _lexical(
 ) -> np.ndarray:
     """(len(part), N) BM25 scores of the pseudo-queries ``part`` (their ``terms``: ids and
     counts), each answer scored against the rest of its document (``rests``: how often the
-    pseudo-query's terms occur in it and its length, :func:`~docret.ranking.matched_counts`)."""
+    pseudo-query's terms occur in it and its length,
+    :func:`~docret.rank.lexical.matched_counts`)."""
     lexical = np.stack([bm25.scores(ids, counts) for ids, counts in terms])
     for r, q in enumerate(part):
         # The answer is the document without the span: score what is left of it.
@@ -549,7 +452,7 @@ def bm25_reciprocal_ranks(
 
 def choose_bm25(reciprocal: dict[tuple[float, float], np.ndarray]) -> tuple[float, float]:
     """The (k1, b) whose pseudo-queries' mean reciprocal rank is best, if it beats bm25s'
-    defaults (:data:`~docret.ranking.BM25_K1`, :data:`~docret.ranking.BM25_B`) by
+    defaults (:data:`~docret.rank.lexical.BM25_K1`, :data:`~docret.rank.lexical.BM25_B`) by
     :data:`BM25_MARGIN` standard errors of the per-query differences; else the defaults."""
     default = (BM25_K1, BM25_B)
     if default not in reciprocal:
