@@ -603,3 +603,26 @@ def _read(
 
 def _folder_of(db: str | Path) -> Path:
     return Path(db).resolve().parent
+
+
+def open_store(db: str | Path, *, readonly: bool = False) -> Store:
+    """The store of an index built earlier: a database with no index yet raises
+    :class:`~docret.errors.DatabaseError` now, clearly, rather than at the first query."""
+    store = Store.open(db, readonly=readonly)
+    try:
+        store.current_model_id()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def store_built_from(db: str | Path, path: str | Path) -> Store | None:
+    """The store in ``db`` if its index was built from ``path``, else None."""
+    if not Path(db).exists():
+        return None
+    store = Store.open(db)
+    if store.meta().get("source") != str(Path(path).resolve()):
+        store.close()
+        return None
+    return store

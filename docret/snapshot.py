@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from docret.errors import UnknownDocumentError
 from docret.inference import NumpyDecoder, NumpyEncoder
 from docret.lexicon import LexicalIndex, load_lexical
 from docret.lsa import project
@@ -97,6 +98,13 @@ class Snapshot:
     def row_of(self) -> dict[str, int]:
         """Each document id's row in :attr:`codes`."""
         return {doc_id: i for i, doc_id in enumerate(self.ids)}
+
+    def row(self, doc_id: str) -> int:
+        """The row of document ``doc_id``; raises :class:`UnknownDocumentError`."""
+        i = self.row_of.get(doc_id)
+        if i is None:
+            raise UnknownDocumentError(f"No document with id {doc_id!r} in the index")
+        return i
 
     @cached_property
     def unit_codes(self) -> np.ndarray:

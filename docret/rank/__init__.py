@@ -14,12 +14,14 @@ imports nothing heavier than the standard library, so ``docret --help`` stays fa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
-__all__ = ["METHODS", "Method", "method_name", "offered", "ranker"]
+from docret.errors import QueryError
+
+__all__ = ["METHODS", "Method", "help_text", "method_name", "offered", "ranker", "run"]
 
 
 @dataclass(frozen=True)
@@ -100,14 +102,40 @@ def ranker(name: str) -> Callable[..., list[Any]]:
     return getattr(import_module(module), function)
 
 
-def offered(binary: bool, has_lsa: bool) -> list[str]:
-    """The methods an index offers, the default first: a binary index has no float codes for
-    the hybrid; LSA needs the directions an index keeps unless built with ``--lsa-dims 0``."""
+def offered(state: Any) -> list[str]:
+    """The methods an index (its loaded ``state``) offers, the default first: a binary index
+    has no float codes for the hybrid; LSA needs the directions an index keeps unless built
+    with ``--lsa-dims 0``."""
+    binary, has_lsa = state.bits is not None, state.lsa is not None
     return [
         m.name
         for m in METHODS.values()
         if not (m.float_codes and binary) and not (m.lsa and not has_lsa)
     ]
+
+
+def run(
+    state: Any,
+    texts: Sequence[str],
+    k: int,
+    rerank: int | None = None,
+    *,
+    method: str | None = None,
+    hybrid: bool = False,
+) -> list[Any]:
+    """The :class:`~docret.rank.base.Scored` answers of ``texts`` by ``method`` (None: the
+    default; ``hybrid=True``: "hybrid") over ``state``; raises
+    :class:`~docret.errors.QueryError` for an unknown method or ``rerank`` on float codes."""
+    if rerank and state.bits is None:
+        raise QueryError(
+            "Re-ranking (--rerank) applies to binary codes (an index built with --binary "
+            "N); this index has float codes, ranked by cosine already"
+        )
+    try:
+        name = method_name(method, hybrid)
+    except ValueError as e:
+        raise QueryError(str(e)) from None
+    return ranker(name)(state, texts, k, rerank)
 
 
 def help_text() -> str:

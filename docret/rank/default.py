@@ -164,3 +164,14 @@ def default(
         scores = fuse(lexical, pair, code, lsa)
         out.append(scored(scores, k, None if scores is lexical else lexical))
     return out
+
+
+def described(state: Snapshot) -> str:
+    """The default ranking of ``state`` in words: BM25 and the scores that weigh in it ("BM25
+    + LSA" where the pseudo-queries gave the codes no weight), or the binary codes' Hamming
+    distance."""
+    if state.bits is not None:
+        return "Learned codes (Hamming)"
+    lsa = state.fusion.lsa if state.lsa is not None else 0.0
+    parts = [n for n, w in (("learned codes", state.fusion.codes), ("LSA", lsa)) if w > 0]
+    return " + ".join(["BM25", *parts])
