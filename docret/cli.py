@@ -33,6 +33,7 @@ from docret.defaults import (
 )
 from docret.errors import DocretError, SettingError, clipped, listing
 from docret.progress import Progress
+from docret.rank import METHODS, help_text
 
 DB_OPTION_HELP = "SQLite file of the index (env: DOCRET_DB)"
 MAX_SKIP_LINES = 20  # beyond this the summary line carries the count
@@ -737,13 +738,8 @@ def _open(ctx: click.Context, writes: bool = False):
 @limit_option()
 @click.option(
     "--method",
-    # docret.rank.METHODS, spelled out so that --help does not import numpy (a test checks)
-    type=click.Choice(("default", "codes", "hybrid", "bm25", "tfidf", "lsa", "likelihood")),
-    help="Ranking: default = BM25 fused with the learned codes and LSA at the weights chosen "
-    "when the index was built, then again with feedback from its top documents; codes = the "
-    "codes alone; hybrid = code cosine + tf-idf cosine; bm25, tfidf = words alone; lsa = LSA "
-    "cosine alone; likelihood = the codes alone by how likely each document's decoded code makes "
-    "the query's words, with some of the code cosine",
+    type=click.Choice(tuple(METHODS)),
+    help=help_text(),
 )
 @click.option("--compare", is_flag=True, help="Show the ranking beside BM25's")
 @click.option(
@@ -788,7 +784,7 @@ def query(
                 _print_comparison(text, result, idx.default_ranking())
             return
         hits = idx.query(text, k, rerank, method=method)
-        title = _METHOD_TITLES.get(method or "default") or idx.default_ranking()
+        title = METHODS[method or "default"].title or idx.default_ranking()
         unknown = idx.unknown_words(text)
         shared = [idx.shared_words(text, h.id) for h in hits] if explain_hits else None
         query_words = [w for w, _ in idx.explain(text, 10)] if explain_hits else []
@@ -1146,23 +1142,12 @@ def _print_hits(title: str, hits, shared=None) -> None:
     _stdout().print(table)
 
 
-# The default's title is the index's own (Index.default_ranking): which scores weigh in it.
-_METHOD_TITLES = {
-    "codes": "Learned codes",
-    "hybrid": "Learned codes + tf-idf",
-    "bm25": "BM25",
-    "tfidf": "tf-idf cosine",
-    "lsa": "LSA",
-    "likelihood": "Learned codes by likelihood",
-}
-
-
 def _print_comparison(text: str, result, default: str) -> None:
     """``result`` (a Comparison) as a table; ``default`` is the default ranking's title."""
     from rich.table import Table
 
     both = result.both
-    left, right = (_METHOD_TITLES.get(m, default) for m in (result.method, result.baseline))
+    left, right = (METHODS[m].title or default for m in (result.method, result.baseline))
     title = f"{left} vs {right}: {shown(clipped(text, MAX_QUERY_SHOWN))}"
     table = Table(title=title, title_justify="left")
     table.add_column("#", justify="right")

@@ -36,7 +36,7 @@ from docret.errors import CorpusError
 from docret.lexicon import LexicalIndex, query_terms
 from docret.metrics import average_precision, judged, ndcg_at_k, precision_at_k, top_rows
 from docret.rank.base import normalize_rows
-from docret.rank.calibrate import calibrate
+from docret.rank.calibrate import Draw, Spaces, Topical, calibrate
 from docret.rank.codes import HYBRID_WEIGHT
 from docret.rank.default import fuse, weights
 from docret.rank.lexical import Bm25 as Bm25Scores
@@ -351,16 +351,14 @@ class Default(Method):
         if self.with_lsa:
             self.lsa_docs = encoder.transform_lsa(texts, tfidf)
             spaces.append(self.lsa_docs)
+        embed = encoder.transform_both if self.with_lsa else lambda t: [encoder.transform(t)]
         self.choice = calibrate(
             texts,
             self.lexical.analyzer,
-            self.lexical.lexicon,
-            self.lexical.bm25,
-            spaces,
-            encoder.transform_both if self.with_lsa else lambda t: [encoder.transform(t)],
-            seed=self.seed,
-            labels=self.labels,
-            tfidf=tfidf,
+            self.lexical.index,
+            Spaces(*spaces[:1], embed, *spaces[1:]),
+            Draw(self.seed),
+            Topical(labels=self.labels, tfidf=tfidf),
         )
         # As an index does: its BM25 ranks at the parameters chosen with the weights.
         self.lexical.index = self.lexical.index.tuned(self.choice.k1, self.choice.b)

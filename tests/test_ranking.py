@@ -230,17 +230,17 @@ def test_cli_offers_exactly_the_ranking_methods():
     from docret.rank import METHODS
 
     option = next(p for p in query.params if p.name == "method")
-    assert tuple(option.type.choices) == METHODS
+    assert tuple(option.type.choices) == tuple(METHODS)
 
 
-def test_every_ranking_method_has_a_title_in_the_cli_and_a_name_in_serve():
-    from docret.cli import _METHOD_TITLES
-    from docret.rank import METHODS
-    from docret.serve.adapter import METHOD_NAMES
+def test_every_ranking_method_has_a_title_a_menu_entry_and_a_ranker():
+    from docret.rank import METHODS, help_text, ranker
 
-    # The CLI titles the default by what weighs in it (Index.default_ranking).
-    assert set(_METHOD_TITLES) | {"default"} == set(METHODS)
-    assert set(METHOD_NAMES) == set(METHODS)
+    for name, method in METHODS.items():
+        # The CLI titles the default by what weighs in it (Index.default_ranking).
+        assert method.title or name == "default"
+        assert method.menu and callable(ranker(name))
+        assert f"{name} = {method.help}" in help_text()
 
 
 def test_query_weights_move_from_the_short_pair_to_the_long_pair_as_queries_lengthen():
@@ -261,7 +261,7 @@ def test_query_weights_move_from_the_short_pair_to_the_long_pair_as_queries_leng
 
 def test_long_queries_get_the_pair_their_own_pseudo_queries_choose():
     from docret.lexicon import LexicalIndex
-    from docret.rank.calibrate import LONG_SPAN_WORDS, calibrate
+    from docret.rank.calibrate import LONG_SPAN_WORDS, Spaces, calibrate
     from docret.rank.choice import FusionChoice
     from docret.text import Analyzer
 
@@ -271,12 +271,13 @@ def test_long_queries_get_the_pair_their_own_pseudo_queries_choose():
     texts = [" ".join(rng.choice(vocab, size=int(rng.integers(40, 400)))) for _ in range(120)]
     analyze = Analyzer()
     lexical = LexicalIndex.from_texts(texts, analyze)
-    spaces = [rng.normal(size=(len(texts), 4))]
 
     def embed(batch):
         return [rng.normal(size=(len(batch), 4))]
 
-    choice = calibrate(texts, analyze, lexical.lexicon, lexical.bm25, spaces, embed)
+    spaces = Spaces(rng.normal(size=(len(texts), 4)), embed)
+
+    choice = calibrate(texts, analyze, lexical, spaces)
     eligible = sum(len(t.split()) >= 3 * LONG_SPAN_WORDS[1] for t in texts)
     assert choice.long is not None and choice.long_queries == eligible
     assert 2 * LONG_SPAN_WORDS[0] / 3 <= choice.long_terms <= LONG_SPAN_WORDS[1]
@@ -288,9 +289,7 @@ def test_long_queries_get_the_pair_their_own_pseudo_queries_choose():
     )
     assert again.long_terms == choice.long_terms
     # a corpus without documents that long keeps its pair at every length
-    short = calibrate(
-        [t[:300] for t in texts], analyze, lexical.lexicon, lexical.bm25, spaces, embed
-    )
+    short = calibrate([t[:300] for t in texts], analyze, lexical, spaces)
     assert short.long is None and short.weights_for(500) == (short.codes, short.lsa)
 
 
@@ -481,7 +480,7 @@ def test_calibrate_chooses_bm25_parameters_from_the_pseudo_queries():
     BM25 normalises length fully; the pseudo-queries (cut from the long ones) see that and
     choose less normalisation, and the fusion weights are chosen with that BM25."""
     from docret.lexicon import LexicalIndex
-    from docret.rank.calibrate import BM25_GRID, calibrate
+    from docret.rank.calibrate import BM25_GRID, Draw, Spaces, calibrate
     from docret.text import Analyzer
 
     rng = np.random.default_rng(0)
@@ -497,19 +496,19 @@ def test_calibrate_chooses_bm25_parameters_from_the_pseudo_queries():
     def embed(batch):
         return [rng.normal(size=(len(batch), 8)).astype(np.float32)]
 
-    choice = calibrate(texts, analyze, lexical.lexicon, lexical.bm25, [codes], embed, n=60)
+    choice = calibrate(texts, analyze, lexical, Spaces(codes, embed), Draw(n=60))
     assert set(choice.bm25_mrr) == set(BM25_GRID) and choice.queries == 60
     assert choice.b < 0.75 and choice.bm25_mrr[(choice.k1, choice.b)] > choice.bm25_mrr[(1.5, 0.75)]
     assert (choice.codes, choice.lsa) == (0.0, 0.0)
     # No semantic spaces (a binary index): the same BM25 parameters, and no weights weighed.
-    alone = calibrate(texts, analyze, lexical.lexicon, lexical.bm25, [], embed, n=60)
+    alone = calibrate(texts, analyze, lexical, None, Draw(n=60))
     assert (alone.k1, alone.b, alone.bm25_mrr) == (choice.k1, choice.b, choice.bm25_mrr)
     assert alone.mrr == {} and (alone.codes, alone.lsa, alone.queries) == (0.0, 0.0, 60)
     # Every document the same length: length normalisation changes nothing, k1 little.
     even = [" ".join(rng.choice(words, 60)) for _ in range(200)]
     lexical = LexicalIndex.from_texts(even, analyze)
     codes = rng.normal(size=(len(even), 8)).astype(np.float32)
-    choice = calibrate(even, analyze, lexical.lexicon, lexical.bm25, [codes], embed, n=60)
+    choice = calibrate(even, analyze, lexical, Spaces(codes, embed), Draw(n=60))
     assert (choice.k1, choice.b) == (1.5, 0.75)
 
 
@@ -581,7 +580,7 @@ def test_unlabelled_pseudo_queries_are_answered_topically_by_their_documents_nei
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from docret.lexicon import LexicalIndex
-    from docret.rank.calibrate import FUSION_GRID, calibrate
+    from docret.rank.calibrate import FUSION_GRID, Draw, Spaces, Topical, calibrate
 
     rng = np.random.default_rng(0)
     texts, topics, analyze, embed = _topical_corpus(rng)
@@ -590,8 +589,8 @@ def test_unlabelled_pseudo_queries_are_answered_topically_by_their_documents_nei
     tfidf = TfidfVectorizer(analyzer=analyze, sublinear_tf=True).fit_transform(texts).tocsr()
 
     def choose(**kwargs):
-        args = (texts, analyze, lexical.lexicon, lexical.bm25, [codes, codes], embed)
-        return calibrate(*args, n=200, **kwargs)
+        spaces = Spaces(codes, embed, codes)
+        return calibrate(texts, analyze, lexical, spaces, Draw(n=200), Topical(**kwargs))
 
     known = choose()
     assert known.chosen_by == "known items" and known.topical == {}

@@ -239,62 +239,92 @@ def choose_weight(mrr: dict[Pair, float], queries: int) -> FusionChoice:
     return FusionChoice(a, mrr, queries, b)
 
 
+@dataclass(frozen=True)
+class Spaces:
+    """The documents' vectors the fusion weighs against BM25: their ``codes`` (N, D) and, if
+    the index has them, their ``lsa`` vectors (N, k); ``embed`` turns texts into arrays in
+    the same spaces, codes first (one vectorisation for both)."""
+
+    codes: np.ndarray
+    embed: Callable[[list[str]], Sequence[np.ndarray]]
+    lsa: np.ndarray | None = None
+
+    @property
+    def with_lsa(self) -> bool:
+        """Whether LSA is weighed too (LSA vectors of at least one dimension)."""
+        return self.lsa is not None and self.lsa.shape[1] > 0
+
+
+@dataclass(frozen=True)
+class Draw:
+    """How pseudo-queries are cut: ``n`` of ``span`` words (and as many of ``long_span``
+    words for long queries) from the documents ``among`` (None: any), with ``seed``."""
+
+    seed: int = 0
+    n: int = PSEUDO_QUERIES
+    span: tuple[int, int] = SPAN_WORDS
+    long_span: tuple[int, int] = LONG_SPAN_WORDS
+    among: Sequence[int] | None = None
+
+
+@dataclass(frozen=True)
+class Topical:
+    """What answers a pseudo-query topically: the documents sharing a label with its own
+    (``labels``, one sequence per text), where labels tell topics apart, else the
+    ``neighbours`` nearest to its own in ``tfidf`` (the documents' L2-normalised tf-idf rows,
+    sparse; None: no neighbours), whose choice takes the smallest weights ``within``
+    standard errors of their best."""
+
+    labels: Sequence[Sequence[str]] | None = None
+    tfidf: Any = None
+    neighbours: int = NEIGHBOURS
+    within: float = NEIGHBOURS_WITHIN
+
+
 def calibrate(
     texts: Sequence[str],
     analyze: Callable[[str], list[str]],
-    lexicon: dict[str, int],
-    bm25: Bm25,
-    spaces: Sequence[np.ndarray],
-    embed: Callable[[list[str]], Sequence[np.ndarray]],
-    seed: int = 0,
-    span: tuple[int, int] = SPAN_WORDS,
-    n: int = PSEUDO_QUERIES,
-    among: Sequence[int] | None = None,
-    labels: Sequence[Sequence[str]] | None = None,
-    long_span: tuple[int, int] = LONG_SPAN_WORDS,
-    tfidf: Any = None,
-    neighbours: int = NEIGHBOURS,
-    within: float = NEIGHBOURS_WITHIN,
+    lexical: LexicalIndex,
+    spaces: Spaces | None,
+    draw: Draw = Draw(),
+    topical: Topical = Topical(),
 ) -> FusionChoice:
-    """Choose the fusion weights of a corpus from its pseudo-queries.
+    """Choose the default ranking of a corpus from its pseudo-queries.
 
-    ``texts`` are the indexed documents, ``bm25`` their BM25 over ``lexicon`` (stems from
-    ``analyze``). ``spaces`` holds their codes (N, D) and, if the index has them, their LSA
-    vectors (N, k); ``embed`` turns texts into as many arrays, in the same order (one
-    vectorisation for both). Without LSA vectors (or with k = 0) only the codes are weighed.
-    ``among`` limits the documents pseudo-queries are cut from (all search every document).
-    The choice is topical (:func:`choose_topical`) by ``labels``, one sequence per text,
-    where they tell topics apart (fewer than two distinct labels among the pseudo-queries'
-    documents, or fewer than :data:`MIN_PSEUDO_QUERIES` labelled ones, are ignored), else by
-    the ``neighbours`` nearest neighbours of the pseudo-queries' documents in ``tfidf`` (the
-    documents' L2-normalised tf-idf rows, sparse; none given, none used), taking the smallest
-    weights ``within`` standard errors of their best. The pair of long queries is chosen the
-    same way on pseudo-queries of ``long_span`` words. With no ``spaces``
-    (a binary index, which is not fused) only BM25's parameters are chosen.
+    ``texts`` are the indexed documents, ``lexical`` their lexicon and BM25 (stems from
+    ``analyze``), ``spaces`` their codes and LSA vectors (None: a binary index, which is not
+    fused: only BM25's parameters are chosen). BM25's parameters come first
+    (:func:`choose_bm25`); then the (codes, LSA) pair by known items (:func:`choose_weight`)
+    unless a topical rule chooses (:func:`choose_topical`, by ``topical``'s labels, else its
+    neighbours: labels count only where at least two distinct ones are among the
+    pseudo-queries' documents, and :data:`MIN_PSEUDO_QUERIES` of those are labelled); then
+    the pair of long queries, by the same rules on pseudo-queries of ``draw.long_span`` words.
     """
-    found, terms, rests = _pseudo_queries(texts, analyze, lexicon, n, seed, span, among)
+    lexicon, bm25 = lexical.lexicon, lexical.bm25
+    found, terms, rests = _pseudo_queries(texts, analyze, lexicon, draw, draw.span)
     if len(found) < MIN_PSEUDO_QUERIES:
         return FusionChoice(0.0, {}, len(found))
     reciprocal = bm25_reciprocal_ranks(found, terms, rests, bm25)
     k1, b = choose_bm25(reciprocal)
     bm25_mrr = {setting: float(rr.mean()) for setting, rr in reciprocal.items()}
-    if not spaces:
+    if spaces is None:
         return FusionChoice(0.0, {}, len(found), k1=k1, b=b, bm25_mrr=bm25_mrr)
     if (k1, b) != (bm25.k1, bm25.b):
         bm25 = bm25.with_parameters(k1, b)
     topics: dict[str, Topics] = {}
-    sets = _label_sets(labels, [q.doc for q in found])
+    sets = _label_sets(topical.labels, [q.doc for q in found])
     if sets is not None:
         topics["labels"] = label_topics(sets)
-    if tfidf is not None:
-        topics["neighbours"] = neighbour_topics(tfidf, neighbours)
-    choice = _calibrate_weights(found, terms, rests, bm25, spaces, embed, topics, within)
+    if topical.tfidf is not None:
+        topics["neighbours"] = neighbour_topics(topical.tfidf, topical.neighbours)
+    within = topical.within
+    choice = _calibrate_weights(found, terms, rests, bm25, spaces, topics, within)
     choice = replace(choice, k1=k1, b=b, bm25_mrr=bm25_mrr)
     # Long queries: the same rules on long pseudo-queries, where the corpus has such documents.
-    found, terms, rests = _pseudo_queries(texts, analyze, lexicon, n, seed, long_span, among)
+    found, terms, rests = _pseudo_queries(texts, analyze, lexicon, draw, draw.long_span)
     if len(found) < MIN_PSEUDO_QUERIES:
         return choice
-    longer = _calibrate_weights(found, terms, rests, bm25, spaces, embed, topics, within)
+    longer = _calibrate_weights(found, terms, rests, bm25, spaces, topics, within)
     return replace(
         choice,
         long=(longer.codes, longer.lsa),
@@ -308,14 +338,14 @@ def _pseudo_queries(
     texts: Sequence[str],
     analyze: Callable[[str], list[str]],
     lexicon: dict[str, int],
-    n: int,
-    seed: int,
+    draw: Draw,
     span: tuple[int, int],
-    among: Sequence[int] | None,
 ) -> tuple[list[PseudoQuery], list[tuple[np.ndarray, np.ndarray]], list[tuple[np.ndarray, float]]]:
     """The :func:`pseudo_queries` with a word in ``lexicon``, their terms (ids and counts)
     and how often those terms occur in the rest of their documents, with its length."""
-    found = [q for q in pseudo_queries(texts, n, seed, span, among) if analyze(q.text)]
+    found = [
+        q for q in pseudo_queries(texts, draw.n, draw.seed, span, draw.among) if analyze(q.text)
+    ]
     terms = [query_terms(analyze, q.text, lexicon) for q in found]
     rests = [
         matched_counts(ids, *query_terms(analyze, q.rest, lexicon))
@@ -362,8 +392,7 @@ def _calibrate_weights(
     terms: Sequence[tuple[np.ndarray, np.ndarray]],
     rests: Sequence[tuple[np.ndarray, float]],
     bm25: Bm25,
-    spaces: Sequence[np.ndarray],
-    embed: Callable[[list[str]], Sequence[np.ndarray]],
+    spaces: Spaces,
     topics: dict[str, Topics],
     within: float = 0.0,
 ) -> FusionChoice:
@@ -371,9 +400,10 @@ def _calibrate_weights(
     ``terms`` and ``rests`` (as :func:`_lexical` takes them), BM25 at the chosen parameters
     and ``topics`` ("labels" and/or "neighbours"): which documents answer a pseudo-query
     topically. A pseudo-query with no such answer but its own document counts in none."""
-    with_lsa = len(spaces) > 1 and spaces[1].shape[1] > 0
+    with_lsa = spaces.with_lsa
     grid = FUSION_GRID if with_lsa else CODES_ONLY
-    spaces = [normalize_rows(docs) for docs in spaces[: 2 if with_lsa else 1]]
+    embed = spaces.embed
+    units = [normalize_rows(spaces.codes), *([normalize_rows(spaces.lsa)] if with_lsa else [])]
     precisions: dict[str, dict[Pair, list[np.ndarray]]] = {
         by: {p: [] for p in grid} for by in topics
     }
@@ -383,7 +413,7 @@ def _calibrate_weights(
         chunk = slice(start, start + CHUNK)
         lexical = _lexical(part, terms[chunk], rests[chunk], bm25)
         embedded = embed([q.text for q in part] + [q.rest for q in part])
-        semantic = [_cosines(part, docs, e) for docs, e in zip(spaces, embedded, strict=False)]
+        semantic = [_cosines(part, docs, e) for docs, e in zip(units, embedded, strict=False)]
         answers = [q.doc for q in part]
         marks = [find(np.asarray(answers)) for find in topics.values()]
         for marked in marks:
@@ -526,17 +556,12 @@ def choose_for_index(
     try:
         if not encoder.binary and tfidf is None:
             tfidf = encoder.tfidf(encoder.vectorize(texts))
-        spaces = [] if encoder.binary else [codes, encoder.transform_lsa(texts, tfidf)]
+        spaces = None
+        if not encoder.binary:
+            lsa = encoder.transform_lsa(texts, tfidf)
+            spaces = Spaces(codes, encoder.transform_both, lsa)
         choice = calibrate(
-            texts,
-            analyzer,
-            sample.lexicon,
-            sample.bm25,
-            spaces,
-            encoder.transform_both,
-            seed,
-            labels=labels,
-            tfidf=tfidf,
+            texts, analyzer, sample, spaces, Draw(seed), Topical(labels=labels, tfidf=tfidf)
         )
     finally:
         encoder.progress = progress

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from docret import originals
 from docret.errors import QueryError
 from docret.index import Hit, Index
+from docret.rank import METHODS
 from docret.serve import adapter
 from docret.serve.state import ServedIndex
 
@@ -207,7 +208,7 @@ def map_hits(
 # -- the pages ------------------------------------------------------------------------------
 def method_menu(index: Index) -> list[tuple[str, str]]:
     """The methods this index offers with their names in the menus (the default first)."""
-    return [(m, adapter.METHOD_NAMES.get(m, m)) for m in adapter.methods(index)]
+    return [(m, METHODS[m].menu) for m in adapter.methods(index)]
 
 
 def search_context(
@@ -266,7 +267,7 @@ def compare_context(index: Index, text: str, k: int, method: str | None) -> dict
         "k": k,
         "method": method or "",
         "methods": menu,
-        "names": adapter.METHOD_NAMES,
+        "names": {m.name: m.menu for m in METHODS.values()},
         "result": result,
         "error": error,
     }
