@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from docret import indexing
+from docret import indexing, update
 from docret.corpus import ReadOptions, Skipped, body_of
 from docret.errors import QueryError, UnknownDocumentError, clipped, listing
 from docret.fusion import FusionChoice
@@ -40,6 +40,7 @@ from docret.ranking import (
 from docret.snapshot import Decoded, Snapshot
 from docret.store import Store, StoredDocument
 from docret.text import QueryVectorizer, SparseVector
+from docret.update import SyncPlan, SyncReport
 
 __all__ = ["AddReport", "BuildReport", "Comparison", "Hit", "Index", "Ranking", "snippet"]
 
@@ -257,6 +258,43 @@ class Index:
             return indexing.remove(self.store, ids)
         finally:
             self._written()
+
+    @classmethod
+    def sync(
+        cls,
+        path: str | Path,
+        db: str | Path = "docret.db",
+        *,
+        retrain: bool = False,
+        globs: Sequence[str] | None = None,
+        on_skip: Callable[[Skipped], None] | None = None,
+        on_plan: Callable[[SyncPlan], None] | None = None,
+        progress: Progress | None = None,
+        read_options: ReadOptions | None = None,
+        **settings: Any,
+    ) -> SyncReport:
+        """Bring the index in ``db`` in line with ``path``, as ``docret index PATH`` does.
+
+        Where ``db`` already indexes ``path``, an update: new and changed documents are
+        encoded with the stored model and those whose files are gone removed, and
+        ``settings`` that differ from the stored ones are named in the report as ignored.
+        With ``retrain``, a new model from what ``path`` holds now, from the stored settings
+        changed by ``settings``, keeping documents added from other paths. Otherwise (no
+        database, or one of another path) a build with ``settings``. ``on_plan`` receives
+        the decision (:class:`~docret.update.SyncPlan`) before reading starts; see
+        :func:`docret.update.sync`. The database is closed on return.
+        """
+        return update.sync(
+            path,
+            db,
+            retrain=retrain,
+            globs=globs,
+            on_skip=on_skip,
+            on_plan=on_plan,
+            progress=progress,
+            read_options=read_options,
+            **settings,
+        )
 
     def close(self) -> None:
         """Close the database."""
