@@ -25,6 +25,7 @@ from docret.inference import NumpyEncoder
 from docret.progress import Progress
 from docret.ranking import (
     HYBRID_WEIGHT,
+    SHORT_QUERY_TERMS,
     fuse_with_feedback,
     hamming_distances,
     likelihood_ranking,
@@ -720,6 +721,10 @@ class Index:
             "ranking": {  # rank
                 "default": "codes" if snap.bits is not None else "bm25+codes+lsa",
                 **snap.fusion.to_dict(),
+                # ranking.query_weights: the short pair up to short_terms terms, then moving
+                # to the long pair (if chosen), reached at long_from_terms terms
+                "short_terms": SHORT_QUERY_TERMS,
+                "long_from_terms": max(2 * SHORT_QUERY_TERMS, snap.fusion.long_terms),
             },
             "size_bytes": self.store.size_bytes(),
         }
