@@ -577,3 +577,26 @@ def plot(results: Sequence[MethodResult], path: str | Path, title: str) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_collection(collection: Collection, results: Sequence[MethodResult], path: str) -> None:
+    """:func:`plot` of ``results`` (run with ``curve=True``) titled by the collection's name."""
+    plot(results, path, f"{collection.name}: precision vs documents retrieved")
+
+
+def best_scores(results: Sequence[MethodResult]) -> dict[str, float]:
+    """The best value of each metric among ``results``, by metric name (a table marks it)."""
+    return {m: max(r.metrics[m] for r in results) for m in results[0].metrics}
+
+
+def summary(collection: Collection, results: Sequence[MethodResult]) -> dict[str, Any]:
+    """What ``docret evaluate --json`` prints: the collection, its protocol ("label" or
+    "qrels"), its counts, and each method's :meth:`MethodResult.to_dict`."""
+    return {
+        "corpus": collection.name,
+        "protocol": "label" if collection.protocol == "labels" else "qrels",
+        "documents": len(collection.documents),
+        "queries": len(collection.queries),
+        "queries_left_out": collection.left_out,
+        "methods": [r.to_dict() for r in results],
+    }

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from docret import explain, indexing, rank
+from docret import explain, indexing, rank, update
 from docret.corpus import ReadOptions, Skipped
 from docret.errors import UnknownDocumentError
 from docret.hits import Comparison, Hit, Ranking, ranking, snippet
@@ -31,6 +31,7 @@ from docret.rank.lexical import unknown_words
 from docret.snapshot import Decoded, Snapshot
 from docret.store import Store, StoredDocument
 from docret.text import QueryVectorizer, SparseVector
+from docret.update import SyncReport
 
 __all__ = ["AddReport", "BuildReport", "Comparison", "Hit", "Index", "Ranking", "snippet"]
 
@@ -52,12 +53,6 @@ class Index:
         ``readonly``: for reading only; the file is left exactly as it was (see
         :meth:`Store.open`), and a write raises :class:`~docret.errors.DatabaseError`."""
         return cls(indexing.open_store(db, readonly=readonly))
-
-    @classmethod
-    def existing_for(cls, db: str | Path, path: str | Path) -> Index | None:
-        """The index in ``db`` if it was built from ``path``, else None (nothing to update)."""
-        store = indexing.store_built_from(db, path)
-        return None if store is None else cls(store)
 
     @classmethod
     def build(
@@ -143,6 +138,21 @@ class Index:
         """Remove documents by id; all or nothing: any unknown id raises and removes none."""
         with self._writing():
             return indexing.remove(self.store, ids)
+
+    @classmethod
+    def sync(
+        cls,
+        path: str | Path,
+        db: str | Path = "docret.db",
+        *,
+        retrain: bool = False,
+        **options: Any,
+    ) -> SyncReport:
+        """Bring the index in ``db`` in line with ``path``, as ``docret index PATH`` does: an
+        update where ``db`` already indexes ``path``, a new model with ``retrain``, else a
+        build. ``options``: ``globs``, ``on_skip``, ``on_plan`` (the decision, before reading),
+        ``progress``, ``read_options`` and model settings (:func:`docret.update.sync`)."""
+        return update.sync(path, db, retrain=retrain, **options)
 
     def close(self) -> None:
         """Close the database."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from docret.indexing import RETRAIN_UNKNOWN_SHARE
+from docret.rank.default import SHORT_QUERY_TERMS, long_from_terms
 
 if TYPE_CHECKING:
     from docret.snapshot import Snapshot
@@ -32,6 +33,10 @@ def describe(store: Store, state: Snapshot) -> dict[str, Any]:
         "ranking": {
             "default": "codes" if state.bits is not None else "bm25+codes+lsa",
             **state.fusion.to_dict(),
+            # query_weights: the short pair up to short_terms terms, then moving to the long
+            # pair (if chosen), reached at long_from_terms terms
+            "short_terms": SHORT_QUERY_TERMS,
+            "long_from_terms": long_from_terms(state.fusion.long_terms),
         },
         "size_bytes": store.size_bytes(),
     }

@@ -94,6 +94,20 @@ def test_info(index):
     assert info["vocabulary"] > 50
 
 
+def test_info_says_where_a_query_counts_as_long(index):
+    from docret.rank.default import SHORT_QUERY_TERMS, query_weights
+
+    ranking = index.info()["ranking"]
+    assert ranking["short_terms"] == SHORT_QUERY_TERMS
+    full = ranking["long_from_terms"]
+    assert full >= 2 * SHORT_QUERY_TERMS
+    # query_weights reaches the long pair there, and not a term before
+    short, long = (0.2, 0.3), (0.7, 0.1)
+    terms = index.fusion.long_terms
+    assert query_weights(short, long, full, terms) == pytest.approx(long)
+    assert query_weights(short, long, full - 1, terms) != pytest.approx(long)
+
+
 def test_stored_codes_equal_numpy_encoding_of_the_texts(index):
     ids = index.ids[:10]
     texts = [index.document(i).text for i in ids]

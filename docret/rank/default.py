@@ -26,6 +26,12 @@ if TYPE_CHECKING:
 SHORT_QUERY_TERMS = 12
 
 
+def long_from_terms(long_terms: float) -> float:
+    """From how many terms a query gets the long pair whole (:func:`query_weights`), given
+    the median number of terms ``long_terms`` of the pseudo-queries that chose it."""
+    return max(2 * SHORT_QUERY_TERMS, long_terms)
+
+
 def query_weights(
     short: tuple[float, float], long: tuple[float, float], n_terms: float, long_terms: float
 ) -> tuple[float, float]:
@@ -38,7 +44,7 @@ def query_weights(
     """
     if n_terms <= SHORT_QUERY_TERMS or long == short:
         return short
-    full = max(2 * SHORT_QUERY_TERMS, long_terms)
+    full = long_from_terms(long_terms)
     t = min(1.0, float(np.log(n_terms / SHORT_QUERY_TERMS) / np.log(full / SHORT_QUERY_TERMS)))
     return (
         float(short[0] + t * (long[0] - short[0])),
