@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 # query's topic, the lexical part lifts the documents in it that share the query's words. 1.0
 # was chosen on validation slices of 20 Newsgroups train (4 and 20 groups): better than 0.25
 # and 0.5 on P@10 and MAP@100 on both, best or within 0.001 of the best on P@100
-# (bench/RESULTS.md, third session).
+# (research/tune_model.py).
 HYBRID_WEIGHT = 1.0
 
 
@@ -106,7 +106,7 @@ def nearest(
     # Semantic hashing as a filter: the best `rerank` by Hamming distance, re-ordered by the
     # cosine of the code layer's logits (the activations themselves are mostly pinned near 0
     # or 1, so they order candidates poorly) plus, for a text query, its tf-idf cosine
-    # (bench/RESULTS.md, "Binary codes").
+    # (research/tune_model.py).
     candidates = smallest_k(distances, max(rerank, k), exclude)
     scores = state.unit_logits[candidates] @ normalize_rows(logits(code[None]))[0]
     if vector is not None:

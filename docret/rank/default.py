@@ -72,7 +72,8 @@ def mix(
 # of the FEEDBACK_DOCS documents the fusion ranked first (Rocchio's pseudo-relevance feedback,
 # in the learned spaces only; BM25 keeps the query's own words), the mean weighing
 # FEEDBACK_WEIGHT against the unit query, and the fusion is computed again. Chosen on the
-# validation queries of bench/tune_model.py (bench/RESULTS.md, ninth session): 20 Newsgroups
+# validation queries of research/tune_model.py (research/FINDINGS.md, "Feedback in the learned
+# spaces"): 20 Newsgroups
 # subject lines P@10 0.614 -> 0.636, whole documents P@100 0.598 -> 0.616, titles' own
 # abstract (MRR) Cranfield 0.650 -> 0.656, NPL 0.213 -> 0.216. More documents (5, 7) helped
 # whole documents and cost titles; 2 or 3 helped all four, 3 at weight 1 most on titles.

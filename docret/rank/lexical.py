@@ -37,7 +37,7 @@ class InvertedIndex:
         self.n_docs = n_docs
         if len(indices) >= LARGE_POSTINGS:
             # scipy's CSR -> CSC is a counting sort in C++: the same arrays as the stable
-            # argsort below, 8 times faster at 50 million postings (bench/RESULTS.md). Small
+            # argsort below, 8 times faster at 50 million postings (bench/large.py). Small
             # indexes keep the argsort and spare a query process scipy's import.
             import scipy.sparse as sp
 

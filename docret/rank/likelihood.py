@@ -53,7 +53,7 @@ def query_likelihoods(
 
 
 # The "likelihood" ranking adds this much of the code cosine to the likelihood (each min-max
-# scaled per query): chosen on bench/likelihood.py's validation queries, where 0.25 kept the
+# scaled per query): chosen on research/likelihood.py's validation queries, where 0.25 kept the
 # likelihood's lead on the titles (Cranfield MRR 0.485 vs 0.482 alone and 0.377 for the cosine
 # alone, NPL 0.130 vs 0.132 and 0.094) and passed both alone on 20 Newsgroups' subject lines
 # (P@10 0.621 vs 0.607 and 0.613); 0.5 did better on 20 Newsgroups and lost on the titles.
