@@ -69,11 +69,11 @@ TOPICAL_K = 10  # labelled corpora: precision of each pseudo-query's top 10 by l
 # nothing of topics.
 TOPICAL_MARGIN = 3.0
 # Unlabelled corpora: a pseudo-query's topical answers are its document's nearest neighbours by
-# whole-document tf-idf cosine, this many (bench/neighbours.py: 5, 10 and 20 chose alike).
+# whole-document tf-idf cosine, this many (research/neighbours.py: 5, 10 and 20 chose alike).
 NEIGHBOURS = 10
 # Neighbours stand in for topics, so their choice is the smallest total weight whose precision
 # is within this many standard errors of the best pair's (Breiman's one-standard-error rule):
-# on bench/neighbours.py's slices it keeps most of the best pair's gain on typed topical
+# on research/neighbours.py's slices it keeps most of the best pair's gain on typed topical
 # questions and loses less of the known-item search (Cranfield titles MRR 0.645 against 0.588).
 NEIGHBOURS_WITHIN = 1.0
 # Okapi BM25's (k1, b) tried on the pseudo-queries. The best of the grid replaces bm25s' defaults

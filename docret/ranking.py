@@ -330,7 +330,7 @@ def mix(
 # of the FEEDBACK_DOCS documents the fusion ranked first (Rocchio's pseudo-relevance feedback,
 # in the learned spaces only; BM25 keeps the query's own words), the mean weighing
 # FEEDBACK_WEIGHT against the unit query, and the fusion is computed again. Chosen on the
-# validation queries of bench/tune_model.py (bench/RESULTS.md, ninth session): 20 Newsgroups
+# validation queries of research/tune_model.py (bench/RESULTS.md): 20 Newsgroups
 # subject lines P@10 0.614 -> 0.636, whole documents P@100 0.598 -> 0.616, titles' own
 # abstract (MRR) Cranfield 0.650 -> 0.656, NPL 0.213 -> 0.216. More documents (5, 7) helped
 # whole documents and cost titles; 2 or 3 helped all four, 3 at weight 1 most on titles.
@@ -424,7 +424,7 @@ def query_likelihoods(
 
 
 # The "likelihood" ranking adds this much of the code cosine to the likelihood (each min-max
-# scaled per query): chosen on bench/likelihood.py's validation queries, where 0.25 kept the
+# scaled per query): chosen on research/likelihood.py's validation queries, where 0.25 kept the
 # likelihood's lead on the titles (Cranfield MRR 0.485 vs 0.482 alone and 0.377 for the cosine
 # alone, NPL 0.130 vs 0.132 and 0.094) and passed both alone on 20 Newsgroups' subject lines
 # (P@10 0.621 vs 0.607 and 0.613); 0.5 did better on 20 Newsgroups and lost on the titles.

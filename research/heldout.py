@@ -1,15 +1,20 @@
 """Fusion weights from pseudo-queries cut from documents the model trained on, or held out.
 
-Usage (from a checkout, with ../shared/corpora beside it):
+Question: do pseudo-queries cut from documents the autoencoder trained on choose other fusion
+weights than pseudo-queries from documents it never saw? It measures the pseudo-queries' MRR at
+a few pairs of weights, the pair each set chooses, and that pair on validation queries; it
+reads no test query.
 
-    python bench/heldout.py                     # Cranfield, NPL, 20NG slice; both starts
-    python bench/heldout.py --only cranfield --starts svd
+Usage (from the repository root, with ../shared/corpora beside it):
+
+    python -m research.heldout                     # Cranfield, NPL, 20NG slice; both starts
+    python -m research.heldout --only cranfield --starts svd
 
 The default ranking's weights are chosen from pseudo-queries (``docret.fusion.calibrate``).
 Training feeds the autoencoder query-like spans of the very documents those pseudo-queries
 are cut from, so on them the codes may look better than on a question nobody trained on.
 This script fits the default encoder on each validation collection of
-``bench/tune_model.py`` (Cranfield and NPL bodies, the 20 Newsgroups train slice; no test
+``research/tune_model.py`` (Cranfield and NPL bodies, the 20 Newsgroups train slice; no test
 query is read), then:
 
 1. scores the fusion grid on up to 3,000 pseudo-queries from the documents training used,
@@ -31,12 +36,12 @@ import time
 from datetime import date
 
 import numpy as np
-from tune_model import CORPORA, labelled_metrics, load, pseudo_metrics  # bench/, beside this
 
 from docret.encoder import Encoder
 from docret.fusion import FUSION_GRID, PSEUDO_QUERIES, calibrate
 from docret.lexicon import LexicalIndex, query_terms
 from docret.ranking import min_max, mix, normalize_rows
+from research.tune_model import CORPORA, labelled_metrics, load, pseudo_metrics
 
 
 def main() -> None:
@@ -46,7 +51,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=3000)
     args = parser.parse_args()
     print(
-        f"python bench/heldout.py --only {' '.join(args.only)} --starts {' '.join(args.starts)}"
+        f"python -m research.heldout --only {' '.join(args.only)} --starts {' '.join(args.starts)}"
         f"\n{date.today()} on {platform.machine()}, Python {platform.python_version()}"
     )
     split_rows, validation_rows = [], []
@@ -119,7 +124,7 @@ def choose(
 
 def validation_grid(data: dict, encoder: Encoder, lexical: LexicalIndex, spaces) -> dict:
     """The validation metric of the fused ranking at each pair of the grid (and BM25 alone):
-    titles' MRR, or subject lines' P@10 (``bench/tune_model.py``'s protocols)."""
+    titles' MRR, or subject lines' P@10 (``research/tune_model.py``'s protocols)."""
     analyzer = encoder.analyzer_
     texts = data["queries"] if "own" in data else data["subjects"]
     known = [i for i, q in enumerate(texts) if query_terms(analyzer, q, lexical.lexicon)[0].size]
