@@ -1,10 +1,10 @@
 """Speed of docret at every size, each figure beside a baseline measured in the same run.
 
-Usage (from a checkout, with ../shared/corpora beside it):
+Usage (from the repository root, with ../shared/corpora beside it):
 
-    python bench/speed.py                  # everything (about 15 minutes on 2 cores)
-    python bench/speed.py --skip-generated # leave out indexing 200k generated documents
-    python bench/speed.py --only 1b 1c     # some of the indexing sections only
+    python -m bench.speed                  # everything (about 15 minutes on 2 cores)
+    python -m bench.speed --skip-generated # leave out indexing 200k generated documents
+    python -m bench.speed --only 1b 1c     # some of the indexing sections only
 
 Sections:
 1. index 20 Newsgroups train with the default model: time and peak memory (a child process);
@@ -151,7 +151,7 @@ def main() -> None:
     from docret.index import Index
 
     print(
-        f"python bench/speed.py\n{date.today()} on {platform.machine()}, "
+        f"python -m bench.speed\n{date.today()} on {platform.machine()}, "
         f"{platform.processor() or 'cpu'}, Python {platform.python_version()}"
     )
     work = args.workdir or Path(tempfile.mkdtemp())

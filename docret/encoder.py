@@ -193,7 +193,7 @@ class Encoder:
         # Documents with no vocabulary word teach nothing (and have no distribution to match).
         rows = np.flatnonzero(~empty)
         # The documents training holds out to stop early: pseudo-queries cut from them test
-        # the codes on text the model never saw (bench/heldout.py).
+        # the codes on text the model never saw (research/heldout.py).
         self.held_out_ = rows[train.split_rows(len(rows), self.train_config_)[0]]
         kept = counts[rows] if empty.any() else counts  # no copy of a large corpus if all count
         inputs = tfidf_matrix(kept, self.idf_)

@@ -15,7 +15,7 @@ length. BM25 (bm25s) runs beside them. The product's rule was fixed before this 
 of 25 to 60 words follow LISA's median question of 49 words); it reads test judgments, so
 nothing is chosen from it.
 
-    python research/length_rule.py --cache ENCODERS lisa cranfield npl
+    python -m research.length_rule --cache ENCODERS lisa cranfield npl
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.quality import SHARED
 from docret.evaluate import Bm25, Codes, Default, Lexical, load_collection
 from docret.evaluate import _label_judge as label_judge
 from docret.evaluate import _qrels_judge as qrels_judge
@@ -33,7 +34,6 @@ from docret.metrics import top_rows
 from docret.rank.default import SHORT_QUERY_TERMS, fuse_with_feedback
 from docret.text import Analyzer, english_stop_words
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 FILES = {"20newsgroups": "20newsgroups/docs.jsonl.gz", "bbc_news": "bbc_news/docs.jsonl.gz"}
 
 

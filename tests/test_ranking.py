@@ -859,12 +859,12 @@ def test_an_index_from_before_bm25_was_stored_ranks_by_bm25_counted_from_its_tex
 
 
 def test_an_index_without_lsa_directions_fuses_the_codes_alone(tmp_path):
-    from bench.faults import TINY_OPTIONS
     from docret.errors import QueryError
     from docret.index import Index
     from docret.indexing import stored_settings
     from docret.rank.calibrate import CODES_ONLY
     from docret.serve.adapter import methods
+    from tests.fault_helpers import TINY_OPTIONS
 
     from .conftest import write_corpus
 
@@ -900,9 +900,9 @@ def test_evaluate_measures_the_ranking_that_the_index_gives(index):
 
 
 def test_vectors_read_after_another_writer_still_line_up_with_the_snapshot(tmp_path):
-    from bench.faults import TINY_OPTIONS
     from docret.index import Index
     from docret.lsa import project
+    from tests.fault_helpers import TINY_OPTIONS
 
     from .conftest import write_corpus
 

@@ -1,11 +1,16 @@
 """Ranking by the decoder's likelihood of a query's words, on validation queries only.
 
-Usage (from a checkout, with ../shared/corpora beside it):
+Question: does ranking by the decoder's likelihood of the query's words beat the code cosine,
+alone or fused with BM25, and how much of the cosine should ``--method likelihood`` add
+(docret.rank.likelihood.LIKELIHOOD_COSINE)? It measures both rankings, their mixes and LSA on
+validation queries, and the best fused pair with each; it reads no test query.
 
-    python bench/likelihood.py                    # Cranfield, NPL, the 20 Newsgroups slice
-    python bench/likelihood.py --only cranfield
+Usage (from the repository root, with ../shared/corpora beside it):
 
-For each validation collection of ``bench/tune_model.py`` (Cranfield's and NPL's bodies
+    python -m research.likelihood                    # Cranfield, NPL, the 20 Newsgroups slice
+    python -m research.likelihood --only cranfield
+
+For each validation collection of ``research/tune_model.py`` (Cranfield's and NPL's bodies
 queried by their titles, MRR of the body each was cut from; the 20 Newsgroups train slice
 queried by the next 150 posts of each group, by subject line and whole, P@10 / P@100 with
 relevant = same group; no test query), this script fits the default encoder (``--seed``)
@@ -28,7 +33,6 @@ import platform
 from datetime import date
 
 import numpy as np
-from tune_model import CORPORA, fit_encoder, load, measured  # bench/, beside this
 
 from docret.inference import NumpyDecoder
 from docret.lexicon import LexicalIndex, query_terms
@@ -36,6 +40,7 @@ from docret.lsa import project
 from docret.rank.base import min_max, normalize_rows
 from docret.rank.calibrate import FUSION_GRID
 from docret.rank.likelihood import likelihood_ranking, query_likelihoods
+from research.tune_model import CORPORA, fit_encoder, load, measured
 
 
 def likelihoods(decoder: NumpyDecoder, parts, tfidf, weighted: bool) -> np.ndarray:
@@ -53,7 +58,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     print(
-        f"python bench/likelihood.py --only {' '.join(args.only)} --seed {args.seed}"
+        f"python -m research.likelihood --only {' '.join(args.only)} --seed {args.seed}"
         f"\n{date.today()} on {platform.machine()}, Python {platform.python_version()}\n"
     )
     alone, fused = [], []
