@@ -35,16 +35,6 @@ def average_precision(rel: np.ndarray, n_relevant: np.ndarray, k: int | None = N
     return np.divide(summed, denom, out=np.zeros(len(rel)), where=denom > 0)
 
 
-def retrieved_average_precision(rel: np.ndarray, k: int) -> np.ndarray:
-    """Per query: the mean of precision@i over the relevant ranks ``i <= k`` only.
-
-    Not a TREC measure (it ignores relevant documents missed): docret reported it as
-    "MAP@100" before it followed trec_eval; kept under this name for comparison with old runs.
-    """
-    rel = (np.asarray(rel) > 0)[:, :k]
-    return average_precision(rel, rel.sum(axis=1))
-
-
 def ndcg_at_k(
     gains: np.ndarray, ideal_gains: list[np.ndarray], k: int, *, exponential: bool = False
 ) -> np.ndarray:

@@ -166,17 +166,20 @@ def test_bm25_scores_equal_bm25s():
 
 def test_bm25_of_an_unindexed_text_equals_its_score_once_indexed():
     from docret.lexicon import count_terms, query_terms
-    from docret.rank.lexical import Bm25
+    from docret.rank.lexical import Bm25, matched_counts
 
     tokens = _bm25_fixture()
     lexicon: dict[str, int] = {}
     bm25 = Bm25(*count_terms(tokens, lexicon), n_terms=len(lexicon))
     q_ids, q_counts = query_terms(str.split, "hypersonic boundary layer", lexicon)
     d_ids, d_counts = query_terms(str.split, " ".join(tokens[3]), lexicon)
-    assert bm25.score_text(q_ids, q_counts, d_ids, d_counts) == pytest.approx(
+    tf, length = matched_counts(q_ids, d_ids, d_counts)
+    assert bm25.score_matched(q_ids, q_counts, tf, length) == pytest.approx(
         bm25.scores(q_ids, q_counts)[3], rel=1e-5
     )
-    assert bm25.score_text(q_ids, q_counts, d_ids[:0], d_counts[:0]) == 0.0
+    assert (
+        bm25.score_matched(q_ids, q_counts, *matched_counts(q_ids, d_ids[:0], d_counts[:0])) == 0.0
+    )
 
 
 def test_count_terms_grows_the_lexicon_only_when_asked():
@@ -365,7 +368,7 @@ def test_reciprocal_ranks_follow_the_tie_rule_of_top_k():
 
 
 def test_choose_weight_picks_bm25_alone_when_the_codes_are_noise_and_fuses_when_they_help():
-    from docret.rank.calibrate import CODES_ONLY, FUSION_GRID, choose_weight, mean_reciprocal_ranks
+    from docret.rank.calibrate import CODES_ONLY, FUSION_GRID, choose_weight
 
     rng = np.random.default_rng(0)
     n_queries, n_docs = 60, 200
@@ -413,7 +416,6 @@ def test_labels_choose_the_pair_whose_top_documents_share_the_query_documents_la
         FUSION_GRID,
         choose_topical,
         choose_weight,
-        precisions_by_label,
     )
     from docret.rank.choice import FusionChoice
 
@@ -1019,3 +1021,26 @@ def test_the_cli_says_how_many_documents_matched(built_db):
     assert f"{n} matches" in result.output and "0.000" not in result.output
     result = runner.invoke(cli, ["-d", str(built_db), "query", "orbit", "--method", "bm25"])
     assert f"{n} matches, the first 10 shown (-k for more)" in result.output
+
+
+# Each pair's measures over given score matrices: what calibrate measures on pseudo-queries.
+def mean_reciprocal_ranks(lexical, semantic, answers, grid=None, lsa=None):
+    """Mean reciprocal rank of the answers under the fusion at each (codes, LSA) pair."""
+    from docret.rank.calibrate import CODES_ONLY, _fusions, reciprocal_ranks
+
+    return {
+        pair: float(reciprocal_ranks(fused, answers).mean())
+        for pair, fused in _fusions(lexical, semantic, grid or CODES_ONLY, lsa)
+    }
+
+
+def precisions_by_label(lexical, semantic, relevant, own, grid=None, lsa=None, k=None):
+    """Each row's precision at ``k`` under the fusion at each pair, its own document left out."""
+    from docret.rank.calibrate import CODES_ONLY, TOPICAL_K, _fusions, _precisions
+
+    every = np.arange(lexical.shape[1])
+    answers = np.stack([relevant(r, every) for r in range(len(lexical))]).astype(bool)
+    return {
+        pair: _precisions(fused, [answers], own, k or TOPICAL_K)[0]
+        for pair, fused in _fusions(lexical, semantic, grid or CODES_ONLY, lsa)
+    }

@@ -126,42 +126,6 @@ def reciprocal_ranks(scores: np.ndarray, answers: Sequence[int]) -> np.ndarray:
     return 1.0 / (1.0 + ahead.sum(axis=1))
 
 
-def mean_reciprocal_ranks(
-    lexical: np.ndarray,
-    semantic: np.ndarray,
-    answers: Sequence[int],
-    grid: Sequence[Pair] = CODES_ONLY,
-    lsa: np.ndarray | None = None,
-) -> dict[Pair, float]:
-    """Mean reciprocal rank of the answers under the fusion (:func:`~docret.rank.default.mix` of
-    the min-max scaled scores) at each (codes, LSA) pair of ``grid``."""
-    return {
-        pair: float(reciprocal_ranks(fused, answers).mean())
-        for pair, fused in _fusions(lexical, semantic, grid, lsa)
-    }
-
-
-def precisions_by_label(
-    lexical: np.ndarray,
-    semantic: np.ndarray,
-    relevant: Callable[[int, np.ndarray], np.ndarray],
-    own: Sequence[int],
-    grid: Sequence[Pair] = CODES_ONLY,
-    lsa: np.ndarray | None = None,
-    k: int = TOPICAL_K,
-) -> dict[Pair, np.ndarray]:
-    """Each row's precision at ``k`` under the fusion at each (codes, LSA) pair of ``grid``,
-    its own document (``own``, the one its span was cut from) left out: that one is found by
-    the words the model learnt from it, not by topic. ``relevant(row, docs)`` says which of
-    ``docs`` answer the row's query."""
-    every = np.arange(lexical.shape[1])
-    answers = np.stack([relevant(r, every) for r in range(len(lexical))]).astype(bool)
-    return {
-        pair: _precisions(fused, [answers], own, k)[0]
-        for pair, fused in _fusions(lexical, semantic, grid, lsa)
-    }
-
-
 def _fusions(
     lexical: np.ndarray, semantic: np.ndarray, grid: Sequence[Pair], lsa: np.ndarray | None
 ) -> Iterator[tuple[Pair, np.ndarray]]:

@@ -129,23 +129,13 @@ class Bm25:
         """BM25 of one query (its term ids and how often each occurs) against every document."""
         return self.postings.scores(np.asarray(term_ids), np.asarray(counts, dtype=np.float32))
 
-    def score_text(
-        self,
-        query_ids: np.ndarray,
-        query_counts: np.ndarray,
-        doc_ids: np.ndarray,
-        doc_counts: np.ndarray,
-    ) -> float:
-        """BM25 of a query against a text that is not in the index, with the index's
-        statistics (pseudo-queries score the rest of the document they were cut from)."""
-        return self.score_matched(
-            query_ids, query_counts, *matched_counts(query_ids, doc_ids, doc_counts)
-        )
-
     def score_matched(
         self, query_ids: np.ndarray, query_counts: np.ndarray, tf: np.ndarray, length: float
     ) -> float:
-        """:meth:`score_text` from :func:`matched_counts`' result (which holds at any k1, b)."""
+        """BM25 of a query (its term ids and counts) against a text that is not in the index,
+        with the index's statistics, from how often each query term occurs in the text and its
+        length (:func:`matched_counts`, which holds at any k1, b): pseudo-queries score the
+        rest of the document they were cut from."""
         if not tf.any():
             return 0.0
         w = self._weights(np.asarray(query_ids), tf, np.full(len(tf), length, dtype=np.float32))
