@@ -1,10 +1,10 @@
 """Index the same corpus with two checkouts of docret, one after the other; compare time and codes.
 
-Usage (from a checkout, with ../shared/corpora beside it):
+Usage (from the repository root, with ../shared/corpora beside it):
 
-    git worktree add /tmp/baseline cec4a18
-    python bench/compare_builds.py /tmp/baseline .            # 20 Newsgroups train
-    python bench/compare_builds.py /tmp/baseline . --sample   # corpora/sample, whole CLI
+    git worktree add ../baseline cec4a18
+    python -m bench.compare_builds ../baseline .            # 20 Newsgroups train
+    python -m bench.compare_builds ../baseline . --sample   # corpora/sample, whole CLI
 
 Each build runs in a child process whose ``PYTHONPATH`` is that checkout, with ``seed=0`` and
 every other setting at that checkout's defaults, so a speed change is timed against its
@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="builds per checkout")
     args = parser.parse_args()
     print(
-        f"python bench/compare_builds.py {args.baseline} {args.candidate}"
+        f"python -m bench.compare_builds {args.baseline} {args.candidate}"
         f"{' --sample' if args.sample else ''} --repeat {args.repeat}\n"
         f"{date.today()} on {platform.machine()}, Python {platform.python_version()}"
     )

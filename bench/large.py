@@ -1,9 +1,9 @@
 """A million documents: index, add and query at that size, with time per stage and peak memory.
 
-Usage (from a checkout, with ../shared/corpora beside it):
+Usage (from the repository root, with ../shared/corpora beside it):
 
-    python bench/large.py                      # 1,000,000 documents, 1 epoch
-    python bench/large.py --documents 100000 --workdir /tmp/large
+    python -m bench.large                      # 1,000,000 documents, 1 epoch
+    python -m bench.large --documents 100000 --workdir WORKDIR
 
 The documents are generated from 20 Newsgroups train's words (each a resample of a random
 train document, bench/speed.py's ``generate``), written to a JSON-lines file that docret
@@ -25,13 +25,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from speed import (
-    build,
-    child_result,
-    generate,
-    print_stages,
-    split,
-)  # bench/speed.py, beside this file
+from bench.speed import build, child_result, generate, print_stages, split
 
 CHILD = r"""
 import json, resource, statistics, sys, time
@@ -92,7 +86,7 @@ def main() -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="docret-large-"))
     work.mkdir(parents=True, exist_ok=True)
     print(
-        f"python bench/large.py --documents {args.documents} --epochs {args.epochs}\n"
+        f"python -m bench.large --documents {args.documents} --epochs {args.epochs}\n"
         f"{date.today()} on {platform.machine()}, Python {platform.python_version()}"
     )
     train = split("train")

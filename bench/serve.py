@@ -1,8 +1,8 @@
 """docret serve over HTTP on loopback: query latency against in-process Index.query, then a
 bounded load test (mixed query/similar/explain), alone and while `docret add` writes.
 
-    python bench/serve.py                       # builds a fast 20 Newsgroups index if needed
-    python bench/serve.py --db 20ng.db --add more.jsonl --clients 32 --seconds 30
+    python -m bench.serve                       # builds a fast 20 Newsgroups index if needed
+    python -m bench.serve --db 20ng.db --add more.jsonl --clients 32 --seconds 30
 
 The index is 20 Newsgroups train (../shared/corpora/20newsgroups/docs.jsonl.gz); without --db
 one is built once with fast settings (3 epochs, no pre-training: serving speed does not depend
@@ -31,7 +31,8 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import numpy as np
-from speed import answerable  # bench/ is on sys.path when run as a script
+
+from bench.speed import answerable
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpora" / "20newsgroups" / "docs.jsonl.gz"

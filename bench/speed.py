@@ -1,10 +1,10 @@
 """Speed of docret at every size, each figure beside a baseline measured in the same run.
 
-Usage (from a checkout, with ../shared/corpora beside it):
+Usage (from the repository root, with ../shared/corpora beside it):
 
-    python bench/speed.py                  # everything (about 15 minutes on 2 cores)
-    python bench/speed.py --skip-generated # leave out indexing 200k generated documents
-    python bench/speed.py --only 1b 1c     # some of the indexing sections only
+    python -m bench.speed                  # everything (about 15 minutes on 2 cores)
+    python -m bench.speed --skip-generated # leave out indexing 200k generated documents
+    python -m bench.speed --only 1b 1c     # some of the indexing sections only
 
 Sections:
 1. index 20 Newsgroups train with the default model: time and peak memory (a child process);
@@ -151,7 +151,7 @@ def main() -> None:
     from docret.index import Index
 
     print(
-        f"python bench/speed.py\n{date.today()} on {platform.machine()}, "
+        f"python -m bench.speed\n{date.today()} on {platform.machine()}, "
         f"{platform.processor() or 'cpu'}, Python {platform.python_version()}"
     )
     work = args.workdir or Path(tempfile.mkdtemp())
@@ -265,7 +265,7 @@ def query_times(index, queries: list[str]) -> dict[str, list[float]]:
     """Milliseconds per query of each ranking method of ``index`` (top 10, titles and
     snippets fetched); first, the seconds of the first default query after opening it, which
     reads BM25's counts and computes the documents' LSA vectors."""
-    from docret.ranking import METHODS
+    from docret.rank import METHODS
 
     start = time.perf_counter()
     index.query(queries[0], 10)
@@ -288,14 +288,8 @@ def answerable(index, text: str) -> bool:
 def binary_precision(float_db: Path, bin_db: Path, train: list[dict], test: list[dict]) -> None:
     from docret.index import Index
     from docret.metrics import precision_at_k
-    from docret.ranking import (
-        hamming_distances,
-        logits,
-        normalize_rows,
-        pack_bits,
-        smallest_k,
-        top_k,
-    )
+    from docret.rank.base import logits, normalize_rows, top_k
+    from docret.rank.codes import hamming_distances, pack_bits, smallest_k
 
     labels = np.array([d["labels"][0] for d in train])
     with Index.open(bin_db) as b, Index.open(float_db) as f:
@@ -353,7 +347,8 @@ def binary_precision(float_db: Path, bin_db: Path, train: list[dict], test: list
 
 
 def scale() -> None:
-    from docret.ranking import hamming_distances, normalize_rows, pack_bits, smallest_k, top_k
+    from docret.rank.base import normalize_rows, top_k
+    from docret.rank.codes import hamming_distances, pack_bits, smallest_k
 
     rng = np.random.default_rng(0)
     for n in (100_000, 1_000_000):

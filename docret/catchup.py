@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from docret.ranking import pack_bits
+from docret.rank.codes import pack_bits
 from docret.store import IndexData, Store
 
 

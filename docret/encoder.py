@@ -193,13 +193,13 @@ class Encoder:
         # Documents with no vocabulary word teach nothing (and have no distribution to match).
         rows = np.flatnonzero(~empty)
         # The documents training holds out to stop early: pseudo-queries cut from them test
-        # the codes on text the model never saw (bench/heldout.py).
+        # the codes on text the model never saw (research/heldout.py).
         self.held_out_ = rows[train.split_rows(len(rows), self.train_config_)[0]]
         kept = counts[rows] if empty.any() else counts  # no copy of a large corpus if all count
         inputs = tfidf_matrix(kept, self.idf_)
         targets = _row_distributions(kept)
         del kept
-        # LSA's directions: a second semantic score for the default ranking (docret.fusion).
+        # LSA's directions: a second semantic score for the default ranking (docret.rank.calibrate).
         # A binary index ranks by Hamming distance alone and does not use them.
         dims = 0 if self.binary else self.lsa_dims
         self.lsa_ = lsa.directions(inputs, dims, self.seed)

@@ -33,17 +33,14 @@ import numpy as np
 from docret.corpus import Document, read_documents
 from docret.defaults import DEFAULTS
 from docret.errors import CorpusError
-from docret.fusion import calibrate
 from docret.lexicon import LexicalIndex, query_terms
 from docret.metrics import average_precision, judged, ndcg_at_k, precision_at_k, top_rows
-from docret.ranking import (
-    HYBRID_WEIGHT,
-    fuse_with_feedback,
-    likelihood_ranking,
-    normalize_rows,
-    query_likelihoods,
-)
-from docret.ranking import Bm25 as Bm25Scores
+from docret.rank.base import normalize_rows
+from docret.rank.calibrate import Draw, Spaces, Topical, calibrate
+from docret.rank.codes import HYBRID_WEIGHT
+from docret.rank.default import fuse, weights
+from docret.rank.lexical import Bm25 as Bm25Scores
+from docret.rank.likelihood import likelihood_ranking, query_likelihoods
 from docret.text import Analyzer, english_stop_words
 
 PLOT_DEPTH = 1000  # the paper's figure runs to 1,000 retrieved documents
@@ -243,7 +240,7 @@ class Bm25(Method):
 
 
 class Lexical(Method):
-    """docret's own BM25 (:class:`docret.ranking.Bm25`) over every stem of the documents, as
+    """docret's own BM25 (:class:`docret.rank.lexical.Bm25`) over every stem of the documents, as
     an index stores it: the lexical half of the default ranking."""
 
     name = "docret BM25"
@@ -296,8 +293,8 @@ class Codes(Method):
 
 class Likelihood(Method):
     """docret likelihood: the decoder's likelihood of the query's words given each document's
-    code (:func:`docret.ranking.query_likelihood`, with the numpy decoder an index uses) and
-    some of the code cosine (:func:`docret.ranking.likelihood_ranking`)."""
+    code (:func:`docret.rank.likelihood.query_likelihood`, with the numpy decoder an index uses) and
+    some of the code cosine (:func:`docret.rank.likelihood.likelihood_ranking`)."""
 
     name = "docret likelihood"
 
@@ -327,8 +324,8 @@ class Likelihood(Method):
 
 class Default(Method):
     """docret default: BM25 fused with the code cosine and the LSA cosine, twice with
-    feedback (:func:`docret.ranking.fuse_with_feedback`), at the weights the corpus'
-    pseudo-queries choose (:func:`docret.fusion.calibrate`), as ``docret index`` chooses and
+    feedback (:func:`docret.rank.default.fuse_with_feedback`), at the weights the corpus'
+    pseudo-queries choose (:func:`docret.rank.calibrate.calibrate`), as ``docret index`` chooses and
     ``docret query`` ranks."""
 
     name = "docret default"
@@ -354,35 +351,33 @@ class Default(Method):
         if self.with_lsa:
             self.lsa_docs = encoder.transform_lsa(texts, tfidf)
             spaces.append(self.lsa_docs)
+        embed = encoder.transform_both if self.with_lsa else lambda t: [encoder.transform(t)]
         self.choice = calibrate(
             texts,
             self.lexical.analyzer,
-            self.lexical.lexicon,
-            self.lexical.bm25,
-            spaces,
-            encoder.transform_both if self.with_lsa else lambda t: [encoder.transform(t)],
-            seed=self.seed,
-            labels=self.labels,
-            tfidf=tfidf,
+            self.lexical.index,
+            Spaces(*spaces[:1], embed, *spaces[1:]),
+            Draw(self.seed),
+            Topical(labels=self.labels, tfidf=tfidf),
         )
         # As an index does: its BM25 ranks at the parameters chosen with the weights.
-        self.lexical.index.tuned(self.choice.k1, self.choice.b)
+        self.lexical.index = self.lexical.index.tuned(self.choice.k1, self.choice.b)
         return self
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         lexical = self.lexical.scores(texts)
-        if self.choice.weight <= 0 and self.choice.lsa <= 0:
-            return lexical
+        encoder = self.codes.encoder
         lsa = None
         if self.with_lsa:
-            codes, lsa = self.codes.encoder.transform_both(texts)
+            codes, lsa = encoder.transform_both(texts)
         else:
-            codes = self.codes.encoder.transform(texts)
+            codes = encoder.transform(texts)
+        known = np.diff(encoder.vectorize(texts).indptr) > 0  # a word the model knows
         rows = []
         for i, n in enumerate(self.lexical.lengths(texts)):
-            a, b = self.choice.weights_for(n)
+            pair = weights(self.choice, n, bool(known[i]), self.with_lsa)
             lsa_i = None if lsa is None else (self.lsa_docs, lsa[i])
-            rows.append(fuse_with_feedback(lexical[i], (self.codes.docs, codes[i]), a, lsa_i, b))
+            rows.append(fuse(lexical[i], pair, (self.codes.docs, codes[i]), lsa_i))
         return np.stack(rows)
 
 
@@ -582,3 +577,26 @@ def plot(results: Sequence[MethodResult], path: str | Path, title: str) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_collection(collection: Collection, results: Sequence[MethodResult], path: str) -> None:
+    """:func:`plot` of ``results`` (run with ``curve=True``) titled by the collection's name."""
+    plot(results, path, f"{collection.name}: precision vs documents retrieved")
+
+
+def best_scores(results: Sequence[MethodResult]) -> dict[str, float]:
+    """The best value of each metric among ``results``, by metric name (a table marks it)."""
+    return {m: max(r.metrics[m] for r in results) for m in results[0].metrics}
+
+
+def summary(collection: Collection, results: Sequence[MethodResult]) -> dict[str, Any]:
+    """What ``docret evaluate --json`` prints: the collection, its protocol ("label" or
+    "qrels"), its counts, and each method's :meth:`MethodResult.to_dict`."""
+    return {
+        "corpus": collection.name,
+        "protocol": "label" if collection.protocol == "labels" else "qrels",
+        "documents": len(collection.documents),
+        "queries": len(collection.queries),
+        "queries_left_out": collection.left_out,
+        "methods": [r.to_dict() for r in results],
+    }

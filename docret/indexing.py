@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,13 +32,17 @@ from docret.corpus import (
 )
 from docret.defaults import DEFAULTS, check_settings
 from docret.errors import CorpusError, DocretError, TrainingError, UnknownDocumentError, listing
-from docret.fusion import choose_for_index
-from docret.lexicon import store_added
+from docret.lexicon import LexicalIndex, TermCounts, store_added
 from docret.progress import SILENT, Progress
-from docret.ranking import pack_bits
+from docret.rank.calibrate import choose_for_index
+from docret.rank.choice import FusionChoice
+from docret.rank.codes import pack_bits
 from docret.snapshot import Snapshot
 from docret.spool import SpooledDocuments, close_spool, labels_of, texts_of
 from docret.store import CsrRows, IndexData, Store
+
+if TYPE_CHECKING:
+    from docret.encoder import Encoder
 
 # Above this share of unknown words, the stored vocabulary no longer describes what is added.
 RETRAIN_UNKNOWN_SHARE = 0.2
@@ -58,6 +62,14 @@ class BuildReport:
     # A rebuild of an index of the same path keeps what it cannot read again there:
     kept_others: int = 0  # stored documents added from other paths
     kept_unread: int = 0  # stored documents of the path whose files were not read again
+
+    @property
+    def skipped_reasons(self) -> dict[str, int]:
+        """How many were skipped for each reason, in the order they were first met."""
+        reasons: dict[str, int] = {}
+        for s in self.skipped:
+            reasons[s.reason] = reasons.get(s.reason, 0) + 1
+        return reasons
 
 
 @dataclass
@@ -323,25 +335,13 @@ def _fit_and_write(
     ``target`` is the store, or what opens it once there is something to write. A training
     that diverged raises :class:`~docret.errors.TrainingError` before anything is written.
     """
-    from docret.encoder import Encoder
-
     texts = texts_of(documents)  # a lazy view when the documents were spooled to disk
-    encoder = Encoder(**settings, progress=progress)
-    progress.stage(f"Building the vocabulary of {len(texts):,} documents")
-    # One pass of analysis counts every term: the model's vocabulary is chosen from these
-    # counts, and BM25 ranks by all of them.
-    terms = encoder.count_terms(texts)
-    counts = encoder.fit_vocabulary(terms)
-    progress.stage(f"Training the autoencoder on {len(texts):,} documents")
-    encoder.fit_model(counts)
-    progress.stage("Encoding documents")
-    tfidf = encoder.tfidf(counts)
-    del counts  # the tf-idf matrix is all that is needed from here on
-    codes = encoder.encode_tfidf(tfidf)
+    encoder, terms, tfidf, codes = _fit(texts, settings, progress)
     state = encoder.export()
     _ensure_converged(encoder.history_, codes, state["weights"])
     # >>> rank: BM25's lexicon and the default ranking's fusion weights, chosen from the
-    # corpus' pseudo-queries (docret.fusion: known items, then topics by labels or neighbours),
+    # corpus' pseudo-queries (docret.rank.calibrate: known items, then topics by labels or
+    # neighbours),
     # commit together with the index.
     progress.stage("Choosing the default ranking")
     labels = labels_of(documents)
@@ -369,25 +369,11 @@ def _fit_and_write(
             document_sources=sources,
             settings=state["settings"],
         )
-        # >>> store: documents committed by others since ``base``, encoded with the new model
-        merged, arrived = catch_up(store, base, data, encoder)
-        kept: set[str] | None = None
-        if merged is not data:  # others added or removed documents meanwhile
-            kept = {d.id for d in merged.documents[: len(merged.documents) - len(arrived)]}
-        data = merged
-        # <<< store
-        model_id = store.replace_index(data, progress=progress)
-        rows = lexical.rows([d.id for d in documents])
-        if kept is not None:
-            rows = (r for r in rows if r[0] in kept)
-        store.write_term_counts(lexical.terms, 0, rows, replace=True)
-        if arrived and kept is not None:  # store: their term counts too
-            store_added(store, lexical.terms, arrived, encoder.analyzer_)
-        store.set_ranking(model_id, choice.to_dict())
+        written = _write_index(store, data, base, encoder, lexical, choice, progress)
     # <<< rank
     history = encoder.history_
     return BuildReport(
-        documents=len(data.documents),
+        documents=written,
         skipped=[],
         vocabulary=len(state["vocabulary"]),
         epochs=len(history),
@@ -395,6 +381,58 @@ def _fit_and_write(
         final_val_loss=history[-1].val_loss if history else None,
         seconds=0.0,
     )
+
+
+def _fit(
+    texts: Sequence[str], settings: dict[str, Any], progress: Progress
+) -> tuple[Encoder, TermCounts, Any, np.ndarray]:
+    """The fitted encoder, every term's counts (BM25 ranks by all of them), the documents'
+    tf-idf matrix (CSR) over the model's vocabulary, and their codes (N, D)."""
+    from docret.encoder import Encoder
+
+    encoder = Encoder(**settings, progress=progress)
+    progress.stage(f"Building the vocabulary of {len(texts):,} documents")
+    # One pass of analysis counts every term: the model's vocabulary is chosen from these
+    # counts, and BM25 ranks by all of them.
+    terms = encoder.count_terms(texts)
+    counts = encoder.fit_vocabulary(terms)
+    progress.stage(f"Training the autoencoder on {len(texts):,} documents")
+    encoder.fit_model(counts)
+    progress.stage("Encoding documents")
+    tfidf = encoder.tfidf(counts)
+    del counts  # the tf-idf matrix is all that is needed from here on
+    return encoder, terms, tfidf, encoder.encode_tfidf(tfidf)
+
+
+def _write_index(
+    store: Store,
+    data: IndexData,
+    base: Baseline,
+    encoder: Encoder,
+    lexical: LexicalIndex,
+    choice: FusionChoice,
+    progress: Progress,
+) -> int:
+    """Write ``data``, the lexicon's term counts and the ranking ``choice`` inside the open
+    write transaction, with what others committed since ``base``; return the documents
+    written."""
+    documents = data.documents
+    # >>> store: documents committed by others since ``base``, encoded with the new model
+    merged, arrived = catch_up(store, base, data, encoder)
+    kept: set[str] | None = None
+    if merged is not data:  # others added or removed documents meanwhile
+        kept = {d.id for d in merged.documents[: len(merged.documents) - len(arrived)]}
+    # <<< store
+    model_id = store.replace_index(merged, progress=progress)
+    # rank: BM25's term counts and the fusion weights, in the index's transaction
+    rows = lexical.rows([d.id for d in documents])
+    if kept is not None:
+        rows = (r for r in rows if r[0] in kept)
+    store.write_term_counts(lexical.terms, 0, rows, replace=True)
+    if arrived and kept is not None:  # store: their term counts too
+        store_added(store, lexical.terms, arrived, encoder.analyzer_)
+    store.set_ranking(model_id, choice.to_dict())
+    return len(merged.documents)
 
 
 def _ensure_converged(history: Sequence[Any], codes: Any, weights: dict[str, Any]) -> None:
@@ -590,3 +628,31 @@ def _read(
 
 def _folder_of(db: str | Path) -> Path:
     return Path(db).resolve().parent
+
+
+def open_store(db: str | Path, *, readonly: bool = False) -> Store:
+    """The store of an index built earlier: a database with no index yet raises
+    :class:`~docret.errors.DatabaseError` now, clearly, rather than at the first query."""
+    store = Store.open(db, readonly=readonly)
+    try:
+        store.current_model_id()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def store_built_from(db: str | Path, path: str | Path) -> Store | None:
+    """The store in ``db`` if its index was built from ``path``, else None."""
+    if not Path(db).exists():
+        return None
+    store = Store.open(db)
+    try:
+        ours = store.meta().get("source") == str(Path(path).resolve())
+    except BaseException:
+        store.close()
+        raise
+    if not ours:
+        store.close()
+        return None
+    return store

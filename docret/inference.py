@@ -112,7 +112,7 @@ class NumpyDecoder:
         self, codes: np.ndarray, chunk: int = 2048
     ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`hidden` and :meth:`log_normalizers` of every code, what
-        :func:`~docret.ranking.query_likelihood` ranks with. ``chunk`` codes at a time, so
+        :func:`~docret.rank.likelihood.query_likelihood` ranks with. ``chunk`` codes at a time, so
         that only the (N, H) result is held whole, never an (N, V) matrix."""
         n, width = len(codes), self.output[0].shape[0]
         hidden = np.empty((n, width), dtype=np.float32)

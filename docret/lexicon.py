@@ -7,6 +7,7 @@ Term ids only grow: a word first seen in an added document gets the next id.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -15,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from docret.ranking import BM25_B, BM25_K1, Bm25, take_rows
+from docret.rank.base import take_rows
+from docret.rank.lexical import BM25_B, BM25_K1, Bm25
 
 # Documents analysed at a time by :func:`count_corpus`: the Python lists of one chunk are all
 # that is ever held, so counting a million documents needs only their numpy arrays.
@@ -140,7 +142,7 @@ class LexicalIndex:
         self.terms = list(terms)
         self.lexicon = {t: j for j, t in enumerate(self.terms)}
         self.counts = TermCounts(self.terms, indptr, indices, counts)
-        self.k1, self.b = k1, b  # BM25's parameters: the corpus' choice (docret.fusion)
+        self.k1, self.b = k1, b  # BM25's parameters: the corpus' choice (docret.rank.calibrate)
         # a query this long is a document (ranking.query_weight)
         lengths = self.counts.lengths()
         self.median_length = float(np.median(lengths)) if len(lengths) else 0.0
@@ -152,12 +154,14 @@ class LexicalIndex:
         return Bm25(c.indptr, c.indices, c.counts, len(self.terms), self.k1, self.b)
 
     def tuned(self, k1: float, b: float) -> LexicalIndex:
-        """This index with BM25's parameters ``k1`` and ``b`` (its BM25 is built anew on next
-        use if they change)."""
-        if (k1, b) != (self.k1, self.b):
-            self.k1, self.b = k1, b
-            self.__dict__.pop("bm25", None)
-        return self
+        """A copy of this index with BM25's parameters ``k1`` and ``b``, sharing its counts
+        (its BM25 is built on first use); this index itself if they are the same."""
+        if (k1, b) == (self.k1, self.b):
+            return self
+        out = copy.copy(self)
+        out.__dict__.pop("bm25", None)
+        out.k1, out.b = k1, b
+        return out
 
     @classmethod
     def from_counts(cls, counts: TermCounts) -> LexicalIndex:

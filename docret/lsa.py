@@ -2,7 +2,7 @@
 
 The randomised SVD here serves twice: for the autoencoder's first-layer start
 (:func:`docret.train.init_first_layer`), and for the directions whose cosine the default
-ranking weighs beside the codes (:func:`directions`, :mod:`docret.fusion`). Numpy only: the
+ranking weighs beside the codes (:func:`directions`, :mod:`docret.rank.calibrate`). Numpy only: the
 query path projects with the stored directions.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from docret.ranking import normalize_rows
+from docret.rank.base import normalize_rows
 
 MAX_ROWS = 20_000  # documents the directions are computed from, at most
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -89,3 +90,20 @@ def draw(
     fig.tight_layout()
     fig.savefig(out)
     plt.close(fig)
+
+
+def draw_index(store: Any, state: Any, out: str | Path, compare_lsa: bool = False) -> np.ndarray:
+    """Draw every document of an index (its ``store`` and loaded ``state``) in 2-D, coloured
+    by label, to the PNG ``out``: the stored codes on their first two principal components,
+    and with ``compare_lsa`` LSA's 2-D map beside them. Returns the (N, 2) code-map
+    coordinates, in storage order."""
+    xy = pca_2d(state.codes)
+    panels = [(f"docret codes (D={state.encoder.code_size}), first two principal components", xy)]
+    if compare_lsa:
+        _, indptr, indices, weights = store.load_vectors()
+        panels.append(
+            ("LSA, 2 dimensions", lsa_2d(indptr, indices, weights, len(state.vectorizer.terms)))
+        )
+    labels = store.first_labels()
+    draw(panels, [labels.get(i) for i in state.ids], out)
+    return xy

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from docret.ranking import top_k_rows as _top_k_rows
+from docret.rank.base import top_k_rows as _top_k_rows
 
 
 def precision_at_k(rel: np.ndarray, k: int) -> np.ndarray:
@@ -33,16 +33,6 @@ def average_precision(rel: np.ndarray, n_relevant: np.ndarray, k: int | None = N
     summed = (rel * hits / ranks).sum(axis=1)
     denom = np.asarray(n_relevant, dtype=np.float64)
     return np.divide(summed, denom, out=np.zeros(len(rel)), where=denom > 0)
-
-
-def retrieved_average_precision(rel: np.ndarray, k: int) -> np.ndarray:
-    """Per query: the mean of precision@i over the relevant ranks ``i <= k`` only.
-
-    Not a TREC measure (it ignores relevant documents missed): docret reported it as
-    "MAP@100" before it followed trec_eval; kept under this name for comparison with old runs.
-    """
-    rel = (np.asarray(rel) > 0)[:, :k]
-    return average_precision(rel, rel.sum(axis=1))
 
 
 def ndcg_at_k(
@@ -78,7 +68,7 @@ def judged(n_relevant: np.ndarray) -> np.ndarray:
 
 def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices (Q, k) of the ``k`` highest scores in each row, best first, ties by lower index
-    (the one rule of :func:`docret.ranking.top_k_rows`)."""
+    (the one rule of :func:`docret.rank.base.top_k_rows`)."""
     return _top_k_rows(scores, k)
 
 

@@ -193,8 +193,8 @@ class TouchedRows:
     buffer that is written and cleared only where a minibatch touched it.
 
     Autograd would give each step a fresh dense (V, H) gradient: zero-filling two of them was
-    the largest single cost of a training step (8.5 of 31 ms on 20 Newsgroups;
-    bench/RESULTS.md). Here each step takes its rows as a small leaf tensor (:meth:`gather`)
+    the largest single cost of a training step (8.5 of 31 ms on 20 Newsgroups, profiled
+    under bench/speed.py). Here each step takes its rows as a small leaf tensor (:meth:`gather`)
     and computes the loss from it; :meth:`publish` copies the leaf's gradient into the buffer
     and hands the buffer to the table as its ``.grad`` (zero everywhere else, exactly what
     autograd would have made); after the optimizer's step, :meth:`clear` zeroes those rows.
@@ -266,7 +266,7 @@ def sampled_softmax_cross_entropy(
     words = torch.cat([positives, negatives])
     # F.embedding rather than output.weight[words]: the same rows and, the words being
     # unique, the same gradient, but its backward is 3-4 times faster on CPU than indexing's
-    # accumulating scatter (bench/RESULTS.md).
+    # accumulating scatter (profiled under bench/speed.py).
     weight = touched.gather(words) if touched is not None else F.embedding(words, output.weight)
     logits = F.linear(h, weight, output.bias[words])  # (B, |words|)
     n_pos = len(positives)

@@ -1,8 +1,8 @@
 """Adam and its plateau schedule, as training uses them, without ``torch.optim``'s start-up cost.
 
 The first ``torch.optim`` optimizer a process builds imports torch's compiler stack (about 2 s
-on the project's machine, as long as the whole training of a 320-document folder takes;
-bench/RESULTS.md). :class:`Adam` calls the same fused kernel that ``torch.optim.Adam(...,
+on the project's machine, as long as the whole training of bench/speed.py's 320-document
+folder takes). :class:`Adam` calls the same fused kernel that ``torch.optim.Adam(...,
 fused=True)`` does, with the same state, so it takes the same steps bit for bit, and falls back
 to ``torch.optim.Adam`` where that kernel is missing (an older torch, another device).
 :class:`Plateau` halves the step size as ``torch.optim.lr_scheduler.ReduceLROnPlateau`` does

@@ -18,11 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from docret.fusion import FusionChoice
+from docret.errors import UnknownDocumentError
 from docret.inference import NumpyDecoder, NumpyEncoder
 from docret.lexicon import LexicalIndex, load_lexical
 from docret.lsa import project
-from docret.ranking import InvertedIndex, logits, normalize_rows, take_rows
+from docret.rank.base import logits, normalize_rows, take_rows
+from docret.rank.choice import FusionChoice
+from docret.rank.lexical import InvertedIndex
 from docret.store import Store, model_problems
 from docret.text import Analyzer, QueryVectorizer, SparseVector
 
@@ -97,6 +99,13 @@ class Snapshot:
         """Each document id's row in :attr:`codes`."""
         return {doc_id: i for i, doc_id in enumerate(self.ids)}
 
+    def row(self, doc_id: str) -> int:
+        """The row of document ``doc_id``; raises :class:`UnknownDocumentError`."""
+        i = self.row_of.get(doc_id)
+        if i is None:
+            raise UnknownDocumentError(f"No document with id {doc_id!r} in the index")
+        return i
+
     @cached_property
     def unit_codes(self) -> np.ndarray:
         """L2-normalised codes: ranking by cosine is one matrix-vector product."""
@@ -167,7 +176,7 @@ class Snapshot:
     def decoded(self) -> tuple[np.ndarray, np.ndarray]:
         """The documents' codes run through the decoder up to its output layer: its input
         (N, H) and each row's log normaliser over the vocabulary (N,), for
-        :func:`~docret.ranking.query_likelihood`. Computed on first use: N x H x V
+        :func:`~docret.rank.likelihood.query_likelihood`. Computed on first use: N x H x V
         multiply-adds (0.8 s at 11,426 documents, over two minutes at a million), and N x H
         floats kept; or taken over from the snapshot before a write (:meth:`carry_decoded`)."""
         return self.decoder.likelihood_parts(self.codes)

@@ -145,10 +145,8 @@ def fit(
     """
     device = resolve_device(config.device)
     model.to(device)
-    n = inputs.shape[0]
     rng = np.random.default_rng(config.seed)
-    val_rows, train_rows = split_rows(n, config, rng)
-    n_val = len(val_rows)
+    val_rows, train_rows = split_rows(inputs.shape[0], config, rng)
     noise_gen = torch.Generator().manual_seed(config.seed)
     optimizer = make_optimizer(model.parameters(), config)
     # Halve the step size when the held-out loss stalls: late epochs then refine instead of
@@ -158,59 +156,94 @@ def fit(
     model.input_rows = TouchedRows(model.input_weight)
     # With the full softmax every output row is used: nothing to save there.
     model.output_rows = TouchedRows(model.decoder[-1].weight) if config.negatives else None
-    touched = [t for t in (model.input_rows, model.output_rows) if t is not None]
     history: list[EpochStats] = []
-    best_loss, best_state, stale = float("inf"), None, 0
+    step = _Step(model, optimizer, noise_gen, config, device)
+    best = _BestEpoch(config.patience)
     try:
         for epoch in range(1, config.epochs + 1):
-            model.train()
-            total, seen = 0.0, 0
-            for rows in _batches(rng.permutation(train_rows), config.batch_size):
-                x = corrupt(
-                    SparseBatch.from_csr(inputs[rows]),
-                    model.config.noise,
-                    config.query_fraction,
-                    tuple(config.query_words),
-                    noise_gen,
-                )
-                negatives = (
-                    torch.randint(model.config.vocab_size, (config.negatives,), generator=noise_gen)
-                    if config.negatives
-                    else None
-                )
-                target = SparseBatch.from_csr(targets[rows]).to(device)
-                _, loss = model(
-                    x.to(device), target, None if negatives is None else negatives.to(device)
-                )
-                optimizer.zero_grad()
-                loss.backward()
-                for table in touched:
-                    table.publish()
-                optimizer.step()
-                for table in touched:
-                    table.clear()
-                total += loss.item() * len(rows)
-                seen += len(rows)
-            stats = EpochStats(epoch, total / max(seen, 1), None)
-            if n_val:
+            loss = _train_epoch(step, inputs, targets, rng.permutation(train_rows))
+            stats = EpochStats(epoch, loss, None)
+            if len(val_rows):
                 stats.val_loss = evaluate_loss(model, inputs[val_rows], targets[val_rows], config)
             history.append(stats)
             if callback is not None:
                 callback(stats, config.epochs)
             score = stats.val_loss if stats.val_loss is not None else stats.loss
             scheduler.step(score)
-            if score < best_loss - 1e-4:
-                best_loss, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
-            else:
-                stale += 1
-                if stale >= config.patience:
-                    break
+            if best.stop_after(model, score):
+                break
     finally:  # a stopped training leaves the model as it found it
         model.input_rows = model.output_rows = None
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    if best.state is not None:
+        model.load_state_dict(best.state)
     model.eval()
     return history
+
+
+@dataclass
+class _Step:
+    """What one optimisation step of :func:`fit` works with."""
+
+    model: Autoencoder
+    optimizer: Adam
+    noise_gen: torch.Generator  # the corruption's and the sampled negatives' random numbers
+    config: TrainConfig
+    device: torch.device
+
+
+def _train_epoch(step: _Step, inputs, targets, order: np.ndarray) -> float:
+    """One epoch of :func:`fit` over the training rows in ``order``, by minibatches: corrupt
+    the inputs, sample the negatives, take an optimizer step. The mean training loss."""
+    model, config = step.model, step.config
+    touched = [t for t in (model.input_rows, model.output_rows) if t is not None]
+    model.train()
+    total, seen = 0.0, 0
+    for rows in _batches(order, config.batch_size):
+        x = corrupt(
+            SparseBatch.from_csr(inputs[rows]),
+            model.config.noise,
+            config.query_fraction,
+            tuple(config.query_words),
+            step.noise_gen,
+        )
+        negatives = (
+            torch.randint(model.config.vocab_size, (config.negatives,), generator=step.noise_gen)
+            if config.negatives
+            else None
+        )
+        target = SparseBatch.from_csr(targets[rows]).to(step.device)
+        _, loss = model(
+            x.to(step.device), target, None if negatives is None else negatives.to(step.device)
+        )
+        step.optimizer.zero_grad()
+        loss.backward()
+        for table in touched:
+            table.publish()
+        step.optimizer.step()
+        for table in touched:
+            table.clear()
+        total += loss.item() * len(rows)
+        seen += len(rows)
+    return total / max(seen, 1)
+
+
+@dataclass
+class _BestEpoch:
+    """Early stopping: the best score so far, the weights that gave it, and the epochs since."""
+
+    patience: int
+    loss: float = float("inf")
+    state: dict[str, torch.Tensor] | None = None
+    stale: int = 0
+
+    def stop_after(self, model: Autoencoder, score: float) -> bool:
+        """Keep ``model``'s weights if ``score`` beats the best by more than 1e-4; whether
+        ``patience`` epochs have now passed without such an improvement."""
+        if score < self.loss - 1e-4:
+            self.loss, self.state, self.stale = score, copy.deepcopy(model.state_dict()), 0
+            return False
+        self.stale += 1
+        return self.stale >= self.patience
 
 
 def split_rows(

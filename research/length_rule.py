@@ -3,7 +3,8 @@ shared collections' test queries.
 
 Question: a fixed rule moved every corpus' (codes, LSA) pair toward (0.8, 0.1) for queries of
 more than 12 terms, a rule chosen on 20 Newsgroups with whole posts as queries. Does a pair that
-each corpus chooses on its own long pseudo-queries (docret.fusion.LONG_SPAN_WORDS, the product's
+each corpus chooses on its own long pseudo-queries
+(docret.rank.calibrate.LONG_SPAN_WORDS, the product's
 rule) do better on the collections whose queries are long (LISA's paragraphs, whole 20
 Newsgroups and BBC News articles) without losing on those whose queries are short?
 
@@ -14,7 +15,7 @@ length. BM25 (bm25s) runs beside them. The product's rule was fixed before this 
 of 25 to 60 words follow LISA's median question of 49 words); it reads test judgments, so
 nothing is chosen from it.
 
-    python research/length_rule.py --cache ENCODERS lisa cranfield npl
+    python -m research.length_rule --cache ENCODERS lisa cranfield npl
 """
 
 from __future__ import annotations
@@ -25,14 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.quality import SHARED
 from docret.evaluate import Bm25, Codes, Default, Lexical, load_collection
 from docret.evaluate import _label_judge as label_judge
 from docret.evaluate import _qrels_judge as qrels_judge
 from docret.metrics import top_rows
-from docret.ranking import SHORT_QUERY_TERMS, fuse_with_feedback
+from docret.rank.default import SHORT_QUERY_TERMS, fuse_with_feedback
 from docret.text import Analyzer, english_stop_words
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 FILES = {"20newsgroups": "20newsgroups/docs.jsonl.gz", "bbc_news": "bbc_news/docs.jsonl.gz"}
 
 
@@ -99,7 +100,7 @@ def compare(name: str, cache: Path | None, use_labels: bool = True) -> None:
         metrics, _ = judge(top_rows(np.stack(rows), depth), False)
         return ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
 
-    pair = (choice.weight, choice.lsa)
+    pair = (choice.codes, choice.lsa)
     rules = {
         f"corpus' long pair {choice.long} (product)": choice.weights_for,
         "fixed move to (0.8, 0.1)": lambda n: fixed_move(pair, n, median_document),

@@ -96,8 +96,8 @@ def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folded into the file so that copying the file copies the index (storage tests; read-only)."""
     import sqlite3
 
-    from bench.faults import TINY_OPTIONS
     from docret.index import Index
+    from tests.fault_helpers import TINY_OPTIONS
 
     root = tmp_path_factory.mktemp("tiny")
     db = root / "tiny.db"

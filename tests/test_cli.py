@@ -103,6 +103,39 @@ def test_index_reports_skips_on_stderr(tmp_path):
     assert "skipped 1 (1 empty)" in result.stderr
 
 
+def test_a_build_lists_the_first_skips_and_an_update_lists_every_one(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus", per_topic=3)
+    for i in range(23):
+        (corpus / f"empty{i:02d}.txt").write_text("")
+    args = ["-d", tmp_path / "x.db", "index", corpus]
+    built = run(*args, *FAST_ARGS, "--epochs", "2")
+    assert built.exit_code == 0, built.output
+    assert built.stderr.count("Skipped empty") == 20 and "… and 3 more skipped" in built.stderr
+    updated = run(*args, "--epochs", "3")
+    assert updated.exit_code == 0, updated.output
+    assert updated.stderr.index("Ignored --epochs") < updated.stderr.index("Skipped empty00")
+    assert updated.stderr.count("Skipped empty") == 23 and "more skipped" not in updated.stderr
+    assert "unchanged 12, skipped 23 (stored model kept)" in updated.stderr
+
+
+def test_info_shows_the_long_queries_weights_where_chosen(built_db, monkeypatch):
+    from docret.index import Index
+
+    info = Index.info
+
+    def with_long(self):
+        data = info(self)
+        long = {"codes": 0.7, "lsa": 0.1, "queries": 1234, "terms": 31.6, "chosen_by": "labels"}
+        return data | {"ranking": data["ranking"] | {"long": long, "long_from_terms": 31.6}}
+
+    monkeypatch.setattr(Index, "info", with_long)
+    text = " ".join(run("-d", built_db, "info").stdout.split())  # the table wraps long rows
+    assert (
+        "Long queries learned codes 0.7 + LSA 0.1 from 32 terms on (chosen on 1,234 "
+        "pseudo-queries as long as a paragraph), moving there from 12 terms"
+    ) in text
+
+
 def test_database_from_environment_variable(built_db):
     result = run("query", "guitar", "--json", env={"DOCRET_DB": str(built_db)})
     assert result.exit_code == 0

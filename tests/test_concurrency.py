@@ -1,5 +1,5 @@
-"""Several docret processes on one database: no write lost, writers wait their turn (issue 12,
-items 1 and 2). The other process is always a real one (``python -m docret``)."""
+"""Several docret processes on one database: no write lost, writers wait their turn. The other
+process is always a real one (``python -m docret``)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.faults import TINY_OPTIONS, docret, run, state, write_batch
 from docret.index import Index
 from docret.progress import Progress
 from docret.store import Store
 
 from .conftest import make_text
+from .fault_helpers import TINY_OPTIONS, docret, run, state, write_batch
 
 
 @pytest.fixture()

@@ -15,7 +15,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from bench.faults import (
+from docret.cli import cli
+from docret.errors import DamagedDatabaseError, DatabaseError
+from docret.index import Index
+
+from .fault_helpers import (
     CRAFTED,
     CRAFTED_COMMANDS,
     TINY,
@@ -27,9 +31,6 @@ from bench.faults import (
     limited_memory,
     write_batch,
 )
-from docret.cli import cli
-from docret.errors import DamagedDatabaseError, DatabaseError
-from docret.index import Index
 
 # Kinds whose term ids would send numpy or scipy past the end of an array: their loaders are
 # asserted to refuse them before any command runs, so that a regression fails a test rather

@@ -1,6 +1,7 @@
-"""Fault injection, the CI-sized version of bench/faults.py: writers killed at random moments,
-readers beside two writers. The database must always pass ``docret check`` and hold either the
-old index or the complete new one; no committed write may be lost, no reader may fail."""
+"""Fault injection, the CI-sized version of ``python -m bench.faults``: writers killed at random
+moments, readers beside two writers. The database must always pass ``docret check`` and hold
+either the old index or the complete new one; no committed write may be lost, no reader may
+fail."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.faults import (
+from .conftest import TOPICS, make_text
+from .fault_helpers import (
     TINY,
     docret,
     kill_trials,
@@ -21,8 +23,6 @@ from bench.faults import (
     write_batch,
     writes_during_reading,
 )
-
-from .conftest import TOPICS, make_text
 
 QUERY = "orbit rocket"
 

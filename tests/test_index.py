@@ -94,6 +94,20 @@ def test_info(index):
     assert info["vocabulary"] > 50
 
 
+def test_info_says_where_a_query_counts_as_long(index):
+    from docret.rank.default import SHORT_QUERY_TERMS, query_weights
+
+    ranking = index.info()["ranking"]
+    assert ranking["short_terms"] == SHORT_QUERY_TERMS
+    full = ranking["long_from_terms"]
+    assert full >= 2 * SHORT_QUERY_TERMS
+    # query_weights reaches the long pair there, and not a term before
+    short, long = (0.2, 0.3), (0.7, 0.1)
+    terms = index.fusion.long_terms
+    assert query_weights(short, long, full, terms) == pytest.approx(long)
+    assert query_weights(short, long, full - 1, terms) != pytest.approx(long)
+
+
 def test_stored_codes_equal_numpy_encoding_of_the_texts(index):
     ids = index.ids[:10]
     texts = [index.document(i).text for i in ids]
@@ -146,7 +160,8 @@ def test_snippet_skips_title_and_cuts_at_a_word():
 
 
 def test_hybrid_adds_tfidf_cosine_to_code_cosine(index):
-    from docret.ranking import HYBRID_WEIGHT, normalize_rows
+    from docret.rank.base import normalize_rows
+    from docret.rank.codes import HYBRID_WEIGHT
 
     text = "guitar melody orbit"
     hits = index.query(text, k=8, hybrid=True)
@@ -172,15 +187,15 @@ def binary_index(tmp_path_factory, corpus_dir):
 
 
 def test_binary_codes_rank_by_hamming(binary_index):
-    from docret.ranking import hamming_distances, pack_bits
+    from docret.rank.codes import hamming_distances, pack_bits
 
     assert binary_index.bits.shape == (80, 1)
     assert binary_index.info()["model"]["binary"] is True
     # Not fused, but BM25 (`--method bm25`) gets its parameters from the pseudo-queries too.
-    from docret.fusion import BM25_GRID
+    from docret.rank.calibrate import BM25_GRID
 
     fusion = binary_index.fusion
-    assert (fusion.weight, fusion.lsa, fusion.mrr) == (0.0, 0.0, {}) and fusion.queries > 0
+    assert (fusion.codes, fusion.lsa, fusion.mrr) == (0.0, 0.0, {}) and fusion.queries > 0
     assert set(fusion.bm25_mrr) == set(BM25_GRID)
     # logistic code units pushed to 0/1 by the training noise
     raw = binary_index.snapshot.codes
@@ -197,7 +212,8 @@ def test_binary_codes_rank_by_hamming(binary_index):
 
 
 def test_binary_rerank_orders_hamming_candidates_by_logits_and_tfidf(binary_index):
-    from docret.ranking import hamming_distances, logits, normalize_rows, pack_bits, smallest_k
+    from docret.rank.base import logits, normalize_rows
+    from docret.rank.codes import hamming_distances, pack_bits, smallest_k
 
     text = "guitar melody"
     plain = binary_index.query(text, k=30)

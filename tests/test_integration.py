@@ -16,7 +16,7 @@ import pytest
 
 from docret.encoder import Encoder
 from docret.metrics import precision_at_k, top_k_rows
-from docret.ranking import normalize_rows
+from docret.rank.base import normalize_rows
 
 NEWSGROUPS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "20newsgroups"
 GROUPS = ("comp.graphics", "rec.autos", "sci.space", "talk.politics.guns")

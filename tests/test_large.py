@@ -15,12 +15,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from docret import fusion, lexicon, spool
+from docret import lexicon, spool
 from docret.corpus import Document, read_documents
 from docret.encoder import Encoder
 from docret.errors import CorpusError, TrainingError
 from docret.index import Index
 from docret.lexicon import LexicalIndex, count_corpus, count_terms
+from docret.rank import calibrate as fusion
 from docret.spool import SpooledDocuments, labels_of, texts_of
 from docret.store import CsrRows, Store
 from docret.text import Analyzer, count_vectorizer, english_stop_words, select_vocabulary

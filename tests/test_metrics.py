@@ -6,7 +6,6 @@ from docret.metrics import (
     judged,
     ndcg_at_k,
     precision_at_k,
-    retrieved_average_precision,
     top_k_rows,
     top_rows,
 )
@@ -27,8 +26,6 @@ def test_average_precision_divides_by_all_relevant_documents():
     np.testing.assert_allclose(ap, [(1 + 2 / 3) / 5, 0.0, 0.5])
     # map_cut_1: only rank 1 counts, the denominator stays all relevant documents
     np.testing.assert_allclose(average_precision(rel, np.array([5, 0, 1]), 1), [0.2, 0.0, 0.0])
-    # the old "MAP@100", named for what it is: mean over the relevant ranks retrieved only
-    np.testing.assert_allclose(retrieved_average_precision(rel, 4), [(1 + 2 / 3) / 2, 0.0, 0.5])
 
 
 def test_ndcg_linear_and_exponential_gains_by_hand():

@@ -86,7 +86,7 @@ def test_an_old_file_answers_as_before(name, tmp_path):
 @pytest.mark.parametrize("name", NAMES)
 def test_a_migrated_file_holds_what_this_docret_writes(name, tmp_path):
     from docret.defaults import DEFAULTS
-    from docret.fusion import FusionChoice
+    from docret.rank.choice import FusionChoice
 
     db = _copy(name, tmp_path)
     before = _record(name)["before"]
@@ -138,7 +138,7 @@ def test_bm25_ranks_an_index_built_before_it_by_counts_the_upgrade_stored(tmp_pa
     with Index.open(db) as index:
         count = "select count(*) from term_counts"
         assert index.store.db.execute(count).fetchone()[0] == len(index.ids) == 32
-        assert index.fusion.weight == 0.0 and index.fusion.lsa == 0.0
+        assert index.fusion.codes == 0.0 and index.fusion.lsa == 0.0
         bm25 = index.query("anchor hull", k=10, method="bm25")
         assert index.query("anchor hull", k=10) == bm25  # the default is BM25 alone
         folder = tmp_path / "more" / "sailing"
@@ -205,7 +205,7 @@ def test_the_upgrade_rewrites_each_form_an_older_docret_stored_its_ranking_in():
 
 
 def test_the_ranking_is_read_in_its_current_form_only():
-    from docret.fusion import FusionChoice
+    from docret.rank.choice import FusionChoice
 
     with pytest.raises(KeyError):
         FusionChoice.from_dict({"weight": 0.3, "queries": 9, "mrr": {"0.0": 0.1}})

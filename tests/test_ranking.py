@@ -2,15 +2,9 @@ import numpy as np
 import pytest
 
 from docret.errors import QueryError
-from docret.ranking import (
-    InvertedIndex,
-    hamming_distances,
-    normalize_rows,
-    pack_bits,
-    popcount,
-    smallest_k,
-    top_k,
-)
+from docret.rank.base import normalize_rows, top_k
+from docret.rank.codes import hamming_distances, pack_bits, popcount, smallest_k
+from docret.rank.lexical import InvertedIndex
 
 
 def test_top_k_matches_full_sort_on_random_data():
@@ -50,7 +44,7 @@ def test_inverted_index_equals_dense_dot_products():
 
 
 def test_a_large_inverted_index_is_built_to_the_same_arrays(monkeypatch):
-    from docret import ranking
+    from docret.rank import lexical as ranking
 
     rng = np.random.default_rng(3)
     n_docs, n_terms = 200, 50
@@ -92,7 +86,7 @@ def test_popcount_fallback_equals_numpy(monkeypatch):
     x = np.array([0, 1, 2**63, 2**64 - 1, 0x0F0F], dtype=np.uint64)
     expected = [bin(int(v)).count("1") for v in x]
     assert popcount(x).tolist() == expected
-    import docret.ranking as ranking
+    import docret.rank.codes as ranking
 
     if hasattr(np, "bitwise_count"):
         monkeypatch.delattr(np, "bitwise_count")
@@ -122,7 +116,7 @@ def test_smallest_k_equals_stable_argsort():
 
 
 def test_logits_invert_the_logistic_and_stay_finite_when_saturated():
-    from docret.ranking import logits
+    from docret.rank.base import logits
 
     x = np.linspace(-8, 8, 33, dtype=np.float32)
     assert np.allclose(logits(1 / (1 + np.exp(-x))), x, atol=1e-3)
@@ -145,13 +139,13 @@ def test_bm25_scores_equal_bm25s():
     import bm25s
 
     from docret.lexicon import count_terms
-    from docret.ranking import Bm25
+    from docret.rank.lexical import Bm25
 
     tokens = _bm25_fixture()
     lexicon: dict[str, int] = {}
     csr = count_terms(tokens, lexicon)
     # bm25s' defaults (Lucene idf, k1=1.5, b=0.75: the evaluate baseline), then settings a
-    # corpus may choose (docret.fusion.BM25_GRID)
+    # corpus may choose (docret.rank.calibrate.BM25_GRID)
     for k1, b in [(None, None), (0.6, 0.3), (2.0, 0.9)]:
         if k1 is None:
             bm25, reference = Bm25(*csr, n_terms=len(lexicon)), bm25s.BM25()
@@ -172,17 +166,20 @@ def test_bm25_scores_equal_bm25s():
 
 def test_bm25_of_an_unindexed_text_equals_its_score_once_indexed():
     from docret.lexicon import count_terms, query_terms
-    from docret.ranking import Bm25
+    from docret.rank.lexical import Bm25, matched_counts
 
     tokens = _bm25_fixture()
     lexicon: dict[str, int] = {}
     bm25 = Bm25(*count_terms(tokens, lexicon), n_terms=len(lexicon))
     q_ids, q_counts = query_terms(str.split, "hypersonic boundary layer", lexicon)
     d_ids, d_counts = query_terms(str.split, " ".join(tokens[3]), lexicon)
-    assert bm25.score_text(q_ids, q_counts, d_ids, d_counts) == pytest.approx(
+    tf, length = matched_counts(q_ids, d_ids, d_counts)
+    assert bm25.score_matched(q_ids, q_counts, tf, length) == pytest.approx(
         bm25.scores(q_ids, q_counts)[3], rel=1e-5
     )
-    assert bm25.score_text(q_ids, q_counts, d_ids[:0], d_counts[:0]) == 0.0
+    assert (
+        bm25.score_matched(q_ids, q_counts, *matched_counts(q_ids, d_ids[:0], d_counts[:0])) == 0.0
+    )
 
 
 def test_count_terms_grows_the_lexicon_only_when_asked():
@@ -204,7 +201,8 @@ def _space(cosines) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_fusion_at_weight_zero_ranks_as_the_lexical_score_and_scales_each_row():
-    from docret.ranking import fuse_with_feedback, min_max
+    from docret.rank.base import min_max
+    from docret.rank.default import fuse_with_feedback
 
     rng = np.random.default_rng(5)
     lexical, semantic = rng.random((3, 50)) * 12, np.tanh(rng.normal(size=(3, 50)))
@@ -220,7 +218,7 @@ def test_fusion_at_weight_zero_ranks_as_the_lexical_score_and_scales_each_row():
 
 
 def test_method_names():
-    from docret.ranking import METHODS, method_name
+    from docret.rank import METHODS, method_name
 
     assert method_name(None) == "default" and method_name(None, hybrid=True) == "hybrid"
     assert [method_name(m) for m in METHODS] == list(METHODS)
@@ -232,24 +230,24 @@ def test_method_names():
 
 def test_cli_offers_exactly_the_ranking_methods():
     from docret.cli import query
-    from docret.ranking import METHODS
+    from docret.rank import METHODS
 
     option = next(p for p in query.params if p.name == "method")
-    assert tuple(option.type.choices) == METHODS
+    assert tuple(option.type.choices) == tuple(METHODS)
 
 
-def test_every_ranking_method_has_a_title_in_the_cli_and_a_name_in_serve():
-    from docret.cli import _METHOD_TITLES
-    from docret.ranking import METHODS
-    from docret.serve.adapter import METHOD_NAMES
+def test_every_ranking_method_has_a_title_a_menu_entry_and_a_ranker():
+    from docret.rank import METHODS, help_text, ranker
 
-    # The CLI titles the default by what weighs in it (Index.default_ranking).
-    assert set(_METHOD_TITLES) | {"default"} == set(METHODS)
-    assert set(METHOD_NAMES) == set(METHODS)
+    for name, method in METHODS.items():
+        # The CLI titles the default by what weighs in it (Index.default_ranking).
+        assert method.title or name == "default"
+        assert method.menu and callable(ranker(name))
+        assert f"{name} = {method.help}" in help_text()
 
 
 def test_query_weights_move_from_the_short_pair_to_the_long_pair_as_queries_lengthen():
-    from docret.ranking import SHORT_QUERY_TERMS, query_weights
+    from docret.rank.default import SHORT_QUERY_TERMS, query_weights
 
     short, long = (0.2, 0.3), (0.7, 0.1)
     assert query_weights(short, long, 5, 40) == short
@@ -265,8 +263,9 @@ def test_query_weights_move_from_the_short_pair_to_the_long_pair_as_queries_leng
 
 
 def test_long_queries_get_the_pair_their_own_pseudo_queries_choose():
-    from docret.fusion import LONG_SPAN_WORDS, FusionChoice, calibrate
     from docret.lexicon import LexicalIndex
+    from docret.rank.calibrate import LONG_SPAN_WORDS, Spaces, calibrate
+    from docret.rank.choice import FusionChoice
     from docret.text import Analyzer
 
     rng = np.random.default_rng(0)
@@ -275,12 +274,13 @@ def test_long_queries_get_the_pair_their_own_pseudo_queries_choose():
     texts = [" ".join(rng.choice(vocab, size=int(rng.integers(40, 400)))) for _ in range(120)]
     analyze = Analyzer()
     lexical = LexicalIndex.from_texts(texts, analyze)
-    spaces = [rng.normal(size=(len(texts), 4))]
 
     def embed(batch):
         return [rng.normal(size=(len(batch), 4))]
 
-    choice = calibrate(texts, analyze, lexical.lexicon, lexical.bm25, spaces, embed)
+    spaces = Spaces(rng.normal(size=(len(texts), 4)), embed)
+
+    choice = calibrate(texts, analyze, lexical, spaces)
     eligible = sum(len(t.split()) >= 3 * LONG_SPAN_WORDS[1] for t in texts)
     assert choice.long is not None and choice.long_queries == eligible
     assert 2 * LONG_SPAN_WORDS[0] / 3 <= choice.long_terms <= LONG_SPAN_WORDS[1]
@@ -292,14 +292,12 @@ def test_long_queries_get_the_pair_their_own_pseudo_queries_choose():
     )
     assert again.long_terms == choice.long_terms
     # a corpus without documents that long keeps its pair at every length
-    short = calibrate(
-        [t[:300] for t in texts], analyze, lexical.lexicon, lexical.bm25, spaces, embed
-    )
-    assert short.long is None and short.weights_for(500) == (short.weight, short.lsa)
+    short = calibrate([t[:300] for t in texts], analyze, lexical, spaces)
+    assert short.long is None and short.weights_for(500) == (short.codes, short.lsa)
 
 
 def test_fusion_weighs_the_min_max_scaled_scores():
-    from docret.ranking import fuse_with_feedback
+    from docret.rank.default import fuse_with_feedback
 
     def fuse(*args):  # the first pass alone
         return fuse_with_feedback(*args, moved=0.0)
@@ -316,7 +314,7 @@ def test_fusion_weighs_the_min_max_scaled_scores():
 
 
 def test_fuse_with_feedback_ranks_again_with_the_query_moved_toward_its_top_documents():
-    from docret.ranking import fuse_with_feedback
+    from docret.rank.default import fuse_with_feedback
 
     lexical = np.array([0.0, 1.0, 0.5])
     docs = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])  # unit rows
@@ -340,7 +338,7 @@ def test_fuse_with_feedback_ranks_again_with_the_query_moved_toward_its_top_docu
 
 # -- fusion weight from pseudo-queries --------------------------------------------------------
 def test_pseudo_queries_cut_a_span_out_of_long_documents_seeded():
-    from docret.fusion import pseudo_queries
+    from docret.rank.calibrate import pseudo_queries
 
     texts = [" ".join(f"w{i}_{j}" for j in range(60)) for i in range(30)] + ["too short"]
     first = pseudo_queries(texts, n=10, seed=3, span=(5, 12))
@@ -359,7 +357,7 @@ def test_pseudo_queries_cut_a_span_out_of_long_documents_seeded():
 
 
 def test_reciprocal_ranks_follow_the_tie_rule_of_top_k():
-    from docret.fusion import reciprocal_ranks
+    from docret.rank.calibrate import reciprocal_ranks
 
     scores = np.array([[0.2, 0.9, 0.9, 0.1], [0.5, 0.5, 0.5, 0.5]])
     # row 0: the answer 2 is tied with 1, which has the lower index and ranks first
@@ -370,7 +368,7 @@ def test_reciprocal_ranks_follow_the_tie_rule_of_top_k():
 
 
 def test_choose_weight_picks_bm25_alone_when_the_codes_are_noise_and_fuses_when_they_help():
-    from docret.fusion import CODES_ONLY, FUSION_GRID, choose_weight, mean_reciprocal_ranks
+    from docret.rank.calibrate import CODES_ONLY, FUSION_GRID, choose_weight
 
     rng = np.random.default_rng(0)
     n_queries, n_docs = 60, 200
@@ -378,44 +376,44 @@ def test_choose_weight_picks_bm25_alone_when_the_codes_are_noise_and_fuses_when_
     lexical = rng.random((n_queries, n_docs))
     lexical[np.arange(n_queries), answers] += rng.random(n_queries) * 0.6  # a weak lexical hint
     noise = rng.random((n_queries, n_docs))
-    assert choose_weight(mean_reciprocal_ranks(lexical, noise, answers), 60).weight == 0.0
+    assert choose_weight(mean_reciprocal_ranks(lexical, noise, answers), 60).codes == 0.0
     helpful = rng.random((n_queries, n_docs)) * 0.5
     helpful[np.arange(n_queries), answers] = 1.0  # the semantic score knows the answer
     mrr = mean_reciprocal_ranks(lexical, helpful, answers)
     choice = choose_weight(mrr, n_queries)
-    assert choice.weight > 0 and choice.lsa == 0.0
-    assert choice.mrr[(choice.weight, 0.0)] > choice.mrr[(0.0, 0.0)]
+    assert choice.codes > 0 and choice.lsa == 0.0
+    assert choice.mrr[(choice.codes, 0.0)] > choice.mrr[(0.0, 0.0)]
     assert choice.queries == n_queries and set(choice.mrr) == set(CODES_ONLY)
     # Noisy codes beside a helpful LSA score: LSA gets the weight, the codes none.
     both = choose_weight(mean_reciprocal_ranks(lexical, noise, answers, FUSION_GRID, helpful), 60)
-    assert both.weight == 0.0 and both.lsa > 0 and set(both.mrr) == set(FUSION_GRID)
+    assert both.codes == 0.0 and both.lsa > 0 and set(both.mrr) == set(FUSION_GRID)
 
 
 def test_choose_weight_takes_the_smallest_total_weight_with_half_the_best_gain():
     from dataclasses import replace
 
-    from docret.fusion import FusionChoice, choose_weight
+    from docret.rank.calibrate import choose_weight
+    from docret.rank.choice import FusionChoice
 
     mrr = {(0.0, 0.0): 0.10, (0.1, 0.0): 0.11, (0.2, 0.0): 0.13, (0.3, 0.0): 0.14}
     mrr |= {(0.0, 0.1): 0.10, (0.0, 0.2): 0.125, (0.1, 0.1): 0.12, (0.2, 0.2): 0.12}
     # gain 0.04 at (0.3, 0); (0.2, 0) and (0, 0.2) gain half of it with the least total
     # weight, and (0.2, 0) gains more of the two
     choice = choose_weight(mrr, 5)
-    assert (choice.weight, choice.lsa) == (0.2, 0.0)
-    assert choose_weight({(0.0, 0.0): 0.2, (0.1, 0.0): 0.2, (0.0, 0.1): 0.1}, 5).weight == 0.0
+    assert (choice.codes, choice.lsa) == (0.2, 0.0)
+    assert choose_weight({(0.0, 0.0): 0.2, (0.1, 0.0): 0.2, (0.0, 0.1): 0.1}, 5).codes == 0.0
     assert FusionChoice.from_dict(choice.to_dict()) == choice
     tuned = replace(choice, k1=0.9, b=0.5, bm25_mrr={(1.5, 0.75): 0.1, (0.9, 0.5): 0.125})
     assert FusionChoice.from_dict(tuned.to_dict()) == tuned
 
 
 def test_labels_choose_the_pair_whose_top_documents_share_the_query_documents_label():
-    from docret.fusion import (
+    from docret.rank.calibrate import (
         FUSION_GRID,
-        FusionChoice,
         choose_topical,
         choose_weight,
-        precisions_by_label,
     )
+    from docret.rank.choice import FusionChoice
 
     rng = np.random.default_rng(0)
     n_queries, n_docs = 80, 300
@@ -431,15 +429,15 @@ def test_labels_choose_the_pair_whose_top_documents_share_the_query_documents_la
         return labels[docs] == labels[own[r]]
 
     known = choose_weight({p: 0.0 for p in FUSION_GRID} | {(0.0, 0.0): 0.5}, n_queries)
-    assert (known.weight, known.lsa) == (0.0, 0.0)  # known-item pseudo-queries: BM25 alone
+    assert (known.codes, known.lsa) == (0.0, 0.0)  # known-item pseudo-queries: BM25 alone
     p10 = precisions_by_label(lexical, topical, relevant, own, FUSION_GRID, noise)
     # The own document is left out: BM25 alone is at chance (a tenth of the documents).
     assert abs(p10[(0.0, 0.0)].mean() - 0.1) < 0.05 and p10[(0.9, 0.0)].mean() == 1.0
     choice = choose_topical(p10, known)
-    assert choice.chosen_by == "labels" and choice.weight > 0 and choice.lsa == 0.0
+    assert choice.chosen_by == "labels" and choice.codes > 0 and choice.lsa == 0.0
     # The best precision at the smallest total weight that reaches it.
     best = [p for p, v in choice.topical.items() if v == 1.0]
-    assert choice.weight + choice.lsa == min(a + b for a, b in best)
+    assert choice.codes + choice.lsa == min(a + b for a, b in best)
     stored = FusionChoice.from_dict(choice.to_dict())  # scores rounded to 4 places
     assert stored.to_dict() == choice.to_dict() and stored.chosen_by == "labels"
     # Labels that say nothing of what the codes know: the known-item choice stands, and the
@@ -449,13 +447,13 @@ def test_labels_choose_the_pair_whose_top_documents_share_the_query_documents_la
         lexical, noise, lambda r, docs: shuffled[docs] == shuffled[own[r]], own, FUSION_GRID, noise
     )
     fallback = choose_topical(p10, known)
-    assert fallback.chosen_by == "known items" and (fallback.weight, fallback.lsa) == (0.0, 0.0)
+    assert fallback.chosen_by == "known items" and (fallback.codes, fallback.lsa) == (0.0, 0.0)
     assert set(fallback.topical) == set(FUSION_GRID)
 
 
 def test_choose_bm25_keeps_bm25s_defaults_unless_another_setting_is_clearly_better():
-    from docret.fusion import BM25_GRID, choose_bm25
-    from docret.ranking import BM25_B, BM25_K1
+    from docret.rank.calibrate import BM25_GRID, choose_bm25
+    from docret.rank.lexical import BM25_B, BM25_K1
 
     rng = np.random.default_rng(0)
     default = 1 / rng.integers(1, 50, 1000)
@@ -475,8 +473,8 @@ def test_calibrate_chooses_bm25_parameters_from_the_pseudo_queries():
     """Short documents that share a long one's words crowd it out of a span's ranking when
     BM25 normalises length fully; the pseudo-queries (cut from the long ones) see that and
     choose less normalisation, and the fusion weights are chosen with that BM25."""
-    from docret.fusion import BM25_GRID, calibrate
     from docret.lexicon import LexicalIndex
+    from docret.rank.calibrate import BM25_GRID, Draw, Spaces, calibrate
     from docret.text import Analyzer
 
     rng = np.random.default_rng(0)
@@ -492,26 +490,26 @@ def test_calibrate_chooses_bm25_parameters_from_the_pseudo_queries():
     def embed(batch):
         return [rng.normal(size=(len(batch), 8)).astype(np.float32)]
 
-    choice = calibrate(texts, analyze, lexical.lexicon, lexical.bm25, [codes], embed, n=60)
+    choice = calibrate(texts, analyze, lexical, Spaces(codes, embed), Draw(n=60))
     assert set(choice.bm25_mrr) == set(BM25_GRID) and choice.queries == 60
     assert choice.b < 0.75 and choice.bm25_mrr[(choice.k1, choice.b)] > choice.bm25_mrr[(1.5, 0.75)]
-    assert (choice.weight, choice.lsa) == (0.0, 0.0)
+    assert (choice.codes, choice.lsa) == (0.0, 0.0)
     # No semantic spaces (a binary index): the same BM25 parameters, and no weights weighed.
-    alone = calibrate(texts, analyze, lexical.lexicon, lexical.bm25, [], embed, n=60)
+    alone = calibrate(texts, analyze, lexical, None, Draw(n=60))
     assert (alone.k1, alone.b, alone.bm25_mrr) == (choice.k1, choice.b, choice.bm25_mrr)
-    assert alone.mrr == {} and (alone.weight, alone.lsa, alone.queries) == (0.0, 0.0, 60)
+    assert alone.mrr == {} and (alone.codes, alone.lsa, alone.queries) == (0.0, 0.0, 60)
     # Every document the same length: length normalisation changes nothing, k1 little.
     even = [" ".join(rng.choice(words, 60)) for _ in range(200)]
     lexical = LexicalIndex.from_texts(even, analyze)
     codes = rng.normal(size=(len(even), 8)).astype(np.float32)
-    choice = calibrate(even, analyze, lexical.lexicon, lexical.bm25, [codes], embed, n=60)
+    choice = calibrate(even, analyze, lexical, Spaces(codes, embed), Draw(n=60))
     assert (choice.k1, choice.b) == (1.5, 0.75)
 
 
 def test_neighbour_topics_are_the_closest_other_documents_by_tfidf_cosine():
     import scipy.sparse as sp
 
-    from docret.fusion import label_topics, neighbour_topics
+    from docret.rank.calibrate import label_topics, neighbour_topics
 
     rng = np.random.default_rng(0)
     dense = rng.random((120, 40)) * (rng.random((120, 40)) < 0.2)
@@ -575,8 +573,8 @@ def test_unlabelled_pseudo_queries_are_answered_topically_by_their_documents_nei
     say nothing of topics (another document's) leave the choice to that rule."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from docret.fusion import FUSION_GRID, calibrate
     from docret.lexicon import LexicalIndex
+    from docret.rank.calibrate import FUSION_GRID, Draw, Spaces, Topical, calibrate
 
     rng = np.random.default_rng(0)
     texts, topics, analyze, embed = _topical_corpus(rng)
@@ -585,33 +583,34 @@ def test_unlabelled_pseudo_queries_are_answered_topically_by_their_documents_nei
     tfidf = TfidfVectorizer(analyzer=analyze, sublinear_tf=True).fit_transform(texts).tocsr()
 
     def choose(**kwargs):
-        args = (texts, analyze, lexical.lexicon, lexical.bm25, [codes, codes], embed)
-        return calibrate(*args, n=200, **kwargs)
+        spaces = Spaces(codes, embed, codes)
+        return calibrate(texts, analyze, lexical, spaces, Draw(n=200), Topical(**kwargs))
 
     known = choose()
     assert known.chosen_by == "known items" and known.topical == {}
     near = choose(tfidf=tfidf)
     assert near.chosen_by == "neighbours" and set(near.topical) == set(FUSION_GRID)
-    assert near.weight + near.lsa > known.weight + known.lsa
-    assert near.topical[(near.weight, near.lsa)] > near.topical[(0.0, 0.0)]
+    assert near.codes + near.lsa > known.codes + known.lsa
+    assert near.topical[(near.codes, near.lsa)] > near.topical[(0.0, 0.0)]
     best = choose(tfidf=tfidf, within=0.0)  # the best pair itself, as labels take it
-    assert best.topical[(best.weight, best.lsa)] == max(best.topical.values())
-    assert near.weight + near.lsa <= best.weight + best.lsa
+    assert best.topical[(best.codes, best.lsa)] == max(best.topical.values())
+    assert near.codes + near.lsa <= best.codes + best.lsa
     assert near.mrr == known.mrr  # the known-item measure is the same
     shuffled = choose(tfidf=tfidf[rng.permutation(len(texts))])
     assert shuffled.chosen_by == "known items"
-    assert (shuffled.weight, shuffled.lsa) == (known.weight, known.lsa)
+    assert (shuffled.codes, shuffled.lsa) == (known.codes, known.lsa)
     # Labels come first where they tell topics apart; labels that do not (a folder per
     # year, say) leave the choice to the neighbours.
     by_topic = choose(tfidf=tfidf, labels=[[str(t)] for t in topics])
     assert by_topic.chosen_by == "labels"
     by_year = choose(tfidf=tfidf, labels=[[str(i % 3)] for i in range(len(texts))])
     assert by_year.chosen_by == "neighbours"
-    assert (by_year.weight, by_year.lsa) == (near.weight, near.lsa)
+    assert (by_year.codes, by_year.lsa) == (near.codes, near.lsa)
 
 
 def test_within_takes_the_smallest_weights_no_clearly_worse_than_the_best():
-    from docret.fusion import FUSION_GRID, FusionChoice, choose_topical
+    from docret.rank.calibrate import FUSION_GRID, choose_topical
+    from docret.rank.choice import FusionChoice
 
     rng = np.random.default_rng(0)
     noise = rng.normal(0, 0.3, 400)
@@ -623,16 +622,16 @@ def test_within_takes_the_smallest_weights_no_clearly_worse_than_the_best():
     precisions[(0.1, 0.0)] = 0.20 + noise  # clearly worse than the best
     known = FusionChoice(0.0)
     best = choose_topical(precisions, known, "neighbours")
-    assert (best.weight, best.lsa, best.chosen_by) == (0.5, 0.4, "neighbours")
+    assert (best.codes, best.lsa, best.chosen_by) == (0.5, 0.4, "neighbours")
     near = choose_topical(precisions, known, "neighbours", within=1.0)
-    assert (near.weight, near.lsa, near.chosen_by) == (0.2, 0.1, "neighbours")
+    assert (near.codes, near.lsa, near.chosen_by) == (0.2, 0.1, "neighbours")
     # Nothing clearly above BM25: the fallback, whatever ``within`` says.
     flat = {p: np.full(400, 0.1) + rng.normal(0, 0.01, 400) for p in FUSION_GRID}
     assert choose_topical(flat, known, "neighbours", within=1.0).chosen_by == "known items"
 
 
 def test_labels_count_only_where_they_tell_topics_apart():
-    from docret.fusion import MIN_PSEUDO_QUERIES, _label_sets
+    from docret.rank.calibrate import MIN_PSEUDO_QUERIES, _label_sets
 
     docs = list(range(MIN_PSEUDO_QUERIES))
     assert _label_sets(None, docs) is None
@@ -695,14 +694,14 @@ def test_an_index_ranks_by_bm25_at_its_stored_parameters(tmp_path, built_db):
 
 
 def test_default_ranking_fuses_bm25_codes_and_lsa_at_the_stored_weights(index):
-    from docret.fusion import FUSION_GRID
-    from docret.ranking import fuse_with_feedback
+    from docret.rank.calibrate import FUSION_GRID
+    from docret.rank.default import fuse_with_feedback
 
     choice = index.fusion
-    assert (choice.weight, choice.lsa) in FUSION_GRID and choice.queries >= 20
+    assert (choice.codes, choice.lsa) in FUSION_GRID and choice.queries >= 20
     assert set(choice.mrr) == set(FUSION_GRID)  # the model keeps LSA directions
     ranking = index.info()["ranking"]
-    assert (ranking["codes"], ranking["lsa"]) == (choice.weight, choice.lsa)
+    assert (ranking["codes"], ranking["lsa"]) == (choice.codes, choice.lsa)
     # The fixture's documents are labelled by topic: their precisions by label were measured.
     assert set(choice.topical) == set(FUSION_GRID) and ranking["chosen_by"] == choice.chosen_by
     text = "anchor hull breeze"
@@ -713,9 +712,9 @@ def test_default_ranking_fuses_bm25_codes_and_lsa_at_the_stored_weights(index):
     snap = index.snapshot
     lsa = snap.lsa_of(vec)
     expected = fuse_with_feedback(
-        bm25, (snap.unit_codes, code), choice.weight, (snap.unit_lsa, lsa), choice.lsa
+        bm25, (snap.unit_codes, code), choice.codes, (snap.unit_lsa, lsa), choice.lsa
     )
-    assert (choice.weight, choice.lsa) != (0.0, 0.0)  # else this would test BM25 alone
+    assert (choice.codes, choice.lsa) != (0.0, 0.0)  # else this would test BM25 alone
     hits = index.query(text, k=8)
     assert [h.id for h in hits] == [index.ids[i] for i in top_k(expected, 8)]
     assert index.query_many([text], k=8, method="default") == [hits]
@@ -726,7 +725,7 @@ def test_default_ranking_fuses_bm25_codes_and_lsa_at_the_stored_weights(index):
 def test_default_ranking_is_named_by_the_scores_that_weigh_in_it(index):
     from dataclasses import replace
 
-    from docret.fusion import FusionChoice
+    from docret.rank.choice import FusionChoice
 
     snap = index.snapshot
     assert snap.lsa is not None and snap.bits is None
@@ -767,7 +766,8 @@ def test_likelihood_ranks_by_the_decoders_log_probability_of_the_query_words(ind
     import torch
 
     from docret.model import Autoencoder, AutoencoderConfig
-    from docret.ranking import LIKELIHOOD_COSINE, min_max
+    from docret.rank.base import min_max
+    from docret.rank.likelihood import LIKELIHOOD_COSINE
 
     snap = index.snapshot
     model = Autoencoder(AutoencoderConfig.from_dict(snap.model["config"])).eval()
@@ -823,12 +823,12 @@ def test_a_word_only_bm25_knows_still_finds_its_document(tmp_path, corpus_dir):
 
 
 def test_an_index_without_lsa_directions_fuses_the_codes_alone(tmp_path):
-    from bench.faults import TINY_OPTIONS
     from docret.errors import QueryError
-    from docret.fusion import CODES_ONLY
     from docret.index import Index
     from docret.indexing import stored_settings
+    from docret.rank.calibrate import CODES_ONLY
     from docret.serve.adapter import methods
+    from tests.fault_helpers import TINY_OPTIONS
 
     from .conftest import write_corpus
 
@@ -857,16 +857,16 @@ def test_evaluate_measures_the_ranking_that_the_index_gives(index):
     np.testing.assert_array_equal(codes.docs, normalize_rows(index.snapshot.codes))
     lexical = Lexical(Analyzer(stop_words=english_stop_words())).fit(texts)
     default = Default(codes, lexical, seed=settings["seed"]).fit(texts)
-    assert (default.choice.weight, default.choice.lsa) == (index.fusion.weight, index.fusion.lsa)
+    assert (default.choice.codes, default.choice.lsa) == (index.fusion.codes, index.fusion.lsa)
     queries = ["anchor hull breeze", "orbit rocket", texts[3]]  # the last as long as a document
     for text, scores in zip(queries, default.scores(queries), strict=True):
         assert [h.id for h in index.query(text, k=6)] == [index.ids[i] for i in top_k(scores, 6)]
 
 
 def test_vectors_read_after_another_writer_still_line_up_with_the_snapshot(tmp_path):
-    from bench.faults import TINY_OPTIONS
     from docret.index import Index
     from docret.lsa import project
+    from tests.fault_helpers import TINY_OPTIONS
 
     from .conftest import write_corpus
 
@@ -895,7 +895,7 @@ def test_vectors_read_after_another_writer_still_line_up_with_the_snapshot(tmp_p
 
 
 def test_take_rows_cuts_csr_rows_in_any_order_with_missing_ones_empty():
-    from docret.ranking import take_rows
+    from docret.rank.base import take_rows
 
     indptr = np.array([0, 2, 2, 5])
     ids, vals = np.array([1, 4, 0, 2, 3]), np.array([1.0, 2.0, 3.0, 4.0, 5.0])
@@ -939,7 +939,7 @@ def test_removing_every_holder_of_a_model_word_makes_it_unknown(tmp_path, built_
 )
 def test_a_ranking_lists_only_the_documents_it_matches(built_db, method):
     from docret.index import Index
-    from docret.ranking import top_k
+    from docret.rank.base import top_k
 
     with Index.open(built_db) as idx:
         analyzer = idx.vectorizer.analyzer
@@ -983,3 +983,26 @@ def test_the_cli_says_how_many_documents_matched(built_db):
     assert f"{n} matches" in result.output and "0.000" not in result.output
     result = runner.invoke(cli, ["-d", str(built_db), "query", "orbit", "--method", "bm25"])
     assert f"{n} matches, the first 10 shown (-k for more)" in result.output
+
+
+# Each pair's measures over given score matrices: what calibrate measures on pseudo-queries.
+def mean_reciprocal_ranks(lexical, semantic, answers, grid=None, lsa=None):
+    """Mean reciprocal rank of the answers under the fusion at each (codes, LSA) pair."""
+    from docret.rank.calibrate import CODES_ONLY, _fusions, reciprocal_ranks
+
+    return {
+        pair: float(reciprocal_ranks(fused, answers).mean())
+        for pair, fused in _fusions(lexical, semantic, grid or CODES_ONLY, lsa)
+    }
+
+
+def precisions_by_label(lexical, semantic, relevant, own, grid=None, lsa=None, k=None):
+    """Each row's precision at ``k`` under the fusion at each pair, its own document left out."""
+    from docret.rank.calibrate import CODES_ONLY, TOPICAL_K, _fusions, _precisions
+
+    every = np.arange(lexical.shape[1])
+    answers = np.stack([relevant(r, every) for r in range(len(lexical))]).astype(bool)
+    return {
+        pair: _precisions(fused, [answers], own, k or TOPICAL_K)[0]
+        for pair, fused in _fusions(lexical, semantic, grid or CODES_ONLY, lsa)
+    }

@@ -523,7 +523,7 @@ def mixed(tmp_path_factory):
     airships that no other document mentions."""
     if not _installed("pypdf", "fpdf", "lxml", "docx", "striprtf"):
         pytest.skip("needs docret[formats] and fpdf2")
-    from bench.formats import write_mixed
+    from tests.format_helpers import write_mixed
 
     root = tmp_path_factory.mktemp("mixed") / "docs"
     counts = write_mixed(root, per_type=20, seed=1)

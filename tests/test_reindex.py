@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from bench.faults import TINY, TINY_OPTIONS, state, write_batch
 from docret.cli import cli
 from docret.index import Index
 from docret.progress import Progress
 from docret.store import Store
 
 from .conftest import write_corpus
+from .fault_helpers import TINY, TINY_OPTIONS, state, write_batch
 
 
 def invoke(*args, code: int = 0):

@@ -22,8 +22,7 @@ pytest.importorskip("httpx")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from docret.index import Index  # noqa: E402
-from docret.serve import app as app_module  # noqa: E402
-from docret.serve import create_app, is_loopback  # noqa: E402
+from docret.serve import create_app, is_loopback, logic  # noqa: E402
 from docret.serve.limits import MAX_BODY_BYTES, MAX_QUERY_STRING_BYTES  # noqa: E402
 from tests.serve_helpers import (  # noqa: E402
     EVIL_ID,
@@ -156,7 +155,7 @@ def test_map_projects_the_stored_codes(client, db):
 
 
 def test_map_of_a_large_index_is_a_sample_with_density(db, monkeypatch):
-    monkeypatch.setattr(app_module, "MAP_MAX_POINTS", 20)
+    monkeypatch.setattr(logic, "MAP_MAX_POINTS", 20)
     query = "rocket launch orbit harbor sail guitar melody"  # three topics: many matches
     with TestClient(create_app(db), base_url=LOCAL) as c:
         body = c.get("/api/map").json()

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from docret import DocretError, UnknownDocumentError
 from docret.cli import cli
 from docret.index import Index
-from docret.ranking import pack_bits
+from docret.rank.codes import pack_bits
 
 from .conftest import FAST, write_corpus
 

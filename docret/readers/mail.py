@@ -5,7 +5,7 @@ The subject is the title; the text is the plain-text part, or the HTML part conv
 when there is no plain one (attachments are left out); headers stay out of the text, but sender,
 recipients, date and Message-ID are metadata. Messages are parsed with the ``compat32`` policy
 and their parts decoded here: the modern policy's header objects cost far more per message
-(bench/RESULTS.md), which matters in a mailbox of 100,000 messages. ``mailbox.mbox`` indexes
+(bench/formats.py), which matters in a mailbox of 100,000 messages. ``mailbox.mbox`` indexes
 the message boundaries in one pass over the file and then reads one message at a time, so a
 large mailbox is never in memory whole. Its messages get ids ``inbox.mbox#1``, ``#2``, ... in
 file order.

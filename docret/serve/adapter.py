@@ -3,7 +3,7 @@
 Kept in this one module so that a change to the index's internals touches the server here
 only. What it reaches into: the index's ``store`` (the change stamp, and the titles and labels
 the map shows), its ``snapshot`` (``ids`` and ``codes`` for the map, ``model`` for the training
-curve) and ``docret.ranking.METHODS``.
+curve) and the ranking registry (:mod:`docret.rank`).
 """
 
 from __future__ import annotations
@@ -18,17 +18,6 @@ import numpy as np
 from docret.errors import QueryError
 from docret.index import Index, Ranking
 
-# Shown in the method menus; a name missing here is shown as it is.
-METHOD_NAMES = {
-    "default": "default ranking",
-    "codes": "learned codes",
-    "hybrid": "codes + tf-idf",
-    "tfidf": "tf-idf cosine",
-    "bm25": "BM25",
-    "lsa": "LSA",
-    "likelihood": "codes by likelihood",
-}
-
 
 def change_stamp(db: str | Path, index: Index | None) -> tuple[Any, ...]:
     """What changes when another process rebuilds, retrains, adds to or replaces the database.
@@ -42,15 +31,9 @@ def change_stamp(db: str | Path, index: Index | None) -> tuple[Any, ...]:
 
 
 def methods(index: Index) -> list[str]:
-    """Ranking methods this index offers, the first being what a query without one gets."""
-    from docret.ranking import METHODS
-
-    # The hybrid needs float codes; a binary index's default already re-ranks with tf-idf.
-    # LSA needs the directions that float indexes built since they were kept store.
-    missing = {"hybrid"} if index.bits is not None else set()
-    if index.snapshot.lsa is None:
-        missing.add("lsa")
-    return [m for m in METHODS if m not in missing]
+    """Ranking methods this index offers, the first being what a query without one gets
+    (:func:`docret.rank.offered`)."""
+    return index.offered()
 
 
 def query(index: Index, text: str, k: int, method: str | None) -> Ranking:

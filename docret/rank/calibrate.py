@@ -11,7 +11,7 @@ pseudo-query, the mean reciprocal rank of the answers is measured, and :func:`ch
 takes the smallest total weight that reaches half of the best gain over BM25 alone, so a
 corpus where neither semantic score helps gets plain BM25. Queries as long as a paragraph get
 a pair chosen by the same rules on pseudo-queries of that length (:data:`LONG_SPAN_WORDS`),
-and queries in between move from one pair to the other (:func:`docret.ranking.query_weights`).
+and queries in between move from one pair to the other (:func:`docret.rank.default.query_weights`).
 
 Such a pseudo-query has one answer, as a search for a known document has. A question on a
 topic has many, and wants the semantic scores weighed more. So the same pseudo-queries are
@@ -28,28 +28,22 @@ it to the known-item rule above.
 BM25's own parameters come first, from the same pseudo-queries: each (k1, b) of
 :data:`BM25_GRID` ranks them by BM25 alone, and the best replaces bm25s' (1.5, 0.75) only if it
 finds their answers clearly better (:func:`choose_bm25`). NPL's short abstracts, for one, get
-less length normalisation (bench/RESULTS.md, tenth session).
+less length normalisation (bench/RESULTS.md, "Default ranking").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from docret.lexicon import LexicalIndex, TermCounts, count_corpus, query_terms
-from docret.ranking import (
-    BM25_B,
-    BM25_K1,
-    Bm25,
-    matched_counts,
-    min_max,
-    mix,
-    normalize_rows,
-    query_weights,
-)
+from docret.rank.base import min_max, normalize_rows
+from docret.rank.choice import FusionChoice, Pair
+from docret.rank.default import mix
+from docret.rank.lexical import BM25_B, BM25_K1, Bm25, matched_counts
 
 FUSION_WEIGHTS = tuple(round(0.1 * i, 1) for i in range(10))  # 0.0 .. 0.9
 # (codes, LSA) weight pairs; BM25 keeps 1 - their sum, at least 0.1.
@@ -58,7 +52,7 @@ CODES_ONLY = tuple((a, 0.0) for a in FUSION_WEIGHTS)  # an index without LSA dir
 PSEUDO_QUERIES = 1000
 SPAN_WORDS = (5, 12)  # a typed question's length, stop words included
 # A question written as a paragraph (LISA's queries have a median of 49 words): the long
-# pseudo-queries that choose the weights of long queries (docret.ranking.query_weights).
+# pseudo-queries that choose the weights of long queries (docret.rank.default.query_weights).
 LONG_SPAN_WORDS = (25, 60)
 MIN_PSEUDO_QUERIES = 20  # fewer say nothing reliable: keep BM25 alone
 CHUNK = 50  # pseudo-queries scored at a time
@@ -69,11 +63,11 @@ TOPICAL_K = 10  # labelled corpora: precision of each pseudo-query's top 10 by l
 # nothing of topics.
 TOPICAL_MARGIN = 3.0
 # Unlabelled corpora: a pseudo-query's topical answers are its document's nearest neighbours by
-# whole-document tf-idf cosine, this many (bench/neighbours.py: 5, 10 and 20 chose alike).
+# whole-document tf-idf cosine, this many (research/neighbours.py: 5, 10 and 20 chose alike).
 NEIGHBOURS = 10
 # Neighbours stand in for topics, so their choice is the smallest total weight whose precision
 # is within this many standard errors of the best pair's (Breiman's one-standard-error rule):
-# on bench/neighbours.py's slices it keeps most of the best pair's gain on typed topical
+# on research/neighbours.py's slices it keeps most of the best pair's gain on typed topical
 # questions and loses less of the known-item search (Cranfield titles MRR 0.645 against 0.588).
 NEIGHBOURS_WITHIN = 1.0
 # Okapi BM25's (k1, b) tried on the pseudo-queries. The best of the grid replaces bm25s' defaults
@@ -92,97 +86,8 @@ class PseudoQuery:
     rest: str
 
 
-Pair = tuple[float, float]  # (weight of the code cosine, weight of the LSA cosine)
 # A chunk of pseudo-queries' documents (indices) -> (len, N) bool: their topical answers.
 Topics = Callable[[np.ndarray], np.ndarray]
-
-
-@dataclass
-class FusionChoice:
-    """The chosen weights of the code cosine (``weight``) and of the LSA cosine (``lsa``)
-    against BM25, and the mean reciprocal rank each pair reached."""
-
-    weight: float
-    mrr: dict[Pair, float] = field(default_factory=dict)
-    queries: int = 0
-    lsa: float = 0.0
-    # Each pair's precision at TOPICAL_K of the topical answers (by label, or by neighbours
-    # where no label tells topics apart), and what chose the pair: the "known items" rule,
-    # "labels" or "neighbours".
-    topical: dict[Pair, float] = field(default_factory=dict)
-    chosen_by: str = "known items"
-    # BM25's parameters, and the mean reciprocal rank each (k1, b) of BM25_GRID reached.
-    k1: float = BM25_K1
-    b: float = BM25_B
-    bm25_mrr: dict[tuple[float, float], float] = field(default_factory=dict)
-    # The (codes, LSA) pair of long queries, chosen as the pair above on pseudo-queries of
-    # LONG_SPAN_WORDS (None: too few documents that long; queries of any length get the pair
-    # above), how many there were, their median number of terms and what chose the pair.
-    long: Pair | None = None
-    long_queries: int = 0
-    long_terms: float = 0.0
-    long_chosen_by: str = ""
-
-    def weights_for(self, n_terms: float) -> Pair:
-        """The (codes, LSA) weights of a query of ``n_terms`` terms
-        (:func:`~docret.ranking.query_weights`)."""
-        short = (self.weight, self.lsa)
-        return query_weights(short, self.long or short, n_terms, self.long_terms)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form (stored with the model)."""
-        out = {
-            "codes": self.weight,
-            "lsa": self.lsa,
-            "queries": self.queries,
-            "mrr": {f"{a},{b}": round(v, 4) for (a, b), v in self.mrr.items()},
-        }
-        out["chosen_by"] = self.chosen_by
-        if self.topical:
-            out["topical"] = {f"{a},{b}": round(v, 4) for (a, b), v in self.topical.items()}
-        out["bm25"] = {
-            "k1": self.k1,
-            "b": self.b,
-            "mrr": {f"{k1},{b}": round(v, 4) for (k1, b), v in self.bm25_mrr.items()},
-        }
-        if self.long is not None:
-            out["long"] = {
-                "codes": self.long[0],
-                "lsa": self.long[1],
-                "queries": self.long_queries,
-                "terms": self.long_terms,
-                "chosen_by": self.long_chosen_by,
-            }
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FusionChoice:
-        """Inverse of :meth:`to_dict` (what an older docret stored is rewritten into this form
-        when its file is opened: :mod:`docret.store.schema`)."""
-
-        def pairs(scores: dict[str, float]) -> dict[Pair, float]:
-            out = {}
-            for key, v in scores.items():
-                a, _, b = str(key).partition(",")
-                out[(float(a), float(b))] = float(v)
-            return out
-
-        bm25, long = data["bm25"], data.get("long")
-        return cls(
-            float(data["codes"]),
-            pairs(data["mrr"]),
-            int(data["queries"]),
-            float(data["lsa"]),
-            pairs(data.get("topical", {})),
-            str(data["chosen_by"]),
-            float(bm25["k1"]),
-            float(bm25["b"]),
-            pairs(bm25["mrr"]),
-            None if long is None else (float(long["codes"]), float(long["lsa"])),
-            0 if long is None else int(long["queries"]),
-            0.0 if long is None else float(long["terms"]),
-            "" if long is None else str(long["chosen_by"]),
-        )
 
 
 def pseudo_queries(
@@ -211,7 +116,7 @@ def pseudo_queries(
 
 
 def reciprocal_ranks(scores: np.ndarray, answers: Sequence[int]) -> np.ndarray:
-    """1 / rank of each row's answer, ranked as :func:`~docret.ranking.top_k` ranks (higher
+    """1 / rank of each row's answer, ranked as :func:`~docret.rank.base.top_k` ranks (higher
     score first, ties to the lower index)."""
     answers = np.asarray(answers)
     rows = np.arange(len(answers))
@@ -219,42 +124,6 @@ def reciprocal_ranks(scores: np.ndarray, answers: Sequence[int]) -> np.ndarray:
     before = np.arange(scores.shape[1])[None, :] < answers[:, None]
     ahead = (scores > own) | ((scores == own) & before)
     return 1.0 / (1.0 + ahead.sum(axis=1))
-
-
-def mean_reciprocal_ranks(
-    lexical: np.ndarray,
-    semantic: np.ndarray,
-    answers: Sequence[int],
-    grid: Sequence[Pair] = CODES_ONLY,
-    lsa: np.ndarray | None = None,
-) -> dict[Pair, float]:
-    """Mean reciprocal rank of the answers under the fusion (:func:`~docret.ranking.mix` of
-    the min-max scaled scores) at each (codes, LSA) pair of ``grid``."""
-    return {
-        pair: float(reciprocal_ranks(fused, answers).mean())
-        for pair, fused in _fusions(lexical, semantic, grid, lsa)
-    }
-
-
-def precisions_by_label(
-    lexical: np.ndarray,
-    semantic: np.ndarray,
-    relevant: Callable[[int, np.ndarray], np.ndarray],
-    own: Sequence[int],
-    grid: Sequence[Pair] = CODES_ONLY,
-    lsa: np.ndarray | None = None,
-    k: int = TOPICAL_K,
-) -> dict[Pair, np.ndarray]:
-    """Each row's precision at ``k`` under the fusion at each (codes, LSA) pair of ``grid``,
-    its own document (``own``, the one its span was cut from) left out: that one is found by
-    the words the model learnt from it, not by topic. ``relevant(row, docs)`` says which of
-    ``docs`` answer the row's query."""
-    every = np.arange(lexical.shape[1])
-    answers = np.stack([relevant(r, every) for r in range(len(lexical))]).astype(bool)
-    return {
-        pair: _precisions(fused, [answers], own, k)[0]
-        for pair, fused in _fusions(lexical, semantic, grid, lsa)
-    }
 
 
 def _fusions(
@@ -303,7 +172,7 @@ def choose_topical(
     if within > 0:
         near = [p for p in means if not _clearly_better(precisions[best], precisions[p], within)]
         best = min(near, key=lambda p: (round(p[0] + p[1], 6), -means[p], p[1]))
-    return replace(fallback, weight=best[0], lsa=best[1], topical=means, chosen_by=by)
+    return replace(fallback, codes=best[0], lsa=best[1], topical=means, chosen_by=by)
 
 
 def _clearly_better(candidate: np.ndarray, baseline: np.ndarray, margin: float) -> bool:
@@ -322,8 +191,8 @@ def choose_weight(mrr: dict[Pair, float], queries: int) -> FusionChoice:
 
     Not the arg-max: a held-out span shares fewer words with its answer than a typed question
     shares with a relevant document, so pseudo-queries understate BM25 and their best weights
-    overstate the semantic scores (bench/RESULTS.md). Half the gain keeps most of it at
-    smaller weights.
+    overstate the semantic scores. Half the gain keeps most of it at smaller weights
+    (research/neighbours.py compares the rules on validation slices).
     """
     base = mrr[(0.0, 0.0)]
     gain = max(mrr.values()) - base
@@ -334,65 +203,95 @@ def choose_weight(mrr: dict[Pair, float], queries: int) -> FusionChoice:
     return FusionChoice(a, mrr, queries, b)
 
 
+@dataclass(frozen=True)
+class Spaces:
+    """The documents' vectors the fusion weighs against BM25: their ``codes`` (N, D) and, if
+    the index has them, their ``lsa`` vectors (N, k); ``embed`` turns texts into arrays in
+    the same spaces, codes first (one vectorisation for both)."""
+
+    codes: np.ndarray
+    embed: Callable[[list[str]], Sequence[np.ndarray]]
+    lsa: np.ndarray | None = None
+
+    @property
+    def with_lsa(self) -> bool:
+        """Whether LSA is weighed too (LSA vectors of at least one dimension)."""
+        return self.lsa is not None and self.lsa.shape[1] > 0
+
+
+@dataclass(frozen=True)
+class Draw:
+    """How pseudo-queries are cut: ``n`` of ``span`` words (and as many of ``long_span``
+    words for long queries) from the documents ``among`` (None: any), with ``seed``."""
+
+    seed: int = 0
+    n: int = PSEUDO_QUERIES
+    span: tuple[int, int] = SPAN_WORDS
+    long_span: tuple[int, int] = LONG_SPAN_WORDS
+    among: Sequence[int] | None = None
+
+
+@dataclass(frozen=True)
+class Topical:
+    """What answers a pseudo-query topically: the documents sharing a label with its own
+    (``labels``, one sequence per text), where labels tell topics apart, else the
+    ``neighbours`` nearest to its own in ``tfidf`` (the documents' L2-normalised tf-idf rows,
+    sparse; None: no neighbours), whose choice takes the smallest weights ``within``
+    standard errors of their best."""
+
+    labels: Sequence[Sequence[str]] | None = None
+    tfidf: Any = None
+    neighbours: int = NEIGHBOURS
+    within: float = NEIGHBOURS_WITHIN
+
+
 def calibrate(
     texts: Sequence[str],
     analyze: Callable[[str], list[str]],
-    lexicon: dict[str, int],
-    bm25: Bm25,
-    spaces: Sequence[np.ndarray],
-    embed: Callable[[list[str]], Sequence[np.ndarray]],
-    seed: int = 0,
-    span: tuple[int, int] = SPAN_WORDS,
-    n: int = PSEUDO_QUERIES,
-    among: Sequence[int] | None = None,
-    labels: Sequence[Sequence[str]] | None = None,
-    long_span: tuple[int, int] = LONG_SPAN_WORDS,
-    tfidf: Any = None,
-    neighbours: int = NEIGHBOURS,
-    within: float = NEIGHBOURS_WITHIN,
+    lexical: LexicalIndex,
+    spaces: Spaces | None,
+    draw: Draw = Draw(),
+    topical: Topical = Topical(),
 ) -> FusionChoice:
-    """Choose the fusion weights of a corpus from its pseudo-queries.
+    """Choose the default ranking of a corpus from its pseudo-queries.
 
-    ``texts`` are the indexed documents, ``bm25`` their BM25 over ``lexicon`` (stems from
-    ``analyze``). ``spaces`` holds their codes (N, D) and, if the index has them, their LSA
-    vectors (N, k); ``embed`` turns texts into as many arrays, in the same order (one
-    vectorisation for both). Without LSA vectors (or with k = 0) only the codes are weighed.
-    ``among`` limits the documents pseudo-queries are cut from (all search every document).
-    The choice is topical (:func:`choose_topical`) by ``labels``, one sequence per text,
-    where they tell topics apart (fewer than two distinct labels among the pseudo-queries'
-    documents, or fewer than :data:`MIN_PSEUDO_QUERIES` labelled ones, are ignored), else by
-    the ``neighbours`` nearest neighbours of the pseudo-queries' documents in ``tfidf`` (the
-    documents' L2-normalised tf-idf rows, sparse; none given, none used), taking the smallest
-    weights ``within`` standard errors of their best. The pair of long queries is chosen the
-    same way on pseudo-queries of ``long_span`` words. With no ``spaces``
-    (a binary index, which is not fused) only BM25's parameters are chosen.
+    ``texts`` are the indexed documents, ``lexical`` their lexicon and BM25 (stems from
+    ``analyze``), ``spaces`` their codes and LSA vectors (None: a binary index, which is not
+    fused: only BM25's parameters are chosen). BM25's parameters come first
+    (:func:`choose_bm25`); then the (codes, LSA) pair by known items (:func:`choose_weight`)
+    unless a topical rule chooses (:func:`choose_topical`, by ``topical``'s labels, else its
+    neighbours: labels count only where at least two distinct ones are among the
+    pseudo-queries' documents, and :data:`MIN_PSEUDO_QUERIES` of those are labelled); then
+    the pair of long queries, by the same rules on pseudo-queries of ``draw.long_span`` words.
     """
-    found, terms, rests = _pseudo_queries(texts, analyze, lexicon, n, seed, span, among)
+    lexicon, bm25 = lexical.lexicon, lexical.bm25
+    found, terms, rests = _pseudo_queries(texts, analyze, lexicon, draw, draw.span)
     if len(found) < MIN_PSEUDO_QUERIES:
         return FusionChoice(0.0, {}, len(found))
     reciprocal = bm25_reciprocal_ranks(found, terms, rests, bm25)
     k1, b = choose_bm25(reciprocal)
     bm25_mrr = {setting: float(rr.mean()) for setting, rr in reciprocal.items()}
-    if not spaces:
+    if spaces is None:
         return FusionChoice(0.0, {}, len(found), k1=k1, b=b, bm25_mrr=bm25_mrr)
     if (k1, b) != (bm25.k1, bm25.b):
         bm25 = bm25.with_parameters(k1, b)
     topics: dict[str, Topics] = {}
-    sets = _label_sets(labels, [q.doc for q in found])
+    sets = _label_sets(topical.labels, [q.doc for q in found])
     if sets is not None:
         topics["labels"] = label_topics(sets)
-    if tfidf is not None:
-        topics["neighbours"] = neighbour_topics(tfidf, neighbours)
-    choice = _calibrate_weights(found, terms, rests, bm25, spaces, embed, topics, within)
+    if topical.tfidf is not None:
+        topics["neighbours"] = neighbour_topics(topical.tfidf, topical.neighbours)
+    within = topical.within
+    choice = _calibrate_weights(found, terms, rests, bm25, spaces, topics, within)
     choice = replace(choice, k1=k1, b=b, bm25_mrr=bm25_mrr)
     # Long queries: the same rules on long pseudo-queries, where the corpus has such documents.
-    found, terms, rests = _pseudo_queries(texts, analyze, lexicon, n, seed, long_span, among)
+    found, terms, rests = _pseudo_queries(texts, analyze, lexicon, draw, draw.long_span)
     if len(found) < MIN_PSEUDO_QUERIES:
         return choice
-    longer = _calibrate_weights(found, terms, rests, bm25, spaces, embed, topics, within)
+    longer = _calibrate_weights(found, terms, rests, bm25, spaces, topics, within)
     return replace(
         choice,
-        long=(longer.weight, longer.lsa),
+        long=(longer.codes, longer.lsa),
         long_queries=len(found),
         long_terms=float(np.median([counts.sum() for _, counts in terms])),
         long_chosen_by=longer.chosen_by,
@@ -403,14 +302,14 @@ def _pseudo_queries(
     texts: Sequence[str],
     analyze: Callable[[str], list[str]],
     lexicon: dict[str, int],
-    n: int,
-    seed: int,
+    draw: Draw,
     span: tuple[int, int],
-    among: Sequence[int] | None,
 ) -> tuple[list[PseudoQuery], list[tuple[np.ndarray, np.ndarray]], list[tuple[np.ndarray, float]]]:
     """The :func:`pseudo_queries` with a word in ``lexicon``, their terms (ids and counts)
     and how often those terms occur in the rest of their documents, with its length."""
-    found = [q for q in pseudo_queries(texts, n, seed, span, among) if analyze(q.text)]
+    found = [
+        q for q in pseudo_queries(texts, draw.n, draw.seed, span, draw.among) if analyze(q.text)
+    ]
     terms = [query_terms(analyze, q.text, lexicon) for q in found]
     rests = [
         matched_counts(ids, *query_terms(analyze, q.rest, lexicon))
@@ -457,8 +356,7 @@ def _calibrate_weights(
     terms: Sequence[tuple[np.ndarray, np.ndarray]],
     rests: Sequence[tuple[np.ndarray, float]],
     bm25: Bm25,
-    spaces: Sequence[np.ndarray],
-    embed: Callable[[list[str]], Sequence[np.ndarray]],
+    spaces: Spaces,
     topics: dict[str, Topics],
     within: float = 0.0,
 ) -> FusionChoice:
@@ -466,9 +364,10 @@ def _calibrate_weights(
     ``terms`` and ``rests`` (as :func:`_lexical` takes them), BM25 at the chosen parameters
     and ``topics`` ("labels" and/or "neighbours"): which documents answer a pseudo-query
     topically. A pseudo-query with no such answer but its own document counts in none."""
-    with_lsa = len(spaces) > 1 and spaces[1].shape[1] > 0
+    with_lsa = spaces.with_lsa
     grid = FUSION_GRID if with_lsa else CODES_ONLY
-    spaces = [normalize_rows(docs) for docs in spaces[: 2 if with_lsa else 1]]
+    embed = spaces.embed
+    units = [normalize_rows(spaces.codes), *([normalize_rows(spaces.lsa)] if with_lsa else [])]
     precisions: dict[str, dict[Pair, list[np.ndarray]]] = {
         by: {p: [] for p in grid} for by in topics
     }
@@ -478,7 +377,7 @@ def _calibrate_weights(
         chunk = slice(start, start + CHUNK)
         lexical = _lexical(part, terms[chunk], rests[chunk], bm25)
         embedded = embed([q.text for q in part] + [q.rest for q in part])
-        semantic = [_cosines(part, docs, e) for docs, e in zip(spaces, embedded, strict=False)]
+        semantic = [_cosines(part, docs, e) for docs, e in zip(units, embedded, strict=False)]
         answers = [q.doc for q in part]
         marks = [find(np.asarray(answers)) for find in topics.values()]
         for marked in marks:
@@ -514,7 +413,8 @@ def _lexical(
 ) -> np.ndarray:
     """(len(part), N) BM25 scores of the pseudo-queries ``part`` (their ``terms``: ids and
     counts), each answer scored against the rest of its document (``rests``: how often the
-    pseudo-query's terms occur in it and its length, :func:`~docret.ranking.matched_counts`)."""
+    pseudo-query's terms occur in it and its length,
+    :func:`~docret.rank.lexical.matched_counts`)."""
     lexical = np.stack([bm25.scores(ids, counts) for ids, counts in terms])
     for r, q in enumerate(part):
         # The answer is the document without the span: score what is left of it.
@@ -546,7 +446,7 @@ def bm25_reciprocal_ranks(
 
 def choose_bm25(reciprocal: dict[tuple[float, float], np.ndarray]) -> tuple[float, float]:
     """The (k1, b) whose pseudo-queries' mean reciprocal rank is best, if it beats bm25s'
-    defaults (:data:`~docret.ranking.BM25_K1`, :data:`~docret.ranking.BM25_B`) by
+    defaults (:data:`~docret.rank.lexical.BM25_K1`, :data:`~docret.rank.lexical.BM25_B`) by
     :data:`BM25_MARGIN` standard errors of the per-query differences; else the defaults."""
     default = (BM25_K1, BM25_B)
     if default not in reciprocal:
@@ -620,17 +520,12 @@ def choose_for_index(
     try:
         if not encoder.binary and tfidf is None:
             tfidf = encoder.tfidf(encoder.vectorize(texts))
-        spaces = [] if encoder.binary else [codes, encoder.transform_lsa(texts, tfidf)]
+        spaces = None
+        if not encoder.binary:
+            lsa = encoder.transform_lsa(texts, tfidf)
+            spaces = Spaces(codes, encoder.transform_both, lsa)
         choice = calibrate(
-            texts,
-            analyzer,
-            sample.lexicon,
-            sample.bm25,
-            spaces,
-            encoder.transform_both,
-            seed,
-            labels=labels,
-            tfidf=tfidf,
+            texts, analyzer, sample, spaces, Draw(seed), Topical(labels=labels, tfidf=tfidf)
         )
     finally:
         encoder.progress = progress

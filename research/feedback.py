@@ -1,14 +1,19 @@
 """The default ranking with feedback in the learned spaces, on validation queries.
 
-Usage (from a checkout, with ../shared/corpora beside it):
+Question: how many of the first fusion's top documents should feed back into the query's code
+and LSA vector, and with what weight (docret.rank.default.FEEDBACK_DOCS, FEEDBACK_WEIGHT)? It
+measures the validation metrics of the default ranking at each number of feedback documents
+and weight; it reads no test query.
 
-    python bench/feedback.py                         # Cranfield, NPL, 20NG slice
-    python bench/feedback.py --only cranfield --docs 3 --moved 1
+Usage (from the repository root, with ../shared/corpora beside it):
 
-The default ranking (``docret.ranking.fuse_with_feedback``) fuses BM25 with the code and LSA
+    python -m research.feedback                         # Cranfield, NPL, 20NG slice
+    python -m research.feedback --only cranfield --docs 3 --moved 1
+
+The default ranking (``docret.rank.default.fuse_with_feedback``) fuses BM25 with the code and LSA
 cosines, then moves the query's code and LSA vector toward the unit mean of the first
 fusion's top documents and fuses again. This script fits the default encoder on each
-validation collection of ``bench/tune_model.py`` (Cranfield and NPL bodies, the 20
+validation collection of ``research/tune_model.py`` (Cranfield and NPL bodies, the 20
 Newsgroups train slice; no test query is read), chooses the fusion weights as an index does,
 and prints, for each number of feedback documents and weight of their mean, the validation
 metrics: titles' MRR of their own abstract (Cranfield, NPL; known-item search) and the 20
@@ -24,12 +29,13 @@ import time
 from datetime import date
 
 import numpy as np
-from heldout import choose  # bench/, beside this
-from tune_model import CORPORA, labelled_metrics, load, pseudo_metrics
 
 from docret.encoder import Encoder
 from docret.lexicon import LexicalIndex, query_terms
-from docret.ranking import fuse_with_feedback, min_max, normalize_rows, query_weights, top_k
+from docret.rank.base import min_max, normalize_rows, top_k
+from docret.rank.default import fuse_with_feedback, query_weights
+from research.heldout import choose
+from research.tune_model import CORPORA, labelled_metrics, load, pseudo_metrics
 
 
 def main() -> None:
@@ -38,7 +44,7 @@ def main() -> None:
     parser.add_argument("--docs", nargs="+", type=int, default=[0, 2, 3, 5, 7])
     parser.add_argument("--moved", nargs="+", type=float, default=[0.5, 1.0, 1.5, 2.0, 3.0])
     args = parser.parse_args()
-    print(f"python bench/feedback.py --only {' '.join(args.only)}")
+    print(f"python -m research.feedback --only {' '.join(args.only)}")
     print(f"{date.today()} on {platform.machine()}, Python {platform.python_version()}\n")
     rows = {}
     for name in args.only:
@@ -49,8 +55,8 @@ def main() -> None:
         encoder.fit_model(encoder.fit_vocabulary(terms))
         lexical = LexicalIndex.from_counts(terms)
         spaces = [encoder.transform(data["docs"]), encoder.transform_lsa(data["docs"])]
-        choice = choose(data["docs"], encoder, lexical, spaces)
-        pair = (choice.weight, choice.lsa)
+        choice, lexical = choose(data["docs"], encoder, lexical, spaces)
+        pair = (choice.codes, choice.lsa)
         print(f"{name}: weights {pair}, fit and choice {time.perf_counter() - start:.0f} s")
         sets = {"titles": data["queries"]} if "own" in data else {}
         if not sets:
@@ -80,7 +86,7 @@ def main() -> None:
 class Queries:
     """One validation set's BM25, code and LSA scores (all queries at once), and the default
     ranking's fused scores with ``docs`` feedback documents computed as
-    :func:`~docret.ranking.fuse_with_feedback` computes them one query at a time."""
+    :func:`~docret.rank.default.fuse_with_feedback` computes them one query at a time."""
 
     def __init__(self, texts, encoder: Encoder, lexical: LexicalIndex, spaces, pair) -> None:
         terms = [query_terms(encoder.analyzer_, q, lexical.lexicon) for q in texts]
@@ -114,7 +120,7 @@ class Queries:
             one = fuse_with_feedback(self.bm25[i], codes, a, lsa, b, 3, 1.0)
             if a + b == 0:  # BM25 as it is, not min-max scaled
                 one = min_max(one)
-            assert np.allclose(one, batched[i], atol=1e-5), "bench and product disagree"
+            assert np.allclose(one, batched[i], atol=1e-5), "this script and the product disagree"
 
 
 if __name__ == "__main__":

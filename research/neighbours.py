@@ -1,18 +1,24 @@
 """Topical pseudo-queries without labels: their documents' nearest neighbours as answers.
 
-Usage (from a checkout, with ../shared/corpora beside it):
+Question: how should an unlabelled folder choose its default weights: by known-item
+pseudo-queries alone, or also by their documents' nearest neighbours, and with how many
+neighbours and what margin (docret.rank.calibrate.NEIGHBOURS, NEIGHBOURS_WITHIN)? It measures the
+default ranking at the pair each rule chooses, beside BM25 and the semantic scores alone, on
+validation queries; it reads no test query.
 
-    python bench/neighbours.py                                   # every slice below
-    python bench/neighbours.py --only ng20 --sizes 1000 --neighbours 5 10 20
+Usage (from the repository root, with ../shared/corpora beside it):
+
+    python -m research.neighbours                                   # every slice below
+    python -m research.neighbours --only ng20 --sizes 1000 --neighbours 5 10 20
 
 An unlabelled folder's default weights used to be chosen by known-item pseudo-queries alone
 (a span cut out of a document, answered by that document). A typed question on a topic has
 many answers, and those pseudo-queries weigh the semantic scores too little for it. Now the
 same pseudo-queries are also answered by the ``k`` documents nearest to theirs by
-whole-document tf-idf cosine (``docret.fusion.nearest_neighbours``), and the pair whose top
+whole-document tf-idf cosine (``docret.rank.calibrate.neighbour_topics``), and the pair whose top
 10 holds most of them is taken if it beats BM25 alone by three standard errors.
 
-For each slice (as ``bench/starts.py`` cuts them; no test split, no test query) this script
+For each slice (as ``research/starts.py`` cuts them; no test split, no test query) this script
 fits the default encoder once and prints, on the slice's validation queries, the default
 ranking (feedback included) at the pair each rule chooses, beside BM25 alone and the
 semantic scores alone:
@@ -30,12 +36,11 @@ import argparse
 import platform
 from datetime import date
 
-from feedback import Queries  # bench/, beside this
-from starts import slice_of
-from tune_model import fit_encoder, measured
-
-from docret import fusion
 from docret.lexicon import LexicalIndex
+from docret.rank import calibrate as fusion
+from research.feedback import Queries
+from research.starts import slice_of
+from research.tune_model import fit_encoder, measured
 
 
 def main() -> None:
@@ -51,7 +56,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="the encoder's and pseudo-queries'")
     args = parser.parse_args()
     print(
-        f"python bench/neighbours.py --only {' '.join(args.only)} --sizes "
+        f"python -m research.neighbours --only {' '.join(args.only)} --sizes "
         f"{' '.join(map(str, args.sizes))} --npl-sizes {' '.join(map(str, args.npl_sizes))} "
         f"--neighbours {' '.join(map(str, args.neighbours))} "
         f"--within {' '.join(map(str, args.within))} --seed {args.seed}"
@@ -70,20 +75,21 @@ def main() -> None:
             tfidf = encoder.tfidf(counts)
             spaces = [encoder.encode_tfidf(tfidf), encoder.transform_lsa(docs, tfidf)]
             lexical = LexicalIndex.from_counts(terms)
+            both = fusion.Spaces(spaces[0], encoder.transform_both, spaces[1])
             rules = {"known items": (None, 0.0)}
             for k in args.neighbours:
                 for se in args.within:
                     rules[f"neighbours, k={k}" + (f", within {se} SE" if se else "")] = (k, se)
             choices = {}
             for rule, (k, se) in rules.items():
+                topical = fusion.Topical(
+                    tfidf=None if k is None else tfidf, neighbours=k or fusion.NEIGHBOURS, within=se
+                )
                 choices[rule] = fusion.calibrate(
-                    docs, encoder.analyzer_, lexical.lexicon, lexical.bm25, spaces,
-                    encoder.transform_both, seed=args.seed,
-                    tfidf=None if k is None else tfidf, neighbours=k or fusion.NEIGHBOURS,
-                    within=se,
-                )  # fmt: skip
+                    docs, encoder.analyzer_, lexical, both, fusion.Draw(seed=args.seed), topical
+                )
             first = next(iter(choices.values()))
-            lexical.tuned(first.k1, first.b)
+            lexical = lexical.tuned(first.k1, first.b)
             sets = {"titles": data["queries"]} if "own" in data else {}
             if not sets:
                 sets = {"subject lines": data["subjects"], "whole documents": data["queries"]}
@@ -95,7 +101,7 @@ def main() -> None:
                     measured(data, alone.queries[1] @ alone.docs[1].T),
                 ]
                 for rule, choice in choices.items():
-                    pair = (choice.weight, choice.lsa)
+                    pair = (choice.codes, choice.lsa)
                     queries = Queries(texts, encoder, lexical, spaces, pair)
                     print(
                         f"| {name} {label} | {len(docs):,} | {fit:.0f} | {rule} "

@@ -1,13 +1,17 @@
 """The first layer's start by corpus size, on validation queries only.
 
-Usage (from a checkout, with ../shared/corpora beside it):
+Question: does the ``lsa`` start of the first layer (``--first-layer lsa``: the code starts as
+LSA's leading directions, every layer above it as the identity) serve a small corpus better
+than the default ``svd-softmax`` start? It measures, per slice size and start, the default
+ranking, the codes alone, LSA and BM25 on validation queries, and the codes on the index's own
+pseudo-queries; it reads no test query.
 
-    python bench/starts.py                                  # every slice below
-    python bench/starts.py --only ng20 --sizes 1000 2000    # some of them
+Usage (from the repository root, with ../shared/corpora beside it):
 
-Does the `lsa` start (the code starts as LSA's leading directions, every layer above it as
-the identity) serve a small corpus better than the default `svd-softmax` start? For each
-slice this script fits the encoder with both starts (``--seed``, 0 unless given; one
+    python -m research.starts                                  # every slice below
+    python -m research.starts --only ng20 --sizes 1000 2000    # some of them
+
+For each slice this script fits the encoder with both starts (``--seed``, 0 unless given; one
 training at a time), chooses BM25's parameters and the fusion weights as an index of an
 unlabelled folder does, and prints, on the slice's validation queries (no test split, no
 test query):
@@ -15,13 +19,13 @@ test query):
 - ``ng20``: the first N / 20 training documents of each 20 Newsgroups group are indexed,
   the next 150 of each group query them (P@10 of their subject lines; P@10 / P@100 of the
   whole documents; relevant = same group). 8000 means the whole slice of
-  ``bench/tune_model.py`` (400 per group).
+  ``research/tune_model.py`` (400 per group).
 - ``npl``: the first N NPL documents, titles cut off; each title queries the bodies and its
   own body is the answer (MRR). ``cranfield``: all 1,400 bodies (the size is ignored).
 
 Columns: the default ranking, the codes alone, and (once per slice) LSA at the code's
 dimension and BM25 alone at the chosen parameters; then each start's codes alone on the
-index's own pseudo-queries (``docret.fusion.pseudo_queries``, MRR), to see whether they
+index's own pseudo-queries (``docret.rank.calibrate.pseudo_queries``, MRR), to see whether they
 could choose the start per corpus.
 """
 
@@ -32,13 +36,14 @@ import platform
 from datetime import date
 
 import numpy as np
-from feedback import Queries  # bench/, beside this
-from tune_model import CORPORA, fit_encoder, labelled_metrics, load, ng20, pseudo_metrics
 
-from docret import fusion, lsa
+from docret import lsa
 from docret.encoder import Encoder
 from docret.lexicon import LexicalIndex
-from docret.ranking import normalize_rows
+from docret.rank import calibrate as fusion
+from docret.rank.base import normalize_rows
+from research.feedback import Queries
+from research.tune_model import CORPORA, fit_encoder, labelled_metrics, load, ng20, pseudo_metrics
 
 STARTS = ("svd-softmax", "lsa")
 
@@ -82,7 +87,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="the encoder's and pseudo-queries'")
     args = parser.parse_args()
     print(
-        f"python bench/starts.py --only {' '.join(args.only)} --sizes "
+        f"python -m research.starts --only {' '.join(args.only)} --sizes "
         f"{' '.join(map(str, args.sizes))} --npl-sizes {' '.join(map(str, args.npl_sizes))}"
         f" --seed {args.seed}"
         f"\n{date.today()} on {platform.machine()}, Python {platform.python_version()}\n"
@@ -107,16 +112,16 @@ def main() -> None:
                 encoder, terms, _, fit = fit_encoder(docs, seed=args.seed, first_layer=start)
                 spaces = [encoder.transform(docs), encoder.transform_lsa(docs)]
                 lexical = LexicalIndex.from_counts(terms)
+                both = fusion.Spaces(spaces[0], encoder.transform_both, spaces[1])
                 choice = fusion.calibrate(
-                    docs, encoder.analyzer_, lexical.lexicon, lexical.bm25, spaces,
-                    encoder.transform_both, seed=args.seed,
-                )  # fmt: skip
-                lexical.tuned(choice.k1, choice.b)
+                    docs, encoder.analyzer_, lexical, both, fusion.Draw(seed=args.seed)
+                )
+                lexical = lexical.tuned(choice.k1, choice.b)
                 reciprocal[start] = pseudo_query_mrr(encoder, docs, spaces[0], args.seed)
                 tfidf = encoder.tfidf(encoder.vectorize(docs))
                 base_lsa = lsa.directions(tfidf, encoder.code_size, args.seed)
                 for label, texts in sets.items():
-                    queries = Queries(texts, encoder, lexical, spaces, (choice.weight, choice.lsa))
+                    queries = Queries(texts, encoder, lexical, spaces, (choice.codes, choice.lsa))
                     short = label == "subject lines"
                     row = [
                         measured(data, queries.scores(3, 1.0), short),
@@ -136,7 +141,7 @@ def main() -> None:
                         row += ["", ""]
                     print(
                         f"| {name} {label} | {len(docs):,} | {start} | {fit:.0f} | "
-                        f"({choice.weight}, {choice.lsa}) | " + " | ".join(row) + " | "
+                        f"({choice.codes}, {choice.lsa}) | " + " | ".join(row) + " | "
                         f"{reciprocal[start].mean():.4f} |",
                         flush=True,
                     )

@@ -1,10 +1,18 @@
 """Choose training settings on validation data only: slices of train and pseudo-queries.
 
-Usage (from a checkout, with ../shared/corpora beside it, or --corpora DIR):
+Question: which training settings (encoder widths, batch size, learning rate, epochs, noise,
+negatives) give the best codes, judged without a test query? The training settings in
+bench/RESULTS.md were chosen with it. It measures the codes' cosine ranking on the validation
+protocols below, for one set of encoder options per ``worker``, with the seconds the fit took;
+tf-idf, BM25 and LSA on the same data (``baselines``); or the seconds of each stage of
+indexing 20 Newsgroups train (``fit``). The other research scripts take their validation
+collections from here (:func:`load`, :func:`ng20`).
 
-    python bench/tune_model.py worker '{"name": "x", "options": {...}}' --out DIR
-    python bench/tune_model.py baselines --out DIR
-    python bench/tune_model.py fit '{"batch_size": 256}' --device cpu   # stage timings, 20NG
+Usage (from the repository root, with ../shared/corpora beside it, or --corpora DIR):
+
+    python -m research.tune_model worker '{"name": "x", "options": {...}}' --out DIR
+    python -m research.tune_model baselines --out DIR
+    python -m research.tune_model fit '{"batch_size": 256}' --device cpu   # stage timings, 20NG
 
 Protocols (nothing here reads a test split or a collection's test queries):
 
@@ -33,22 +41,21 @@ from pathlib import Path
 
 import numpy as np
 
-CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+from bench.quality import SHARED, subject
+
+CORPORA = SHARED  # ../shared/corpora beside the checkout
 
 
 def read_jsonl(path: Path) -> list[dict]:
+    """The records of a JSON-lines file, gzipped or not."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def subject(text: str) -> str:
-    m = re.search(r"^Subject:[ \t]*(.*)$", text, re.M)
-    s = m.group(1) if m else ""
-    return re.sub(r"^(\s*(re|fwd?)\s*:\s*)+", "", s, flags=re.I).strip()
-
-
 def ng20(corpora: Path, per_group: int = 400, n_queries: int = 150) -> dict:
+    """The ``ng20`` protocol: 20 Newsgroups train's first ``per_group`` posts of each group to
+    index, the next ``n_queries`` of each to query them (whole and by subject line)."""
     docs = [d for d in read_jsonl(corpora / "20newsgroups" / "docs.jsonl.gz")]
     by_group: dict[str, list[dict]] = {}
     for d in docs:
@@ -68,6 +75,8 @@ def ng20(corpora: Path, per_group: int = 400, n_queries: int = 150) -> dict:
 
 
 def pseudo(corpora: Path, name: str) -> dict:
+    """The title protocol of Cranfield or NPL: the bodies to index, the titles cut off them to
+    query, and the index of each title's own body (``own``)."""
     docs = read_jsonl(corpora / name / "docs.jsonl.gz")
     sep = re.compile(r"\s\.\s" if name == "cranfield" else r"\s\s")
     bodies, titles, own = [], [], []
@@ -84,16 +93,19 @@ def pseudo(corpora: Path, name: str) -> dict:
 
 
 def normalize(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero)."""
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def labelled_metrics(scores: np.ndarray, doc_labels, query_labels, prefix="") -> dict:
+    """P@10, P@50 and P@100 of (Q, N) ``scores``, relevant = the query's label."""
     top = np.argsort(-scores, axis=1)[:, :100]
     rel = doc_labels[top] == query_labels[:, None]
     return {f"{prefix}P@{k}": float(rel[:, :k].mean()) for k in (10, 50, 100)}
 
 
 def pseudo_metrics(scores: np.ndarray, own: np.ndarray) -> dict:
+    """MRR and R@10 of (Q, N) ``scores`` where each query's only answer is ``own``'s."""
     mine = scores[np.arange(len(own)), own]
     rank = (scores > mine[:, None]).sum(1) + 1
     return {"MRR": float((1.0 / rank).mean()), "R@10": float((rank <= 10).mean())}
@@ -110,6 +122,7 @@ def evaluate_scores(data: dict, score) -> dict:
 
 
 def load(corpora: Path, name: str) -> dict:
+    """One validation collection: ``ng20``, ``cranfield`` or ``npl``."""
     return ng20(corpora) if name == "ng20" else pseudo(corpora, name)
 
 

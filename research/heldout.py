@@ -1,15 +1,20 @@
 """Fusion weights from pseudo-queries cut from documents the model trained on, or held out.
 
-Usage (from a checkout, with ../shared/corpora beside it):
+Question: do pseudo-queries cut from documents the autoencoder trained on choose other fusion
+weights than pseudo-queries from documents it never saw? It measures the pseudo-queries' MRR at
+a few pairs of weights, the pair each set chooses, and that pair on validation queries; it
+reads no test query.
 
-    python bench/heldout.py                     # Cranfield, NPL, 20NG slice; both starts
-    python bench/heldout.py --only cranfield --starts svd
+Usage (from the repository root, with ../shared/corpora beside it):
 
-The default ranking's weights are chosen from pseudo-queries (``docret.fusion.calibrate``).
+    python -m research.heldout                     # Cranfield, NPL, 20NG slice; both starts
+    python -m research.heldout --only cranfield --starts svd
+
+The default ranking's weights are chosen from pseudo-queries (``docret.rank.calibrate.calibrate``).
 Training feeds the autoencoder query-like spans of the very documents those pseudo-queries
 are cut from, so on them the codes may look better than on a question nobody trained on.
 This script fits the default encoder on each validation collection of
-``bench/tune_model.py`` (Cranfield and NPL bodies, the 20 Newsgroups train slice; no test
+``research/tune_model.py`` (Cranfield and NPL bodies, the 20 Newsgroups train slice; no test
 query is read), then:
 
 1. scores the fusion grid on up to 3,000 pseudo-queries from the documents training used,
@@ -31,12 +36,13 @@ import time
 from datetime import date
 
 import numpy as np
-from tune_model import CORPORA, labelled_metrics, load, pseudo_metrics  # bench/, beside this
 
 from docret.encoder import Encoder
-from docret.fusion import FUSION_GRID, PSEUDO_QUERIES, calibrate
 from docret.lexicon import LexicalIndex, query_terms
-from docret.ranking import min_max, mix, normalize_rows
+from docret.rank.base import min_max, normalize_rows
+from docret.rank.calibrate import FUSION_GRID, PSEUDO_QUERIES, Draw, Spaces, calibrate
+from docret.rank.default import mix
+from research.tune_model import CORPORA, labelled_metrics, load, pseudo_metrics
 
 
 def main() -> None:
@@ -46,7 +52,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=3000)
     args = parser.parse_args()
     print(
-        f"python bench/heldout.py --only {' '.join(args.only)} --starts {' '.join(args.starts)}"
+        f"python -m research.heldout --only {' '.join(args.only)} --starts {' '.join(args.starts)}"
         f"\n{date.today()} on {platform.machine()}, Python {platform.python_version()}"
     )
     split_rows, validation_rows = [], []
@@ -66,21 +72,21 @@ def main() -> None:
             held = set(encoder.held_out_.tolist())
             trained = [i for i in range(len(docs)) if i not in held]
             for label, among in (("trained on", trained), ("held out", sorted(held))):
-                choice = choose(docs, encoder, lexical, spaces, among, args.queries)
+                choice, lexical = choose(docs, encoder, lexical, spaces, among, args.queries)
                 mrr = choice.mrr
                 best = max(mrr, key=mrr.get)
                 split_rows.append(
                     f"| {name} | {first_layer} (fit {fit_s:.0f} s) | {label} | {choice.queries} "
                     f"| {mrr[(0.0, 0.0)]:.3f} | {mrr[(0.5, 0.0)]:.3f} | {mrr[(0.9, 0.0)]:.3f} "
                     f"| {mrr[(0.0, 0.5)]:.3f} | {best} ({mrr[best]:.3f}) "
-                    f"| ({choice.weight}, {choice.lsa}) |"
+                    f"| ({choice.codes}, {choice.lsa}) |"
                 )
             grid = validation_grid(data, encoder, lexical, spaces)
             best = max(grid, key=grid.get)
-            chosen = [choose(docs, encoder, lexical, spaces, a) for a in (None, sorted(held))]
+            chosen = [choose(docs, encoder, lexical, spaces, a)[0] for a in (None, sorted(held))]
             validation_rows.append(
                 f"| {name} | {first_layer} | {grid[(0.0, 0.0)]:.4f} | {best} {grid[best]:.4f} | "
-                + " | ".join(f"({c.weight}, {c.lsa}) {grid[(c.weight, c.lsa)]:.4f}" for c in chosen)
+                + " | ".join(f"({c.codes}, {c.lsa}) {grid[(c.codes, c.lsa)]:.4f}" for c in chosen)
                 + " |"
             )
             print(split_rows[-2], split_rows[-1], validation_rows[-1], sep="\n", flush=True)
@@ -100,26 +106,21 @@ def choose(
     docs, encoder: Encoder, lexical: LexicalIndex, spaces, among=None, n: int = PSEUDO_QUERIES
 ):
     """The fusion weights an index of ``docs`` would choose (seed 0), from pseudo-queries cut
-    from the documents ``among`` (all if None); ``lexical``'s BM25 takes the parameters chosen
-    with them, as an index's does."""
+    from the documents ``among`` (all if None), and ``lexical`` with the BM25 parameters chosen
+    with them, as an index's."""
     choice = calibrate(
         docs,
         encoder.analyzer_,
-        lexical.lexicon,
-        lexical.bm25,
-        spaces,
-        encoder.transform_both,
-        seed=0,
-        n=n,
-        among=among,
+        lexical,
+        Spaces(spaces[0], encoder.transform_both, spaces[1]),
+        Draw(seed=0, n=n, among=among),
     )
-    lexical.tuned(choice.k1, choice.b)
-    return choice
+    return choice, lexical.tuned(choice.k1, choice.b)
 
 
 def validation_grid(data: dict, encoder: Encoder, lexical: LexicalIndex, spaces) -> dict:
     """The validation metric of the fused ranking at each pair of the grid (and BM25 alone):
-    titles' MRR, or subject lines' P@10 (``bench/tune_model.py``'s protocols)."""
+    titles' MRR, or subject lines' P@10 (``research/tune_model.py``'s protocols)."""
     analyzer = encoder.analyzer_
     texts = data["queries"] if "own" in data else data["subjects"]
     known = [i for i, q in enumerate(texts) if query_terms(analyzer, q, lexical.lexicon)[0].size]

@@ -1,15 +1,21 @@
 """Pseudo-queries whose spans training never saw.
 
-Usage (from a checkout, with ../shared/corpora beside it):
+Question: does the autoencoder's having trained on the very spans that the pseudo-queries cut
+out of their documents make those pseudo-queries favour the semantic scores, and so choose
+other fusion weights? It measures the pseudo-queries' MRR at a few pairs of weights, the pair
+they choose, and that pair on validation queries, with the spans in training and cut from it;
+it reads no test query.
 
-    python bench/spancut.py                      # Cranfield, NPL, 20NG slice; both starts
-    python bench/spancut.py --only cranfield --starts svd
+Usage (from the repository root, with ../shared/corpora beside it):
 
-The default ranking's weights come from pseudo-queries (``docret.fusion.calibrate``): a span
+    python -m research.spancut                      # Cranfield, NPL, 20NG slice; both starts
+    python -m research.spancut --only cranfield --starts svd
+
+The default ranking's weights come from pseudo-queries (``docret.rank.calibrate.calibrate``): a span
 cut out of a document, answered by the rest of it. BM25 scores only the rest, but the
 autoencoder (and LSA's directions) were fitted on the whole document, span included, so the
 semantic scores know words the lexical one is denied. This script fits each validation
-collection of ``bench/tune_model.py`` (no test query is read) twice per start: on the
+collection of ``research/tune_model.py`` (no test query is read) twice per start: on the
 documents as they are (what an index does), and with the 1,000 pseudo-queries' spans cut out
 of their documents before training (the index still encodes the whole documents). For each
 it prints the pseudo-queries' mean reciprocal rank at a few weights, the pair the half-gain
@@ -25,12 +31,11 @@ import platform
 import time
 from datetime import date
 
-from heldout import choose, validation_grid  # bench/, beside this
-from tune_model import CORPORA, load
-
 from docret.encoder import Encoder
-from docret.fusion import PSEUDO_QUERIES, pseudo_queries
 from docret.lexicon import LexicalIndex
+from docret.rank.calibrate import PSEUDO_QUERIES, pseudo_queries
+from research.heldout import choose, validation_grid
+from research.tune_model import CORPORA, load
 
 
 def main() -> None:
@@ -39,7 +44,7 @@ def main() -> None:
     parser.add_argument("--starts", nargs="+", default=["svd", "lsa"])
     args = parser.parse_args()
     print(
-        f"python bench/spancut.py --only {' '.join(args.only)} --starts {' '.join(args.starts)}"
+        f"python -m research.spancut --only {' '.join(args.only)} --starts {' '.join(args.starts)}"
         f"\n{date.today()} on {platform.machine()}, Python {platform.python_version()}"
     )
     rows = []
@@ -60,12 +65,12 @@ def main() -> None:
                 fit_s = time.perf_counter() - start
                 lexical = LexicalIndex.from_counts(encoder.count_terms(docs))
                 spaces = [encoder.transform(docs), encoder.transform_lsa(docs)]
-                choice = choose(docs, encoder, lexical, spaces)
+                choice, lexical = choose(docs, encoder, lexical, spaces)
                 mrr = choice.mrr
                 best = max(mrr, key=mrr.get)
                 grid = validation_grid(data, encoder, lexical, spaces)
                 v_best = max(grid, key=grid.get)
-                chosen = (choice.weight, choice.lsa)
+                chosen = (choice.codes, choice.lsa)
                 rows.append(
                     f"| {name} | {first_layer} | {spans} (fit {fit_s:.0f} s) "
                     f"| {mrr[(0.0, 0.0)]:.3f} | {mrr[(0.5, 0.0)]:.3f} | {mrr[(0.9, 0.0)]:.3f} "

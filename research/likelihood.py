@@ -1,20 +1,25 @@
 """Ranking by the decoder's likelihood of a query's words, on validation queries only.
 
-Usage (from a checkout, with ../shared/corpora beside it):
+Question: does ranking by the decoder's likelihood of the query's words beat the code cosine,
+alone or fused with BM25, and how much of the cosine should ``--method likelihood`` add
+(docret.rank.likelihood.LIKELIHOOD_COSINE)? It measures both rankings, their mixes and LSA on
+validation queries, and the best fused pair with each; it reads no test query.
 
-    python bench/likelihood.py                    # Cranfield, NPL, the 20 Newsgroups slice
-    python bench/likelihood.py --only cranfield
+Usage (from the repository root, with ../shared/corpora beside it):
 
-For each validation collection of ``bench/tune_model.py`` (Cranfield's and NPL's bodies
+    python -m research.likelihood                    # Cranfield, NPL, the 20 Newsgroups slice
+    python -m research.likelihood --only cranfield
+
+For each validation collection of ``research/tune_model.py`` (Cranfield's and NPL's bodies
 queried by their titles, MRR of the body each was cut from; the 20 Newsgroups train slice
 queried by the next 150 posts of each group, by subject line and whole, P@10 / P@100 with
 relevant = same group; no test query), this script fits the default encoder (``--seed``)
 and prints:
 
 1. the codes alone, by cosine and by the likelihood
-   (:func:`docret.ranking.query_likelihood`, the query's words weighted once each or by
+   (:func:`docret.rank.likelihood.query_likelihood`, the query's words weighted once each or by
    their tf-idf), and by the likelihood with 0.25 or 0.5 of the code cosine
-   (:func:`docret.ranking.likelihood_ranking`; ``--method likelihood`` takes 0.25), beside
+   (:func:`docret.rank.likelihood.likelihood_ranking`; ``--method likelihood`` takes 0.25), beside
    LSA at the code's dimension and at the default ranking's 128;
 2. the best pair of weights of the fusion grid (BM25 + a x semantic + b x LSA-128, each
    min-max scaled, no feedback) with the cosine and with the likelihood as the semantic
@@ -28,13 +33,14 @@ import platform
 from datetime import date
 
 import numpy as np
-from tune_model import CORPORA, fit_encoder, load, measured  # bench/, beside this
 
-from docret.fusion import FUSION_GRID
 from docret.inference import NumpyDecoder
 from docret.lexicon import LexicalIndex, query_terms
 from docret.lsa import project
-from docret.ranking import likelihood_ranking, min_max, normalize_rows, query_likelihoods
+from docret.rank.base import min_max, normalize_rows
+from docret.rank.calibrate import FUSION_GRID
+from docret.rank.likelihood import likelihood_ranking, query_likelihoods
+from research.tune_model import CORPORA, fit_encoder, load, measured
 
 
 def likelihoods(decoder: NumpyDecoder, parts, tfidf, weighted: bool) -> np.ndarray:
@@ -52,7 +58,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     print(
-        f"python bench/likelihood.py --only {' '.join(args.only)} --seed {args.seed}"
+        f"python -m research.likelihood --only {' '.join(args.only)} --seed {args.seed}"
         f"\n{date.today()} on {platform.machine()}, Python {platform.python_version()}\n"
     )
     alone, fused = [], []

@@ -1,14 +1,19 @@
 """The default ranking at every pair of weights, on the IR collections' test queries.
 
-Usage (from a checkout, with ../shared/corpora beside it):
+Question: are the weights the corpus' pseudo-queries choose far from the best pair the fusion
+could reach on the real queries? It measures MAP, nDCG@10 and P@10 of the default ranking at
+every pair of weights, beside the chosen pair, BM25, LSA-128 and tf-idf.
 
-    python bench/oracle.py                       # Cranfield and NPL, D=32, seed 0
-    python bench/oracle.py --only cranfield --cache /tmp/q   # reuse quality.py's encoders
+Usage (from the repository root, with ../shared/corpora beside it):
 
-A diagnostic, never a choice: it reads the test queries' judgments, so nothing it prints may
-set a default. It says how far the weights the corpus' pseudo-queries chose are from the best
-any pair of the fusion reaches on the real queries, and so whether an aim is a matter of
-weights (a better rule could reach it) or of the scores being fused (no rule can).
+    python -m research.oracle                       # Cranfield and NPL, D=32, seed 0
+    python -m research.oracle --only cranfield --cache ENCODERS   # reuse bench/quality.py's
+
+A diagnostic only, never used to choose a setting: it reads the test queries' judgments, so
+nothing it prints may set a default. It says how far the weights the corpus' pseudo-queries
+chose are from the best any pair of the fusion reaches on the real queries, and so whether an
+aim is a matter of weights (a better rule could reach it) or of the scores being fused (no
+rule can).
 Every pair (codes a, LSA b) with a + b <= 0.9 in steps of 0.1 is ranked as the product ranks
 it (BM25 at the chosen k1 and b, the query-length rule, the feedback); (0, 0) is that BM25
 alone.
@@ -22,8 +27,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from quality import SHARED, CachedCodes  # bench/, beside this
-
+from bench.quality import SHARED, CachedCodes
 from docret.evaluate import Codes, Default, Lexical, evaluate, load_collection
 from docret.text import Analyzer, english_stop_words
 
@@ -50,12 +54,12 @@ class AtPair(Default):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=("cranfield", "npl"), help="collections")
-    parser.add_argument("--cache", type=Path, help="folder of quality.py's trained encoders")
+    parser.add_argument("--cache", type=Path, help="folder of bench/quality.py's trained encoders")
     args = parser.parse_args()
     names = args.only or ["cranfield", "npl"]
     flags = f" --only {' '.join(args.only)}" if args.only else ""
     flags += f" --cache {args.cache}" if args.cache else ""
-    print(f"python bench/oracle.py{flags}")
+    print(f"python -m research.oracle{flags}")
     print(f"{date.today()} on {platform.machine()}, Python {platform.python_version()}\n")
     for name in names:
         collection = load_collection(SHARED / name)
