@@ -177,87 +177,58 @@ def load(server: Server, queries: list[str], ids: list[str], clients: int, secon
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", type=Path, help="a 20 Newsgroups index (else built, fast)")
-    parser.add_argument("--corpus", type=Path, default=CORPUS)
-    parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--add", type=int, default=1000, help="documents added in the last run")
-    parser.add_argument("-k", type=int, default=10)
-    args = parser.parse_args()
+def build_fast(train: list[dict], work: Path) -> Path:
+    """A fast index of the ``train`` documents, built in ``work`` by the CLI."""
+    source = work / "train.jsonl"
+    source.write_text("".join(json.dumps(d) + "\n" for d in train), encoding="utf-8")
+    db = work / "built.db"
+    print(f"building a fast index of {len(train):,} train documents ...", file=sys.stderr)
+    subprocess.run(
+        [sys.executable, "-m", "docret", "-d", str(db), "index", str(source)]
+        + FAST_BUILD
+        + ["--json"],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return db
 
-    train, test = read_corpus(args.corpus)
-    work = Path(tempfile.mkdtemp(prefix="docret-bench-serve-"))
-    try:
-        if args.db is None:
-            source = work / "train.jsonl"
-            source.write_text("".join(json.dumps(d) + "\n" for d in train), encoding="utf-8")
-            args.db = work / "built.db"
-            print(f"building a fast index of {len(train):,} train documents ...", file=sys.stderr)
-            subprocess.run(
-                [sys.executable, "-m", "docret", "-d", str(args.db), "index", str(source)]
-                + FAST_BUILD
-                + ["--json"],
-                cwd=ROOT,
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-        db = work / "serve.db"  # the add writes to a copy
-        shutil.copy(args.db, db)
-        queries = [s for s in (subject(d["text"]) for d in test) if s][: args.queries]
-        added = work / "added.jsonl"
-        added.write_text(
-            "".join(json.dumps({**d, "id": "added/" + d["id"]}) + "\n" for d in test[: args.add]),
-            encoding="utf-8",
-        )
-        from docret.index import Index
 
-        with Index.open(db) as index:
-            ids = list(index.ids)
-            before = len(ids)
-            queries = [q for q in queries if answerable(index, q)]
-        server = Server(db)
-        try:
-            lat = latency(db, server, queries, args.k)
-            quiet = load(server, queries, ids, args.clients, args.seconds)
-            adder = subprocess.Popen(
-                [sys.executable, "-m", "docret", "-d", str(db), "add", str(added), "--json"],
-                cwd=ROOT,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                text=True,
-            )
-            add_start = time.monotonic()
-            add_seconds = 0.0
+def load_while_adding(
+    server: Server, db: Path, added: Path, queries: list[str], ids: list[str], args
+) -> tuple[dict, dict, float]:
+    """:func:`load` while another process adds the documents of ``added`` to ``db``: the
+    load's figures, the add's report and how long the add took."""
+    adder = subprocess.Popen(
+        [sys.executable, "-m", "docret", "-d", str(db), "add", str(added), "--json"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    add_start = time.monotonic()
+    add_seconds = 0.0
 
-            def time_add() -> None:
-                nonlocal add_seconds
-                adder.wait(600)
-                add_seconds = time.monotonic() - add_start
+    def time_add() -> None:
+        nonlocal add_seconds
+        adder.wait(600)
+        add_seconds = time.monotonic() - add_start
 
-            waiter = threading.Thread(target=time_add)
-            waiter.start()
-            busy = load(server, queries, ids, args.clients, args.seconds)
-            out, _ = adder.communicate(timeout=600)
-            waiter.join()
-            report = json.loads(out)
-            status, body = server.get(server.connect(), "/api/info")
-            served_docs = json.loads(body)["documents"]
-        finally:
-            server.stop()
-        with Index.open(db) as index:
-            stored = len(index.ids)
-            lost = len({"added/" + d["id"] for d in test[: args.add]} - set(index.ids))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    waiter = threading.Thread(target=time_add)
+    waiter.start()
+    busy = load(server, queries, ids, args.clients, args.seconds)
+    out, _ = adder.communicate(timeout=600)
+    waiter.join()
+    return busy, json.loads(out), add_seconds
 
+
+def print_report(args, lat: dict, quiet: dict, busy: dict, counts: dict) -> None:
+    """The run's tables, as bench/RESULTS.md shows them."""
     print(
         f"date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {platform.node()}, "
         f"{platform.processor() or platform.machine()}, python {platform.python_version()}"
     )
-    print(f"index: {before:,} documents; {lat['n']} subject-line queries, k={args.k}")
+    print(f"index: {counts['before']:,} documents; {lat['n']} subject-line queries, k={args.k}")
     print("| measure | p50 ms | p99 ms |\n| --- | ---: | ---: |")
     print(f"| Index.query in process | {lat['in_process'][0]:.2f} | {lat['in_process'][1]:.2f} |")
     print(
@@ -274,10 +245,63 @@ def main() -> None:
             f"| {r['errors']} |"
         )
     print(
-        f"\nadd: {len(report['added']):,} added in {add_seconds:.1f} s while serving; stored "
-        f"{stored:,} = {before:,} + {args.add:,} - {lost} lost; the server then reported "
-        f"{served_docs:,} documents (reopened without restart)"
+        f"\nadd: {counts['added']:,} added in {counts['add_seconds']:.1f} s while serving; stored "
+        f"{counts['stored']:,} = {counts['before']:,} + {args.add:,} - {counts['lost']} lost; "
+        f"the server then reported {counts['served']:,} documents (reopened without restart)"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", type=Path, help="a 20 Newsgroups index (else built, fast)")
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--add", type=int, default=1000, help="documents added in the last run")
+    parser.add_argument("-k", type=int, default=10)
+    args = parser.parse_args()
+
+    train, test = read_corpus(args.corpus)
+    work = Path(tempfile.mkdtemp(prefix="docret-bench-serve-"))
+    try:
+        built = args.db if args.db is not None else build_fast(train, work)
+        db = work / "serve.db"  # the add writes to a copy
+        shutil.copy(built, db)
+        queries = [s for s in (subject(d["text"]) for d in test) if s][: args.queries]
+        added = work / "added.jsonl"
+        added.write_text(
+            "".join(json.dumps({**d, "id": "added/" + d["id"]}) + "\n" for d in test[: args.add]),
+            encoding="utf-8",
+        )
+        from docret.index import Index
+
+        with Index.open(db) as index:
+            ids = list(index.ids)
+            queries = [q for q in queries if answerable(index, q)]
+        server = Server(db)
+        try:
+            lat = latency(db, server, queries, args.k)
+            quiet = load(server, queries, ids, args.clients, args.seconds)
+            busy, report, add_seconds = load_while_adding(server, db, added, queries, ids, args)
+            _, body = server.get(server.connect(), "/api/info")
+            served = json.loads(body)["documents"]
+        finally:
+            server.stop()
+        with Index.open(db) as index:
+            stored = len(index.ids)
+            lost = len({"added/" + d["id"] for d in test[: args.add]} - set(index.ids))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    counts = {
+        "before": len(ids),
+        "added": len(report["added"]),
+        "add_seconds": add_seconds,
+        "stored": stored,
+        "lost": lost,
+        "served": served,
+    }
+    print_report(args, lat, quiet, busy, counts)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ from typing import Any
 
 # OpenMP threads that spin while waiting for each other burn the cores that a busy machine's
 # other processes need, and wait on descheduled peers: training then slows down many times over
-# (bench/RESULTS.md). Sleeping at once costs little when the cores are free. It must be set
-# before torch loads its OpenMP runtime; an explicit setting by the user wins.
+# (bench/speed.py, "Busy machines"). Sleeping at once costs little when the cores are free. It
+# must be set before torch loads its OpenMP runtime; an explicit setting by the user wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
@@ -53,7 +53,7 @@ class TrainConfig:
     # How pre-training starts the first layer: "svd" (truncated SVD of the tf-idf matrix),
     # "softmax" (3 epochs as a shallow autoencoder through the output softmax: better for
     # whole-document queries, worse for short ones), "svd-softmax" (the first, then the
-    # second: the default, most of both; bench/RESULTS.md; binary codes take "svd") or
+    # second: the default, most of both; research/starts.py; binary codes take "svd") or
     # "lsa" (codes start as LSA)
     first_layer: str = DEFAULTS.first_layer
     seed: int = DEFAULTS.seed
@@ -93,9 +93,9 @@ def cpu_threads(n: int) -> Iterator[None]:
     """Run the block with ``n`` CPU threads in torch and in numpy's BLAS (0: leave them at
     torch's default, every core); restore them after.
 
-    On two cores (bench/RESULTS.md), two trainings at once with two threads each took 2.6
-    times as long as one alone, and with one thread each 1.2 times: every parallel step waits
-    for its slowest, descheduled thread. Alone, or beside processes that do not synchronise
+    On two cores (bench/speed.py, "Busy machines"), two trainings at once with two threads
+    each took 2.6 times as long as one alone, and with one thread each 1.2 times: every
+    parallel step waits for its slowest, descheduled thread. Alone, or beside processes that do not synchronise
     threads, every core is the faster choice (25% on 2,000 20 Newsgroups documents), so
     that stays the default. The thread count also changes the last bits of the sums: the
     same seed gives the same codes at the same thread count.
@@ -125,7 +125,7 @@ def make_optimizer(params, config: TrainConfig) -> Adam:
     """Adam over ``params`` in one fused kernel (:class:`docret.optim.Adam`).
 
     With two V x 500 matrices the optimizer step costs more than the forward and backward
-    passes; the fused kernel cuts it by more than half (bench/RESULTS.md).
+    passes; the fused kernel cuts it by more than half (profiled under bench/speed.py).
     """
     return Adam(params, lr=config.lr, weight_decay=config.weight_decay)
 
@@ -330,7 +330,7 @@ def pretrain(
         if config.first_layer == "svd-softmax" and not model.config.binary:
             # The SVD start serves short queries; a few epochs through the output softmax
             # from there bring back most of what whole-document queries lost to it
-            # (bench/RESULTS.md, eighth session). Measured for float codes only: binary
+            # (research/starts.py, research/FINDINGS.md). Measured for float codes only: binary
             # codes keep the start of "svd", whose units the code noise saturates better.
             history[0]["loss"] = _pretrain_first_layer(model, inputs, targets, config, epochs)
             if callback:
@@ -443,7 +443,7 @@ def init_identity(model: Autoencoder, units: int) -> None:
     the tf-idf matrix's singular directions (unscaled, :func:`init_first_layer`), that is
     LSA's leading D directions, passed through the activations. Fine-tuning starts from LSA
     rather than from what shallow autoencoders of whitened units give, codes that rank far
-    below it (Cranfield MAP 0.031 before fine-tuning; bench/RESULTS.md, sixth session). Only
+    below it (Cranfield MAP 0.031 before fine-tuning, measured with research/tune_model.py). Only
     the first ``units`` units of the first layer (its singular directions) are passed on.
     """
     layers = [*model.encoder, *list(model.decoder)[:-1]]

@@ -1,4 +1,4 @@
-"""Every bad option or input is a clean error with the right exit code (issue 12): validated
+"""Every bad option or input is a clean error with the right exit code: validated
 before any document is read, nothing lost, and the conventions of the README's "Errors"."""
 
 import json

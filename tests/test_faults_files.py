@@ -1,5 +1,5 @@
 """Databases that are read-only, damaged, inconsistent or somewhere odd: one clear line each,
-nothing written, and ``docret check`` to say what is wrong (issue 12, items 4 to 7)."""
+nothing written, and ``docret check`` to say what is wrong."""
 
 from __future__ import annotations
 
