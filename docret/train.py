@@ -96,9 +96,9 @@ def cpu_threads(n: int) -> Iterator[None]:
     On two cores (bench/speed.py, "Busy machines"), two trainings at once with two threads
     each took 2.6 times as long as one alone, and with one thread each 1.2 times: every
     parallel step waits for its slowest, descheduled thread. Alone, or beside processes that
-    do not synchronise threads, every core is the faster choice (25% on 2,000 20 Newsgroups documents), so
-    that stays the default. The thread count also changes the last bits of the sums: the
-    same seed gives the same codes at the same thread count.
+    do not synchronise threads, every core is the faster choice (25% on 2,000 20 Newsgroups
+    documents), so that stays the default. The thread count also changes the last bits of the
+    sums: the same seed gives the same codes at the same thread count.
     """
     if n <= 0:
         yield
