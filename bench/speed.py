@@ -142,14 +142,6 @@ def main() -> None:
         "--only", nargs="+", choices=("1", "1b", "1c"), help="only these indexing sections"
     )
     args = parser.parse_args()
-
-    def wanted(name: str) -> bool:
-        return not args.only or name in args.only
-
-    from docret.corpus import title_of
-    from docret.defaults import DEFAULTS
-    from docret.index import Index
-
     print(
         f"python -m bench.speed\n{date.today()} on {platform.machine()}, "
         f"{platform.processor() or 'cpu'}, Python {platform.python_version()}"
@@ -159,20 +151,39 @@ def main() -> None:
     train, test = split("train"), split("test")
     train_file = work / "train.jsonl"
     train_file.write_text("".join(json.dumps(d) + "\n" for d in train))
-
     db = work / "20ng.db"
-    if wanted("1"):
+    indexing_sections(args.only, work, train, train_file, db)
+    if args.only:  # only indexing sections can be chosen
+        return
+    query_sections(work, train, test, train_file, db)
+    if not args.skip_generated:
+        section("6. Index 200,000 generated documents (1 epoch: memory, not quality)")
+        generated = work / "generated.jsonl"
+        generate(train, generated, 200_000)
+        r = build(generated, work / "gen.db", seed=0, epochs=1)
+        print(
+            f"{r['documents']:,} documents: {r['seconds']:.1f} s, peak memory {r['peak_gb']:.2f} GB"
+        )
+    section("7. all-MiniLM-L6-v2 embedding of 20 Newsgroups train (optional)")
+    minilm([d["text"] for d in train])
+
+
+def indexing_sections(
+    only: list[str] | None, work: Path, train: list[dict], train_file: Path, db: Path
+) -> None:
+    """Sections 1, 1b and 1c (those of ``only``, or all): building indexes."""
+    from docret.defaults import DEFAULTS
+
+    if not only or "1" in only:
         section("1. Index 20 Newsgroups train (11,314 documents), default model")
         r = build(train_file, db, seed=0)
         print(f"{r['seconds']:.1f} s ({r['epochs']} epochs), peak memory {r['peak_gb']:.2f} GB")
         print_stages(r)
-
-    if wanted("1b"):
+    if not only or "1b" in only:
         section("1b. Index 2,000 documents, quiet and beside two CPU-bound processes")
         small = work / "train2000.jsonl"
         small.write_text("".join(json.dumps(d) + "\n" for d in train[:2000]))
-        # The default trains on one thread; the baseline on every core (torch's own default,
-        # and docret's before the `threads` setting).
+        # The default trains on one thread; the baseline on every core (torch's own default).
         cores = os.cpu_count() or 1
         for threads in (DEFAULTS.threads, cores):
             quiet = build(small, work / f"2000-quiet-t{threads}.db", seed=0, threads=threads)
@@ -187,8 +198,7 @@ def main() -> None:
                 f"busy {loaded['seconds']:.1f} s ({loaded['epochs']} epochs): "
                 f"{loaded['seconds'] / quiet['seconds']:.2f}x"
             )
-
-    if wanted("1c"):
+    if not only or "1c" in only:
         section("1c. `docret index` of the bundled sample (320 documents), whole process")
         sample_db = work / "sample.db"
         sample_db.unlink(missing_ok=True)
@@ -200,8 +210,15 @@ def main() -> None:
             capture_output=True,
         )
         print(f"{time.perf_counter() - start:.1f} s")
-    if args.only:  # only indexing sections can be chosen
-        return
+
+
+def query_sections(
+    work: Path, train: list[dict], test: list[dict], train_file: Path, db: Path
+) -> None:
+    """Sections 2 to 5: queries in process against bm25s, binary codes, ranking on random
+    codes, and ``docret query`` as a whole process."""
+    from docret.corpus import title_of
+    from docret.index import Index
 
     section("2. One query at a time, in process (top 10, titles and snippets fetched)")
     queries = [title_of(d["text"]) for d in test]
@@ -231,34 +248,13 @@ def main() -> None:
     scale()
 
     section("5. `docret query` as a whole process")
-    docret = [
-        sys.executable,
-        "-m",
-        "docret",
-        "-d",
-        str(db),
-        "query",
-        "space shuttle orbit",
-        "--json",
-    ]
-    a = process_seconds(docret)
+    docret = [sys.executable, "-m", "docret", "-d", str(db), "query", "space shuttle orbit"]
+    a = process_seconds([*docret, "--json"])
     b = process_seconds([sys.executable, "-c", "import numpy, sqlite_utils"])
     print(
         f"docret query {a:.3f} s; python -c 'import numpy, sqlite_utils' {b:.3f} s; "
         f"ratio {a / b:.2f}x"
     )
-
-    if not args.skip_generated:
-        section("6. Index 200,000 generated documents (1 epoch: memory, not quality)")
-        generated = work / "generated.jsonl"
-        generate(train, generated, 200_000)
-        r = build(generated, work / "gen.db", seed=0, epochs=1)
-        print(
-            f"{r['documents']:,} documents: {r['seconds']:.1f} s, peak memory {r['peak_gb']:.2f} GB"
-        )
-
-    section("7. all-MiniLM-L6-v2 embedding of 20 Newsgroups train (optional)")
-    minilm([d["text"] for d in train])
 
 
 def query_times(index, queries: list[str]) -> dict[str, list[float]]:
