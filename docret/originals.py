@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from docret.errors import DocretError
 from docret.index import Index
 from docret.store import StoredDocument
 
@@ -51,3 +52,15 @@ def original_file(index: Index, doc_id: str) -> Path | None:
         return None
     real = Path(os.path.realpath(doc.path))
     return real if real.is_file() else None
+
+
+def file_to_open(index: Index, doc_id: str) -> Path:
+    """:func:`original_file`, or a one-line :class:`~docret.errors.DocretError` saying why the
+    document has none to open."""
+    path = original_file(index, doc_id)
+    if path is None:
+        raise DocretError(
+            f"Document {doc_id!r} has no file of its own to open: a record of a collection, a "
+            "text added through the API, or a file moved, removed or outside its indexed folder"
+        )
+    return path

@@ -15,6 +15,7 @@ import click
 
 from docret import __version__
 from docret.cli.commands.evaluate import evaluate
+from docret.cli.commands.files import open_command
 from docret.cli.commands.index import add, index, remove, retrain
 from docret.cli.commands.inspect import check, info, map_command, words
 from docret.cli.commands.search import explain, query, similar
@@ -32,6 +33,7 @@ COMMANDS = (
     query,
     similar,
     explain,
+    open_command,
     words,
     map_command,
     info,
