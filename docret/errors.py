@@ -53,6 +53,11 @@ class QueryError(DocretError):
     """The query is empty or shares no word with the index vocabulary."""
 
 
+class FilterError(QueryError):
+    """A filter value that cannot be read: a date that is not a date, ``where`` without
+    ``=``, an empty value."""
+
+
 class UnknownDocumentError(DocretError):
     """A document id that is not in the index."""
 

@@ -4,7 +4,7 @@ lists), :class:`Comparison` (two rankings side by side), built from a ranker's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -48,9 +48,20 @@ class Ranking(list):
     documents the method lists for the query (:func:`~docret.rank.base.matching`), of which
     the hits are the first ``k``. Documents that do not match are never hits."""
 
-    def __init__(self, hits: Sequence[Hit] = (), matched: int | None = None) -> None:
+    def __init__(
+        self,
+        hits: Sequence[Hit] = (),
+        matched: int | None = None,
+        facets: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(hits)
         self.matched = len(self) if matched is None else matched
+        self._facets = facets
+
+    def facets(self) -> dict[str, Any]:
+        """How many of the matched documents are of each type and in each folder, the most
+        frequent first (:meth:`docret.facts.Facts.facets`), counted when asked."""
+        return self._facets() if self._facets is not None else {}
 
 
 @dataclass

@@ -19,17 +19,21 @@ import numpy as np
 from docret import explain, indexing, rank, update
 from docret.corpus import ReadOptions, Skipped
 from docret.errors import UnknownDocumentError
+from docret.filters import FilterSpec
 from docret.hits import Comparison, Hit, Ranking, ranking, snippet
 from docret.indexing import AddReport, BuildReport
 from docret.inference import NumpyEncoder
 from docret.progress import Progress
+from docret.query_syntax import ranked_text
 from docret.rank.base import vectorize
 from docret.rank.choice import FusionChoice
 from docret.rank.codes import similar
 from docret.rank.default import described
 from docret.rank.lexical import unknown_words
+from docret.search import search
 from docret.snapshot import Decoded, Snapshot
 from docret.store import Store, StoredDocument
+from docret.suggest import did_you_mean
 from docret.text import QueryVectorizer, SparseVector
 from docret.update import SyncReport
 
@@ -103,15 +107,9 @@ class Index:
         progress: Progress | None = None,
         read_options: ReadOptions | None = None,
     ) -> AddReport:
-        """Encode new or changed documents under ``path`` with the stored model; skip the rest.
-
-        A document gets exactly the code it would have had in the build; changed documents
-        (same id, other text) are replaced in place; an id stored from another path raises
-        :class:`~docret.errors.DocretError` unless ``replace``. One transaction.
-        ``remove_missing``: documents of ``path``'s files (matching ``globs``) that are gone
-        are removed, those of files that could not be read kept (:attr:`AddReport.kept`);
-        removing all of ``path``'s raises. docs/usage.md has the whole story.
-        """
+        """Encode new or changed documents under ``path`` with the stored model (the codes a
+        build gives them) in one transaction; an id stored from another path raises unless
+        ``replace``; ``remove_missing`` removes those of files gone (docs/usage.md)."""
         options = {"on_skip": on_skip, "progress": progress, "read_options": read_options}
         with self._writing():
             return indexing.add(
@@ -235,12 +233,14 @@ class Index:
         hybrid: bool = False,
         *,
         method: str | None = None,
+        filters: FilterSpec = None,
     ) -> Ranking:
         """The ``k`` best documents for ``text`` by ``method`` (:data:`docret.rank.METHODS`;
         None: "default") among those it lists (:func:`~docret.rank.base.matching`), counted by
         ``matched``. ``rerank``: binary codes, re-rank that many by Hamming distance;
-        ``hybrid=True`` is ``method="hybrid"``. docs/ranking.md describes each method."""
-        return self.query_many([text], k, rerank, hybrid, method=method)[0]
+        ``hybrid=True`` is ``method="hybrid"``. ``filters``: :class:`~docret.filters.Filters`
+        or a mapping; the text may hold :mod:`~docret.query_syntax` (docs/usage.md)."""
+        return self.query_many([text], k, rerank, hybrid, method=method, filters=filters)[0]
 
     def query_many(
         self,
@@ -250,13 +250,13 @@ class Index:
         hybrid: bool = False,
         *,
         method: str | None = None,
+        filters: FilterSpec = None,
     ) -> list[Ranking]:
-        """:meth:`query` for several texts, encoded and scored as one batch."""
+        """:meth:`query` for several texts, encoded and scored as one batch (one snapshot)."""
         if isinstance(texts, str):
             raise TypeError("query_many expects a list of texts; use query for one")
-        state = self.snapshot  # one snapshot for the whole batch, even if another is loaded
-        answers = rank.run(state, texts, k, rerank, method=method, hybrid=hybrid)
-        return [ranking(self.store, state, a) for a in answers]
+        options = {"method": method, "hybrid": hybrid, "filters": filters}
+        return search(self.store, self.snapshot, texts, k, rerank, **options)
 
     def compare(
         self,
@@ -266,16 +266,17 @@ class Index:
         *,
         method: str | None = None,
         baseline: str | None = None,
+        filters: FilterSpec = None,
     ) -> Comparison:
         """``method``'s ranking (the default unless told) beside ``baseline``'s (BM25, or
-        tf-idf when the method is BM25)."""
+        tf-idf when the method is BM25), both under ``filters``."""
         name = method or "default"
         other = baseline or ("tfidf" if name == "bm25" else "bm25")
         return Comparison(
             name,
-            self.query(text, k, rerank, method=name),
+            self.query(text, k, rerank, method=name, filters=filters),
             other,
-            self.query(text, k, rerank, method=other),
+            self.query(text, k, rerank, method=other, filters=filters),
         )
 
     def offered(self) -> list[str]:
@@ -292,7 +293,11 @@ class Index:
         """The query's words that no indexed document has (ignored by every ranking), in
         query order, each cut to its first 40 characters and ``…``
         (:func:`~docret.errors.clipped`), so that no caller echoes a word of any length."""
-        return unknown_words(self.snapshot, text)
+        return unknown_words(self.snapshot, ranked_text(text))
+
+    def did_you_mean(self, text: str) -> str | None:
+        """``text``, its unknown words replaced by the closest known ones, or None (suggest)."""
+        return did_you_mean(self.snapshot, text)
 
     def similar(self, doc_id: str, k: int = 10) -> list[Hit]:
         """Documents whose codes are closest to the stored document ``doc_id`` (itself left out)."""
@@ -308,7 +313,7 @@ class Index:
 
     def explain(self, text: str, k: int = 10) -> list[tuple[str, float]]:
         """The words the query's code stands for, by weight (see :meth:`words`)."""
-        return explain.query_words(self.snapshot, text, k)
+        return explain.query_words(self.snapshot, ranked_text(text), k)
 
     def words(self, doc_id: str, k: int = 10) -> list[tuple[str, float]]:
         """The words a stored document's code stands for: the decoder turns the code back into
@@ -321,7 +326,7 @@ class Index:
         the two weights, so a word must matter to both): why the document matched, even when
         it lacks the query's own words."""
         state = self.snapshot
-        return explain.shared_words(state, text, state.row(doc_id), k)
+        return explain.shared_words(state, ranked_text(text), state.row(doc_id), k)
 
     def map(self, out: str | Path, compare_lsa: bool = False) -> np.ndarray:
         """Draw every document in 2-D, coloured by label, to the PNG ``out``

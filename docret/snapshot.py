@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from docret.errors import UnknownDocumentError
+from docret.facts import Facts, load_facts
 from docret.inference import NumpyDecoder, NumpyEncoder
 from docret.lexicon import LexicalIndex, load_lexical
 from docret.lsa import project
@@ -59,6 +60,8 @@ class Snapshot:
     read_lexical: Callable[[], LexicalIndex] | None = field(default=None, repr=False, compare=False)
     # <<< rank
     generation: int = 0  # store: the database's write count when this was read
+    # What filters and facets read of each document, on first use only.
+    read_facts: Callable[[], Facts] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, store: Store) -> Snapshot:
@@ -92,6 +95,7 @@ class Snapshot:
             fusion=fusion,  # rank
             read_lexical=lambda: load_lexical(store, ids),
             generation=generation,  # store
+            read_facts=lambda: load_facts(store, ids),
         )
 
     @cached_property
@@ -210,6 +214,13 @@ class Snapshot:
         if not same.all():
             hidden[~same], log_norms[~same] = self.decoder.likelihood_parts(self.codes[~same])
         self.__dict__["decoded"] = (hidden, log_norms)  # as cached_property would keep it
+
+    @cached_property
+    def facts(self) -> Facts:
+        """Each document's path, type, labels and date, which filters and facets read
+        (:mod:`docret.facts`), read on first use."""
+        assert self.read_facts is not None, "a snapshot loaded from a store"
+        return self.read_facts()
 
     @cached_property
     def shortest_word(self) -> dict[str, str]:

@@ -26,7 +26,8 @@ from docret.defaults import (
     check_setting,
     check_settings,
 )
-from docret.errors import DocretError, SettingError
+from docret.errors import DocretError, FilterError, SettingError
+from docret.filters import Filters
 from docret.rank import METHODS, help_text
 
 DB_OPTION_HELP = "SQLite file of the index (env: DOCRET_DB)"
@@ -295,6 +296,89 @@ def image_file(ctx: click.Context, param: click.Parameter, value: str | None) ->
             + f" or {IMAGE_SUFFIXES[-1]}"
         )
     return value
+
+
+# -- filters: one block, applied to query -------------------------------------------------------
+# Each option's parameter name and the filter it sets (Filters.parse's argument).
+_FILTER_FIELDS = {
+    "labels": "label",
+    "kinds": "type",
+    "paths": "path",
+    "since": "since",
+    "until": "until",
+    "where": "where",
+}
+
+
+def _filter_value(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """A filter option's value, checked as the query would read it: a usage error now."""
+    if value is None or value == ():
+        return value
+    name = _FILTER_FIELDS[param.name or ""]
+    try:
+        Filters.parse(**{name: value})
+    except FilterError as e:
+        raise click.BadParameter(str(e).removeprefix(f"{name}: ")) from None
+    return value
+
+
+_FILTER_OPTIONS = [
+    click.option(
+        "--label",
+        "labels",
+        multiple=True,
+        callback=_filter_value,
+        help="Only documents with this label (repeatable: with all of them)",
+    ),
+    click.option(
+        "--type",
+        "kinds",
+        multiple=True,
+        callback=_filter_value,
+        help="Only documents of this type: pdf, html, email, markdown, ... (repeatable: any)",
+    ),
+    click.option(
+        "--path",
+        "paths",
+        multiple=True,
+        callback=_filter_value,
+        help="Only documents whose path matches: a glob ('docs/*.pdf', '**/2024/*') or a folder "
+        "or file name ('docs', '/data/ann/docs') (repeatable: any)",
+    ),
+    click.option(
+        "--since",
+        metavar="DATE",
+        callback=_filter_value,
+        help="Only documents dated on or after DATE (YYYY-MM-DD, YYYY-MM or YYYY)",
+    ),
+    click.option(
+        "--until",
+        metavar="DATE",
+        callback=_filter_value,
+        help="Only documents dated on or before DATE (YYYY-MM-DD, YYYY-MM or YYYY)",
+    ),
+    click.option(
+        "--where",
+        multiple=True,
+        metavar="KEY=VALUE",
+        callback=_filter_value,
+        help="Only documents whose metadata field KEY is VALUE, e.g. author=Ann (repeatable: all)",
+    ),
+]
+
+
+def filter_options(f: Callable) -> Callable:
+    """The filter options, passed to ``f`` as one ``filters`` argument
+    (:class:`~docret.filters.Filters`)."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        given = {name: kwargs.pop(option) for option, name in _FILTER_FIELDS.items()}
+        return f(*args, filters=Filters.parse(**given), **kwargs)
+
+    for option in reversed(_FILTER_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper
 
 
 # -- the database, output and result count ----------------------------------------------------

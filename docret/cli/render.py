@@ -233,12 +233,17 @@ def hits_json(found, shared=None) -> None:
     echo_json(rows)
 
 
-def query_notes(query_words: Sequence[str], unknown: Sequence[str]) -> None:
-    """Under a result table: what the query's code stands for, and its ignored words."""
+def query_notes(
+    query_words: Sequence[str], unknown: Sequence[str], suggestion: str | None = None
+) -> None:
+    """Under a result table: what the query's code stands for, its ignored words, and the
+    query with them replaced by the closest known words (``suggestion``)."""
     if query_words:
         stdout().print(f"The query's code stands for: {', '.join(query_words)}")
     if unknown:
         stderr().print(f"[dim]In no indexed document, ignored: {shown(listing(unknown))}[/]")
+    if suggestion:
+        stderr().print(f"Did you mean: {shown(clipped(suggestion, MAX_QUERY_SHOWN))}")
 
 
 def comparison(text: str, result, left: str, right: str) -> None:

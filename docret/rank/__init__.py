@@ -1,9 +1,11 @@
 """The rankings an index offers, by name: one registry that ``Index.query``, the CLI, the
 server, :mod:`docret.evaluate` and the benchmarks all read.
 
-Each :class:`Method` names its ranker, a function ``(state, texts, k, rerank) ->
+Each :class:`Method` names its ranker, a function ``(state, texts, k, rerank, allowed) ->
 list[Scored]`` in a module of this package, imported only when a query runs: this module
 imports nothing heavier than the standard library, so ``docret --help`` stays fast.
+``allowed`` (a boolean mask over the rows, or None) is a filter: every ranker ranks and lists
+those rows only, their scores unchanged (:mod:`docret.search` makes it).
 
 - ``default``: BM25 fused with the code and LSA cosines (:mod:`docret.rank.default`);
 - ``codes``, ``hybrid``: the learned codes (:mod:`docret.rank.codes`);
@@ -21,7 +23,7 @@ from typing import Any
 
 from docret.errors import QueryError
 
-__all__ = ["METHODS", "Method", "help_text", "method_name", "offered", "ranker", "run"]
+__all__ = ["METHODS", "Method", "checked", "help_text", "method_name", "offered", "ranker", "run"]
 
 
 @dataclass(frozen=True)
@@ -122,9 +124,17 @@ def run(
     *,
     method: str | None = None,
     hybrid: bool = False,
+    allowed: Any = None,
 ) -> list[Any]:
     """The :class:`~docret.rank.base.Scored` answers of ``texts`` by ``method`` (None: the
-    default; ``hybrid=True``: "hybrid") over ``state``; raises
+    default; ``hybrid=True``: "hybrid") over ``state``, among the ``allowed`` rows only where
+    given (a boolean mask); raises :class:`~docret.errors.QueryError` for an unknown method
+    or ``rerank`` on float codes."""
+    return ranker(checked(state, rerank, method, hybrid))(state, texts, k, rerank, allowed)
+
+
+def checked(state: Any, rerank: int | None, method: str | None, hybrid: bool) -> str:
+    """The name of the method a query asks for (:func:`method_name`); raises
     :class:`~docret.errors.QueryError` for an unknown method or ``rerank`` on float codes."""
     if rerank and state.bits is None:
         raise QueryError(
@@ -132,10 +142,9 @@ def run(
             "N); this index has float codes, ranked by cosine already"
         )
     try:
-        name = method_name(method, hybrid)
+        return method_name(method, hybrid)
     except ValueError as e:
         raise QueryError(str(e)) from None
-    return ranker(name)(state, texts, k, rerank)
 
 
 def help_text() -> str:

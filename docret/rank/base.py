@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 class Scored:
     """One query's answer from a ranker: every document's score (N,), the first ``k`` rows
     best first (``order``), and which documents the method lists (``listed``, a boolean mask
-    over the rows: :func:`matching`; None for a nearest-neighbour search, which lists all)."""
+    over the rows: :func:`matching`; None for a nearest-neighbour search, which lists all).
+    A ranking asked for ``allowed`` rows only (a filter) keeps every row's score and leaves
+    the others out of ``order`` and ``listed``."""
 
     order: np.ndarray
     scores: np.ndarray
@@ -30,11 +32,17 @@ class Scored:
 
 
 def scored(
-    scores: np.ndarray, k: int, lexical: np.ndarray | None = None, exclude: int | None = None
+    scores: np.ndarray,
+    k: int,
+    lexical: np.ndarray | None = None,
+    exclude: int | None = None,
+    allowed: np.ndarray | None = None,
 ) -> Scored:
     """The :class:`Scored` of ``scores``: their top ``k`` and the documents
-    :func:`matching` lists (``lexical``: the word scores of a fused ranking)."""
-    return Scored(top_k(scores, k, exclude), scores, matching(scores, lexical))
+    :func:`matching` lists (``lexical``: the word scores of a fused ranking), among the
+    ``allowed`` rows only where given (a boolean mask)."""
+    order = top_k(scores, k, exclude, allowed)
+    return Scored(order, scores, matching(scores, lexical, allowed))
 
 
 def vectorize(state: Snapshot, text: str) -> SparseVector:
@@ -75,9 +83,16 @@ def logits(p: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     return np.log(p) - np.log1p(-p)
 
 
-def top_k(scores: np.ndarray, k: int, exclude: int | None = None) -> np.ndarray:
-    """Indices of the ``k`` highest scores, best first; ties go to the lower index."""
+def top_k(
+    scores: np.ndarray, k: int, exclude: int | None = None, allowed: np.ndarray | None = None
+) -> np.ndarray:
+    """Indices of the ``k`` highest scores, best first; ties go to the lower index. With
+    ``allowed`` (a boolean mask), among those rows only: the same order as the whole
+    ranking's with the other rows left out."""
     scores = np.asarray(scores)
+    if allowed is not None:
+        rows = within(allowed, exclude)
+        return rows[top_k(scores[rows], k)]
     if exclude is not None:
         scores = scores.copy()
         scores[exclude] = -np.inf
@@ -97,7 +112,15 @@ def top_k(scores: np.ndarray, k: int, exclude: int | None = None) -> np.ndarray:
     return part[order][:k]
 
 
-def matching(scores: np.ndarray, lexical: np.ndarray | None = None) -> np.ndarray:
+def within(allowed: np.ndarray, exclude: int | None = None) -> np.ndarray:
+    """The rows an ``allowed`` mask lets through (ascending), row ``exclude`` left out."""
+    rows = np.flatnonzero(allowed)
+    return rows if exclude is None else rows[rows != exclude]
+
+
+def matching(
+    scores: np.ndarray, lexical: np.ndarray | None = None, allowed: np.ndarray | None = None
+) -> np.ndarray:
     """Which documents a ranking lists for a query (a boolean mask over ``scores``).
 
     A ranking by words alone (BM25, tf-idf cosine) lists the documents with a positive score:
@@ -107,15 +130,20 @@ def matching(scores: np.ndarray, lexical: np.ndarray | None = None) -> np.ndarra
     codes or LSA (the default, hybrid; ``lexical`` holds its word scores) lists every document
     that contains a query term and every other document it ranks at least as high as one of
     them: below the last document with a query term, a document is there only to fill ``k``.
-    The scores themselves are never changed (evaluation ranks them whole).
+    The scores themselves are never changed (evaluation ranks them whole). With ``allowed``
+    (a filter's boolean mask), the same among those rows alone, as if they were the index.
     """
     scores = np.asarray(scores)
+    positive = scores > 0 if allowed is None else (scores > 0) & allowed
     if lexical is None:
-        return scores > 0
+        return positive
     found = np.asarray(lexical) > 0
+    if allowed is not None:
+        found &= allowed
     if not found.any():
-        return scores > 0
-    return (scores >= scores[found].min()) | found
+        return positive
+    listed = (scores >= scores[found].min()) | found
+    return listed if allowed is None else listed & allowed
 
 
 def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:

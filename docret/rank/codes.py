@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from docret.errors import QueryError
-from docret.rank.base import Scored, logits, matching, normalize_rows, top_k, vectorize
+from docret.rank.base import Scored, logits, matching, normalize_rows, top_k, vectorize, within
 
 if TYPE_CHECKING:
     from docret.snapshot import Snapshot
@@ -56,13 +56,19 @@ def hamming_distances(docs: np.ndarray, query: np.ndarray) -> np.ndarray:
     return popcount(np.bitwise_xor(docs, query)).sum(axis=1, dtype=np.int64)
 
 
-def smallest_k(distances: np.ndarray, k: int, exclude: int | None = None) -> np.ndarray:
-    """Indices of the ``k`` smallest of small non-negative integers, nearest first, ties by index.
+def smallest_k(
+    distances: np.ndarray, k: int, exclude: int | None = None, allowed: np.ndarray | None = None
+) -> np.ndarray:
+    """Indices of the ``k`` smallest of small non-negative integers, nearest first, ties by index
+    (among the ``allowed`` rows only, where given).
 
     Hamming distances take at most D + 1 values, so a histogram finds the cut-off distance in
     one pass and only the documents at or under it are sorted: on a million codes this is
     several times faster than ``argpartition``.
     """
+    if allowed is not None:
+        rows = within(allowed, exclude)
+        return rows[smallest_k(np.asarray(distances)[rows], k)]
     d = np.asarray(distances, dtype=np.int64)
     if exclude is not None:
         d = d.copy()
@@ -83,31 +89,36 @@ def nearest(
     exclude: int | None = None,
     vector: SparseVector | None = None,
     hybrid: bool = False,
+    allowed: np.ndarray | None = None,
 ) -> Scored:
     """The ``k`` documents of ``state`` whose codes are closest to ``code`` (row ``exclude``
     left out). Float codes rank by cosine (``hybrid``: plus :data:`HYBRID_WEIGHT` times the
     tf-idf cosine of the query's ``vector``); binary codes by Hamming distance, the score
     being the share of matching bits, or with ``rerank`` the best that many by Hamming
     re-ordered by the cosine of the code layer's logits plus the query's tf-idf cosine.
-    Without a query ``vector`` (a stored document's neighbours) every document is listed."""
+    Without a query ``vector`` (a stored document's neighbours) every document is listed.
+    With ``allowed`` (a filter's mask) only those rows are ranked, the re-ranked candidates
+    taken among them."""
     if state.bits is None:
         scores = state.unit_codes @ normalize_rows(code[None])[0]
         lexical = None
         if hybrid and vector is not None:
             lexical = state.tfidf_by_term.scores(vector.indices, vector.values)
             scores += HYBRID_WEIGHT * lexical
-        order = top_k(scores, k, exclude)
-        return Scored(order, scores, None if vector is None else matching(scores, lexical))
+        order = top_k(scores, k, exclude, allowed)
+        listed = None if vector is None else matching(scores, lexical, allowed)
+        return Scored(order, scores, listed)
     distances = hamming_distances(state.bits, pack_bits(code[None])[0])
     similarity = 1.0 - distances / state.encoder.code_size
     if not rerank:
-        order = smallest_k(distances, k, exclude)
-        return Scored(order, similarity, None if vector is None else matching(similarity))
+        order = smallest_k(distances, k, exclude, allowed)
+        listed = None if vector is None else matching(similarity, None, allowed)
+        return Scored(order, similarity, listed)
     # Semantic hashing as a filter: the best `rerank` by Hamming distance, re-ordered by the
     # cosine of the code layer's logits (the activations themselves are mostly pinned near 0
     # or 1, so they order candidates poorly) plus, for a text query, its tf-idf cosine
     # (research/tune_model.py).
-    candidates = smallest_k(distances, max(rerank, k), exclude)
+    candidates = smallest_k(distances, max(rerank, k), exclude, allowed)
     scores = state.unit_logits[candidates] @ normalize_rows(logits(code[None]))[0]
     if vector is not None:
         scores = scores + state.tfidf_by_term.scores(vector.indices, vector.values)[candidates]
@@ -122,7 +133,12 @@ def nearest(
 
 
 def _by_codes(
-    state: Snapshot, texts: Sequence[str], k: int, rerank: int | None, hybrid: bool
+    state: Snapshot,
+    texts: Sequence[str],
+    k: int,
+    rerank: int | None,
+    hybrid: bool,
+    allowed: np.ndarray | None = None,
 ) -> list[Scored]:
     vectors = [vectorize(state, t) for t in texts]
     if hybrid and state.bits is not None:
@@ -132,23 +148,33 @@ def _by_codes(
         )
     codes = state.encoder.encode(vectors)  # (Q, D), one batch
     return [
-        nearest(state, code, k, rerank, vector=v, hybrid=hybrid)
+        nearest(state, code, k, rerank, vector=v, hybrid=hybrid, allowed=allowed)
         for code, v in zip(codes, vectors, strict=True)
     ]
 
 
-def codes(state: Snapshot, texts: Sequence[str], k: int, rerank: int | None = None) -> list[Scored]:
+def codes(
+    state: Snapshot,
+    texts: Sequence[str],
+    k: int,
+    rerank: int | None = None,
+    allowed: np.ndarray | None = None,
+) -> list[Scored]:
     """The codes alone (:func:`nearest`): cosine of float codes, Hamming distance of binary
     ones (re-ranked with ``rerank``)."""
-    return _by_codes(state, texts, k, rerank, hybrid=False)
+    return _by_codes(state, texts, k, rerank, False, allowed)
 
 
 def hybrid(
-    state: Snapshot, texts: Sequence[str], k: int, rerank: int | None = None
+    state: Snapshot,
+    texts: Sequence[str],
+    k: int,
+    rerank: int | None = None,
+    allowed: np.ndarray | None = None,
 ) -> list[Scored]:
     """Code cosine plus :data:`HYBRID_WEIGHT` times tf-idf cosine: the code finds the query's
     topic, the words lift the documents in it that share them. Float codes only."""
-    return _by_codes(state, texts, k, rerank, hybrid=True)
+    return _by_codes(state, texts, k, rerank, True, allowed)
 
 
 def similar(state: Snapshot, row: int, k: int) -> Scored:

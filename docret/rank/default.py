@@ -151,16 +151,22 @@ def fuse(lexical: np.ndarray, pair: Pair, codes: Space | None, lsa: Space | None
 
 
 def default(
-    state: Snapshot, texts: Sequence[str], k: int, rerank: int | None = None
+    state: Snapshot,
+    texts: Sequence[str],
+    k: int,
+    rerank: int | None = None,
+    allowed: np.ndarray | None = None,
 ) -> list[Scored]:
     """The default ranking of an index: BM25 fused with the code cosine and the LSA cosine
     (:func:`weights`, :func:`fuse`); a binary index ranks by its codes' Hamming distance
     (:func:`docret.rank.codes.codes`, re-ranked with ``rerank``). It lists the documents
-    that hold a query term and those ranked at least as high as one of them."""
+    that hold a query term and those ranked at least as high as one of them. A filter
+    (``allowed``) leaves the scores as they are, feedback included, and only narrows what is
+    listed."""
     if state.bits is not None:
         from docret.rank.codes import codes
 
-        return codes(state, texts, k, rerank)
+        return codes(state, texts, k, rerank, allowed)
     out = []
     for text in texts:
         lexical, n_terms = bm25_scores(state, text)
@@ -169,7 +175,7 @@ def default(
         code = (state.unit_codes, state.encoder.encode([vector])[0]) if pair[0] > 0 else None
         lsa = (state.unit_lsa, state.lsa_of(vector)) if pair[1] > 0 else None
         scores = fuse(lexical, pair, code, lsa)
-        out.append(scored(scores, k, None if scores is lexical else lexical))
+        out.append(scored(scores, k, None if scores is lexical else lexical, allowed=allowed))
     return out
 
 

@@ -180,16 +180,29 @@ def unknown_words(state: Snapshot, text: str) -> list[str]:
     ]
 
 
-def bm25(state: Snapshot, texts: Sequence[str], k: int, rerank: int | None = None) -> list[Scored]:
+def bm25(
+    state: Snapshot,
+    texts: Sequence[str],
+    k: int,
+    rerank: int | None = None,
+    allowed: np.ndarray | None = None,
+) -> list[Scored]:
     """Okapi BM25 alone (:class:`Bm25`); it lists the documents that hold a query term."""
-    return [scored(bm25_scores(state, t)[0], k) for t in texts]
+    return [scored(bm25_scores(state, t)[0], k, allowed=allowed) for t in texts]
 
 
-def tfidf(state: Snapshot, texts: Sequence[str], k: int, rerank: int | None = None) -> list[Scored]:
+def tfidf(
+    state: Snapshot,
+    texts: Sequence[str],
+    k: int,
+    rerank: int | None = None,
+    allowed: np.ndarray | None = None,
+) -> list[Scored]:
     """Plain bag-of-words retrieval: the cosine of the query's tf-idf vector with the stored
     ones; it lists the documents that hold a query term."""
     out = []
     for text in texts:
         vec = vectorize(state, text)
-        out.append(scored(state.tfidf_by_term.scores(vec.indices, vec.values), k))
+        scores = state.tfidf_by_term.scores(vec.indices, vec.values)
+        out.append(scored(scores, k, allowed=allowed))
     return out

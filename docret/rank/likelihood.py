@@ -71,7 +71,11 @@ def likelihood_ranking(
 
 
 def likelihood(
-    state: Snapshot, texts: Sequence[str], k: int, rerank: int | None = None
+    state: Snapshot,
+    texts: Sequence[str],
+    k: int,
+    rerank: int | None = None,
+    allowed: np.ndarray | None = None,
 ) -> list[Scored]:
     """The codes alone, by the decoder's likelihood of the query's words given each
     document's code (:func:`query_likelihood`) with some of the code cosine
@@ -82,5 +86,5 @@ def likelihood(
         hidden, log_norms = state.decoded
         words = query_likelihood(hidden, log_norms, state.decoder.output, vec.indices, vec.values)
         cosine = state.unit_codes @ normalize_rows(state.encoder.encode([vec]))[0]
-        out.append(scored(likelihood_ranking(words, cosine), k))
+        out.append(scored(likelihood_ranking(words, cosine), k, allowed=allowed))
     return out

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from docret.errors import QueryError
+from docret.filters import FilterSpec
 from docret.index import Index, Ranking
 
 
@@ -36,10 +37,12 @@ def methods(index: Index) -> list[str]:
     return index.offered()
 
 
-def query(index: Index, text: str, k: int, method: str | None) -> Ranking:
-    """Rank for ``text`` by ``method`` (None: the index's default ranking)."""
+def query(
+    index: Index, text: str, k: int, method: str | None, filters: FilterSpec = None
+) -> Ranking:
+    """Rank for ``text`` by ``method`` (None: the index's default ranking) under ``filters``."""
     check_method(index, method)
-    return index.query(text, k, method=method)
+    return index.query(text, k, method=method, filters=filters)
 
 
 def check_method(index: Index, method: str | None) -> None:

@@ -8,9 +8,9 @@ thread and returns what its response model renders.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from docret.index import Index
 from docret.serve import handlers, logic, models
@@ -29,6 +29,35 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 K = Query(10, ge=1, le=MAX_K, description="How many results")
 WORDS_K = Query(15, ge=1, le=MAX_K, description="How many words")
 
+
+def filter_params(
+    label: Annotated[
+        list[str] | None, Query(description="Only documents with this label (all given)")
+    ] = None,
+    type: Annotated[  # noqa: A002 - the name docret query's option has
+        list[str] | None, Query(description="Only documents of this type (any given)")
+    ] = None,
+    path: Annotated[
+        list[str] | None,
+        Query(description="Only documents whose path matches: a glob or a folder (any given)"),
+    ] = None,
+    since: Annotated[
+        str | None, Query(description="Only documents dated on or after (ISO date, YYYY-MM, YYYY)")
+    ] = None,
+    until: Annotated[
+        str | None, Query(description="Only documents dated on or before (ISO date, YYYY-MM, YYYY)")
+    ] = None,
+    where: Annotated[
+        list[str] | None, Query(description="Only documents whose KEY=VALUE (all given)")
+    ] = None,
+) -> dict[str, Any]:
+    """The filter parameters of a search, as :meth:`docret.filters.Filters.of` reads them."""
+    lists = {"label": label, "type": type, "path": path, "where": where}
+    return {name: values or [] for name, values in lists.items()} | {"since": since, "until": until}
+
+
+FilterParams = Annotated[dict[str, Any], Depends(filter_params)]
+
 reads = APIRouter(prefix="/api", responses=ERRORS)
 writes = APIRouter(prefix="/api", responses=ERRORS)
 writes_refused = APIRouter(prefix="/api", responses=ERRORS)
@@ -37,30 +66,35 @@ writes_refused = APIRouter(prefix="/api", responses=ERRORS)
 @reads.get("/query", response_model=models.QueryOut, response_model_exclude_none=True)
 async def api_query(
     served: Served,
+    filters: FilterParams,
     q: str = Query(..., max_length=models.MAX_QUERY_CHARS, description="The query text"),
     k: int = K,
     method: str | None = Query(None, description="Ranking method (see /api/info)"),
     explain: bool = Query(False, description="Add each hit's shared words"),
+    facets: bool = Query(False, description="Count the matched documents by type and folder"),
 ):
-    """Rank documents for a query, as ``docret query --json``."""
-    return await served.run(logic.run_query, q, k, method, explain)
+    """Rank documents for a query, as ``docret query --json`` (with its filters)."""
+    return await served.run(logic.run_query, q, k, method, explain, filters, facets)
 
 
 @reads.post("/query", response_model=models.QueryOut, response_model_exclude_none=True)
 async def api_query_body(served: Served, body: models.QueryIn):
     """The same as GET, for queries too long for a URL."""
-    return await served.run(logic.run_query, body.q, body.k, body.method, body.explain)
+    return await served.run(
+        logic.run_query, body.q, body.k, body.method, body.explain, body.filters(), body.facets
+    )
 
 
 @reads.get("/compare", response_model=models.CompareOut, response_model_exclude_none=True)
 async def api_compare(
     served: Served,
+    filters: FilterParams,
     q: str = Query(..., max_length=models.MAX_QUERY_CHARS),
     k: int = K,
     method: str | None = Query(None, description="Ranking shown beside its baseline"),
 ):
     """A ranking beside its baseline, as ``docret query --compare --json``."""
-    return await served.run(logic.run_compare, q, k, method)
+    return await served.run(logic.run_compare, q, k, method, filters)
 
 
 @reads.get(

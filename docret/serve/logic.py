@@ -8,6 +8,8 @@ has an original file to open.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -16,7 +18,8 @@ import numpy as np
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from docret import originals
-from docret.errors import QueryError
+from docret.errors import FilterError, QueryError
+from docret.filters import FIELDS, Filters, FilterSpec
 from docret.index import Hit, Index
 from docret.rank import METHODS
 from docret.serve import adapter
@@ -53,16 +56,27 @@ def check_explain(k: int, explain: bool) -> None:
 
 
 # -- the JSON API ---------------------------------------------------------------------------
-def run_query(index: Index, text: str, k: int, method: str | None, explain: bool) -> dict[str, Any]:
-    """``docret query --json``: the hits (with their shared words, with ``explain``), the
-    method used (None: the index's default) and those offered, the unknown words."""
+def run_query(
+    index: Index,
+    text: str,
+    k: int,
+    method: str | None,
+    explain: bool,
+    filters: FilterSpec = None,
+    facets: bool = False,
+) -> dict[str, Any]:
+    """``docret query --json``: the hits among the documents ``filters`` lets through (with
+    their shared words, with ``explain``), the method used (None: the index's default) and
+    those offered, the unknown words and the query they suggest; with ``facets``, how many
+    matched documents are of each type and in each folder."""
     check_explain(k, explain)
-    hits = adapter.query(index, text, k, method)
+    hits = adapter.query(index, text, k, method, filters)
     rows = hit_rows(hits)
     if explain:
         for row in rows:
             row["shared_words"] = [w for w, _ in index.shared_words(text, row["id"])]
     offered = adapter.methods(index)
+    unknown = adapter.unknown_words(index, text)
     return {
         "query": text,
         "method": method or offered[0],
@@ -70,16 +84,25 @@ def run_query(index: Index, text: str, k: int, method: str | None, explain: bool
         "k": k,
         "hits": rows,
         "matched": hits.matched,
-        **shown_unknown(adapter.unknown_words(index, text)),
+        **shown_unknown(unknown),
         "query_words": [w for w, _ in index.explain(text, 10)] if explain else None,
+        "did_you_mean": index.did_you_mean(text) if unknown else None,
+        "facets": facet_rows(hits.facets()) if facets else None,
     }
 
 
-def run_compare(index: Index, text: str, k: int, method: str | None) -> dict[str, Any]:
+def facet_rows(facets: dict[str, list[tuple[str, int]]]) -> dict[str, list[dict[str, Any]]]:
+    """Facets as the API sends them: ``{"type": [{"value", "count"}, ...], "folder": ...}``."""
+    return {name: [{"value": v, "count": c} for v, c in found] for name, found in facets.items()}
+
+
+def run_compare(
+    index: Index, text: str, k: int, method: str | None, filters: FilterSpec = None
+) -> dict[str, Any]:
     """``query --compare --json``: ``methods`` [method, baseline], each one's hits under its
     name (with ``rank`` and ``in_both``), ``both``; plus the unknown words."""
     adapter.check_method(index, method)
-    result = index.compare(text, k, method=method).to_dict()
+    result = index.compare(text, k, method=method, filters=filters).to_dict()
     for name in result["methods"]:
         result[name] = [{"rank": r, **h} for r, h in enumerate(result[name], start=1)]
     return {"query": text, **result, **shown_unknown(adapter.unknown_words(index, text))}
@@ -212,65 +235,185 @@ def method_menu(index: Index) -> list[tuple[str, str]]:
 
 
 def search_context(
-    index: Index, text: str, k: int, method: str | None, explain: bool
+    index: Index,
+    text: str,
+    k: int,
+    method: str | None,
+    explain: bool,
+    given: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """What the search page shows: the form as sent, the hits of a query that is not blank
-    (or the one-line error of a bad one) and the link to more hits when there may be more.
-    An empty ``method`` (the menu's default) is the index's default ranking."""
+    or has filters (or the one-line error of a bad one) among the documents its filters let
+    through, those filters each with a link that drops it, the facets of its matched
+    documents with links that add one, and the link to more hits when there may be more.
+    An empty ``method`` (the menu's default) is the index's default ranking; empty filter
+    fields (a form's) are no filters."""
+    form = {name: [v for v in (given or {}).get(name, ()) if v.strip()] for name in FIELDS}
     context: dict[str, Any] = {
         "q": text,
         "k": k,
         "method": method or "",
         "explain": explain,
         "methods": method_menu(index),
+        **filter_context(form),
+        "facets": None,
+        "suggestion_url": None,
         "result": None,
-        "error": None,
         "more_url": None,
     }
-    if text.strip():
-        try:
-            context["result"] = run_query(index, text, k, method or None, explain)
-        except QueryError as e:
-            context["error"] = str(e)
-        else:
-            shown = len(context["result"]["hits"])
-            context["more_url"] = more_url(text, k, method, explain, shown)
+    filters, page = context.pop("filters"), None
+    if filters is not None:
+        page = Page(text, method or None, explain, filters)
+        context["active"] = page.active()
+        context["filter_url"] = page.adding
+    if page is None or not (text.strip() or page.filters):
+        return context
+    try:
+        result = run_query(index, text, k, method or None, explain, page.filters, True)
+    except QueryError as e:
+        context["error"] = str(e)
+        return context
+    context["result"] = result
+    context["facets"] = page.facets(result["facets"])
+    context["more_url"] = more_url(text, k, method, explain, len(result["hits"]), page.filters)
+    if result.get("did_you_mean"):
+        context["suggestion_url"] = page.url(page.filters, result["did_you_mean"])
     return context
 
 
-def more_url(text: str, k: int, method: str | None, explain: bool, shown: int) -> str | None:
+def filter_context(form: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """What a page with a query form shows of its filters: ``form`` (the form's values, each
+    date as an ISO date where it reads as one), ``filters`` (:class:`Filters`, None when one
+    cannot be read), ``error`` (then its one-line message), ``active`` and ``filter_url``
+    (filled in by :class:`Page`) and ``filter_query`` (the filters as URL parameters)."""
+    dates = {name: (form.get(name) or [""])[-1] for name in ("since", "until")}
+    out: dict[str, Any] = {
+        "form": {**form, **dates},
+        "filters": None,
+        "error": None,
+        "active": [],
+        "filter_url": None,
+        "filter_query": "",
+    }
+    try:
+        filters = page_filters(form)
+    except FilterError as e:
+        out["error"] = str(e)
+        return out
+    params = filters.params()
+    out["form"] |= {name: (params.get(name) or [""])[-1] for name in ("since", "until")}
+    out["filters"] = filters
+    out["filter_query"] = urlencode(params, doseq=True)
+    return out
+
+
+def page_filters(form: Mapping[str, Sequence[str]]) -> Filters:
+    """The filters of a page's form or link (each field a list of values); raises
+    :class:`~docret.errors.FilterError` for a bad one."""
+    return Filters.parse(**{name: form.get(name, ()) for name in FIELDS})
+
+
+@dataclass(frozen=True)
+class Page:
+    """A search page's query and filters, and the links that change its filters."""
+
+    text: str
+    method: str | None
+    explain: bool
+    filters: Filters
+
+    def url(self, filters: Filters, text: str | None = None) -> str:
+        """This search with ``filters`` instead (and ``text``, where given), from its first
+        hit."""
+        shown = self.text if text is None else text
+        return search_url(shown, PAGE, self.method, self.explain, filters)
+
+    def adding(self, name: str, value: str) -> str:
+        """This search with the filter ``name`` = ``value`` added (a label chip, a facet)."""
+        params = self.filters.params()
+        if value not in params.get(name, []):
+            params[name] = [*params.get(name, []), value]
+        return self.url(page_filters(params))
+
+    def active(self) -> list[dict[str, str]]:
+        """Each filter in force: its name, value and the link to this search without it."""
+        out = []
+        for name, values in self.filters.params().items():
+            for value in values:
+                rest = self.filters.params()
+                rest[name] = [v for v in rest[name] if v != value]
+                out.append({"name": name, "value": value, "url": self.url(page_filters(rest))})
+        return out
+
+    def facets(self, found: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+        """The query's facets, each value with the link that adds it as a filter (a folder as
+        a ``path``); the folder of documents without one has no link."""
+        return {
+            name: [
+                {**f, "url": self.adding(kind, f["value"]) if f["value"] else None}
+                for f in found.get(name, [])
+            ]
+            for name, kind in (("type", "type"), ("folder", "path"))
+        }
+
+
+def search_url(
+    text: str, k: int, method: str | None, explain: bool, filters: Filters, anchor: str = ""
+) -> str:
+    """The search page of ``text`` with these settings and filters."""
+    params: list[tuple[str, Any]] = [("q", text), ("k", k)]
+    if method:
+        params.append(("method", method))
+    if explain:
+        params.append(("explain", "true"))
+    params += [(name, v) for name, values in filters.params().items() for v in values]
+    return f"/?{urlencode(params)}{anchor}"
+
+
+def more_url(
+    text: str,
+    k: int,
+    method: str | None,
+    explain: bool,
+    shown: int,
+    filters: Filters | None = None,
+) -> str | None:
     """The search page with :data:`PAGE` more hits, scrolled to the first new one; None when
     fewer than ``k`` were found or ``k`` is at its limit."""
     most = MAX_EXPLAIN_K if explain else MAX_K
     if shown != k or k >= most:
         return None
-    params: dict[str, Any] = {"q": text, "k": min(k + PAGE, most)}
-    if method:
-        params["method"] = method
-    if explain:
-        params["explain"] = "true"
-    return f"/?{urlencode(params)}#hit-{k + 1}"
+    more = min(k + PAGE, most)
+    return search_url(text, more, method, explain, filters or Filters(), f"#hit-{k + 1}")
 
 
-def compare_context(index: Index, text: str, k: int, method: str | None) -> dict[str, Any]:
+def compare_context(
+    index: Index,
+    text: str,
+    k: int,
+    method: str | None,
+    given: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, Any]:
     """What the compare page shows: the form as sent and, for a query that is not blank, the
-    two rankings (or the one-line error of a bad query)."""
-    menu = method_menu(index)
-    result, error = None, None
-    if text.strip():
-        try:
-            result = run_compare(index, text, k, method or None)
-        except QueryError as e:
-            error = str(e)
-    return {
+    two rankings among the documents its filters let through (or the one-line error of a
+    bad query or filter)."""
+    form = {name: [v for v in (given or {}).get(name, ()) if v.strip()] for name in FIELDS}
+    context = {
         "q": text,
         "k": k,
         "method": method or "",
-        "methods": menu,
+        "methods": method_menu(index),
         "names": {m.name: m.menu for m in METHODS.values()},
-        "result": result,
-        "error": error,
+        "result": None,
+        **filter_context(form),
     }
+    filters = context.pop("filters")
+    if filters is not None and text.strip():
+        try:
+            context["result"] = run_compare(index, text, k, method or None, filters)
+        except QueryError as e:
+            context["error"] = str(e)
+    return context
 
 
 def document_context(index: Index, doc_id: str) -> dict[str, Any]:

@@ -44,8 +44,21 @@ class HitOut(BaseModel):
     in_both: bool | None = None
 
 
-class QueryIn(BaseModel):
-    """A query sent as a body (for texts too long to share as a URL)."""
+class FiltersIn(BaseModel):
+    """Filters over the stored documents, as ``docret query``'s options: ``label`` (all of
+    them), ``type`` and ``path`` (any of them), ``since`` / ``until`` (ISO dates, a month or
+    a year), ``where`` (``KEY=VALUE``, all of them)."""
+
+    label: list[Text] = []
+    type: list[Text] = []
+    path: list[Text] = []
+    since: Text | None = None
+    until: Text | None = None
+    where: list[Text] = []
+
+
+class QueryIn(FiltersIn):
+    """A query sent as a body (for texts too long to share as a URL), with its filters."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -53,6 +66,23 @@ class QueryIn(BaseModel):
     k: int = Field(10, ge=1, le=1000)
     method: Text | None = None
     explain: bool = False
+    facets: bool = False
+
+    def filters(self) -> dict[str, Any]:
+        """The filters given, as :meth:`docret.filters.Filters.of` reads them."""
+        return self.model_dump(include=set(FiltersIn.model_fields))
+
+
+class FacetOut(BaseModel):
+    value: str  # a type, or a folder (the stored path up to its last "/")
+    count: int  # how many of the matched documents have it
+
+
+class FacetsOut(BaseModel):
+    """How many matched documents are of each type and in each folder, most first."""
+
+    type: list[FacetOut]
+    folder: list[FacetOut]
 
 
 class QueryOut(BaseModel):
@@ -65,6 +95,8 @@ class QueryOut(BaseModel):
     unknown_words: list[str]  # the first 20, each cut to 40 characters
     unknown_count: int  # how many words of the query are unknown
     query_words: list[str] | None = None  # what the query's code stands for (with explain)
+    did_you_mean: str | None = None  # the query, its unknown words replaced by known ones
+    facets: FacetsOut | None = None  # with facets=true
 
 
 class CompareOut(BaseModel):

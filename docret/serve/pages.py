@@ -7,6 +7,8 @@ by ``static/map.js`` from ``/api/map``. Each route parses its parameters, calls
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
@@ -18,6 +20,9 @@ from docret.serve.render import loss_chart, render, render_form
 router = APIRouter(include_in_schema=False)
 
 
+Values = Annotated[list[str] | None, Query()]  # a filter given any number of times
+
+
 @router.get("/", response_class=HTMLResponse)
 async def search_page(
     served: Served,
@@ -25,18 +30,38 @@ async def search_page(
     k: int = Query(PAGE, ge=1, le=MAX_K),
     method: str | None = None,
     explain: bool = False,
+    label: Values = None,
+    type: Values = None,  # noqa: A002 - the name docret query's option has
+    path: Values = None,
+    since: Values = None,
+    until: Values = None,
+    where: Values = None,
 ):
-    """The search form and, for a query, its hits (with a link to more)."""
-    context = await served.run(logic.search_context, q, k, method, explain)
+    """The search form and, for a query, its hits (with a link to more and facets), among
+    the documents its filters let through."""
+    given = {"label": label, "type": type, "path": path, "since": since, "until": until}
+    given = {name: values or [] for name, values in (given | {"where": where}).items()}
+    context = await served.run(logic.search_context, q, k, method, explain, given)
     return render_form("search.html", context)
 
 
 @router.get("/compare", response_class=HTMLResponse)
 async def compare_page(
-    served: Served, q: str = "", k: int = Query(PAGE, ge=1, le=MAX_K), method: str | None = None
+    served: Served,
+    q: str = "",
+    k: int = Query(PAGE, ge=1, le=MAX_K),
+    method: str | None = None,
+    label: Values = None,
+    type: Values = None,  # noqa: A002 - the name docret query's option has
+    path: Values = None,
+    since: Values = None,
+    until: Values = None,
+    where: Values = None,
 ):
-    """A ranking beside its baseline, hits found by both marked."""
-    context = await served.run(logic.compare_context, q, k, method)
+    """A ranking beside its baseline, hits found by both marked (under the search's filters)."""
+    given = {"label": label, "type": type, "path": path, "since": since, "until": until}
+    given = {name: values or [] for name, values in (given | {"where": where}).items()}
+    context = await served.run(logic.compare_context, q, k, method, given)
     return render_form("compare.html", context)
 
 

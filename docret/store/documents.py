@@ -3,6 +3,7 @@ whole, by id, or as what the pages and counts show of them."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -146,6 +147,17 @@ class DocumentStore(StoreBase):
                 self._read_documents(marks, chunk, out)
         return out
 
+    def texts(self, ids: Iterable[str]) -> dict[str, str]:
+        """The stored text of each of ``ids`` found, by id (a phrase is checked on it)."""
+        out: dict[str, str] = {}
+        with self._reading():
+            for marks, chunk in id_chunks(list(ids)):
+                rows = self.db.execute(
+                    f"select id, text from documents where id in ({marks})", chunk
+                )
+                out.update((doc_id, text or "") for doc_id, text in rows)
+        return out
+
     def _read_documents(self, marks: str, chunk: list[str], out: dict[str, StoredDocument]) -> None:
         # Plain cursor rows: a dict per row (sqlite-utils' rows) costs a query dearly.
         rows = self.db.execute(
@@ -163,6 +175,37 @@ class DocumentStore(StoreBase):
                 split,
                 parsed(self, metadata, "document metadata", dict, {}),
             )
+
+    def document_facts(self) -> list[tuple[str, str | None, list[str], Any, Any]]:
+        """``(id, path, labels, type, date)`` of every document in storage order, the last two
+        from its metadata (None where it has none): what filters and facets read of each."""
+        out = []
+        with self._reading():
+            rows = self.db.execute(
+                "select id, path, labels, metadata from documents order by rowid"
+            ).fetchall()
+        for doc_id, path, labels, metadata in rows:
+            meta = parsed(self, metadata, "document metadata", dict, {})
+            found = parsed(self, labels, "document labels", list, [])
+            out.append((doc_id, path, found, meta.get("type"), meta.get("date")))
+        return out
+
+    def ids_where(self, key: str, value: str) -> list[str]:
+        """Ids of the documents whose metadata field ``key`` equals ``value`` as text,
+        case-insensitively (a list: one of its items; ``key`` "path": the stored path, exactly).
+        ``key`` is a field's name (:func:`docret.filters.read_where` checks it)."""
+        with self._reading():
+            if key == "path":
+                rows = self.db.execute("select id from documents where path = ?", [value])
+                return [doc_id for (doc_id,) in rows]
+            field = f'$."{key}"'
+            rows = self.db.execute(
+                "select id, json_type(metadata, ?), json_extract(metadata, ?) from documents "
+                "where json_valid(metadata) and json_type(metadata, ?) is not null",
+                [field, field, field],
+            ).fetchall()
+        wanted = value.casefold()
+        return [doc_id for doc_id, kind, found in rows if wanted in _texts_of(kind, found)]
 
     def first_labels(self) -> dict[str, str]:
         """The first label of every labelled document, by id."""
@@ -199,3 +242,14 @@ class DocumentStore(StoreBase):
                 found = parsed(self, labels, "document labels", list, [])
                 out[doc_id] = (title or "", found[0] if found else None)
         return out
+
+
+def _texts_of(kind: str, value: Any) -> list[str]:
+    """A metadata value as the texts a ``where`` filter compares (case-folded): a JSON
+    array's items, ``true``/``false`` for booleans, numbers and strings as written."""
+    if kind == "array":
+        items = json.loads(value)
+        return [json.dumps(x) if not isinstance(x, str) else x.casefold() for x in items]
+    if kind in ("true", "false", "null"):
+        return [kind]
+    return [str(value).casefold()]

@@ -9,11 +9,13 @@ from docret.cli.commands import friendly_errors, open_index
 from docret.cli.options import (
     METHOD_OPTION,
     database_option,
+    filter_options,
     json_option,
     limit_option,
     method_title,
 )
 from docret.defaults import WORDS_LIMIT
+from docret.filters import Filters
 
 
 @click.command()
@@ -34,6 +36,7 @@ from docret.defaults import WORDS_LIMIT
     "the code logits plus tf-idf cosine",
 )
 @click.option("--hybrid", is_flag=True, help="Same as --method hybrid")
+@filter_options
 @json_option()
 @database_option
 @click.pass_context
@@ -48,15 +51,21 @@ def query(
     rerank: int | None,
     hybrid: bool,
     as_json: bool,
+    filters: Filters,
 ) -> None:
     """Rank documents for TEXT: by default BM25 fused with the learned codes and LSA (see
-    --method)."""
+    --method).
+
+    TEXT may hold "a quoted phrase" (every hit holds it), -word (no hit holds it) and
+    type:, label:, path:, since:, until: filters, e.g. 'launch "space shuttle" -russia
+    type:pdf since:2020'.
+    """
     if hybrid and method not in (None, "hybrid"):
         raise click.ClickException(f"--hybrid contradicts --method {method}")
     method = "hybrid" if hybrid else method
     with open_index(ctx) as idx:
         if compare:
-            result = idx.compare(text, k, rerank, method=method)
+            result = idx.compare(text, k, rerank, method=method, filters=filters)
             if as_json:
                 render.echo_json({"query": text, **result.to_dict()})
             else:
@@ -64,16 +73,17 @@ def query(
                 left, right = (method_title(m, default) for m in (result.method, result.baseline))
                 render.comparison(text, result, left, right)
             return
-        hits = idx.query(text, k, rerank, method=method)
+        hits = idx.query(text, k, rerank, method=method, filters=filters)
         title = method_title(method, idx.default_ranking())
         unknown = idx.unknown_words(text)
+        suggestion = idx.did_you_mean(text) if unknown else None
         shared = [idx.shared_words(text, h.id) for h in hits] if explain_hits else None
         query_words = [w for w, _ in idx.explain(text, 10)] if explain_hits else []
     if as_json:
         render.hits_json(hits, shared)
     else:
         render.hits(render.query_title(title, text), hits, shared)
-        render.query_notes(query_words, unknown)
+        render.query_notes(query_words, unknown, suggestion)
 
 
 @click.command()
