@@ -8,7 +8,9 @@
   colon (``http://...``, ``re:``) stay plain words.
 
 Everything else is free text, ranked as before, and a phrase's words are ranked with it. A
-query with none of this syntax is handed on exactly as typed (:attr:`ParsedQuery.plain`).
+query with none of this syntax is handed on exactly as typed (:attr:`ParsedQuery.plain`), and
+so is a text longer than :data:`MOST_TYPED_WORDS` words: a pasted paragraph or document, whose
+quotes and dashes are punctuation, not operators.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from docret.filters import Filters
 
 # The fields a query's text may filter on, with the parameter of Filters.parse each one sets.
 FIELDS = ("type", "label", "path", "since", "until")
+# Longer texts are pasted, not typed: a typed question has 5 to 12 words (docret.rank.calibrate's
+# SPAN_WORDS), a question written as a paragraph about 50 (LISA's median is 49).
+MOST_TYPED_WORDS = 32
 # A piece of a query: a quoted phrase with what stands before it (``-``, ``label:``), or a
 # run of other characters, or a lone quote.
 _PIECE = re.compile(r'([^\s"]*)"([^"]*)"|[^\s"]+|"')
@@ -57,7 +62,10 @@ class ParsedQuery:
 
 def parse(text: str) -> ParsedQuery:
     """``text`` taken apart (:class:`ParsedQuery`); never raises: a filter's value is read
-    when :attr:`ParsedQuery.filters` is."""
+    when :attr:`ParsedQuery.filters` is. A text of more than :data:`MOST_TYPED_WORDS` words
+    is free text whole."""
+    if len(text.split()) > MOST_TYPED_WORDS:
+        return ParsedQuery(text)
     words: list[str] = []
     phrases: list[str] = []
     unwanted: list[str] = []

@@ -284,3 +284,13 @@ def test_did_you_mean_replaces_unknown_words_by_the_closest_known_ones(index):
     assert index.did_you_mean("qqzzxxvv") is None  # nothing within two edits
     with pytest.raises(QueryError, match=r"\(unknown: rokcet\); did you mean: rocket\?$"):
         index.query("rokcet")
+
+
+def test_a_pasted_text_longer_than_a_typed_query_is_free_text_whole():
+    from docret.query_syntax import MOST_TYPED_WORDS, parse
+
+    typed = 'rocket -satellites "launch window" type:pdf'
+    assert not parse(typed).plain
+    pasted = " ".join(["orbit"] * MOST_TYPED_WORDS) + ' -satellites "launch window" type:pdf'
+    parsed = parse(pasted)
+    assert parsed.plain and parsed.text == pasted
