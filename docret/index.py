@@ -256,7 +256,7 @@ class Index:
             raise TypeError("query_many expects a list of texts; use query for one")
         state = self.snapshot  # one snapshot for the whole batch, even if another is loaded
         answers = rank.run(state, texts, k, rerank, method=method, hybrid=hybrid)
-        return [ranking(self.store, state, a) for a in answers]
+        return [ranking(self.store, state, a, t) for a, t in zip(answers, texts, strict=True)]
 
     def compare(
         self,
