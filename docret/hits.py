@@ -10,19 +10,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from docret.corpus import body_of
+from docret import snippets
+from docret.snippets import SNIPPET_CHARS, QueryTerms
 
 if TYPE_CHECKING:
     from docret.rank.base import Scored
     from docret.snapshot import Snapshot
     from docret.store import Store, StoredDocument
 
-SNIPPET_CHARS = 160
-
 
 @dataclass(frozen=True)
 class Hit:
-    """One ranked document."""
+    """One ranked document. ``snippet`` is the passage of its text that best answers the
+    query (:mod:`docret.snippets`), ``highlights`` the query's words in it (character offsets
+    into ``snippet``) and ``snippet_start`` where it starts in the document's text."""
 
     id: str
     score: float
@@ -30,6 +31,8 @@ class Hit:
     snippet: str
     labels: tuple[str, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)  # path, type, author, date, ...
+    highlights: tuple[tuple[int, int], ...] = ()
+    snippet_start: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -40,6 +43,8 @@ class Hit:
             "snippet": self.snippet,
             "labels": list(self.labels),
             "metadata": dict(self.metadata),
+            "highlights": [[start, end] for start, end in self.highlights],
+            "snippet_start": self.snippet_start,
         }
 
 
@@ -92,32 +97,48 @@ class Comparison:
         }
 
 
-def ranking(store: Store, state: Snapshot, answer: Scored) -> Ranking:
+def ranking(store: Store, state: Snapshot, answer: Scored, query: str | None = None) -> Ranking:
     """The hits of ``answer``'s order that its ``listed`` marks (the documents the method
     lists, an upper set of its scores, so none is lost from the first ``k``), and their
-    count; every hit of the order where it lists all (a nearest-neighbour search)."""
+    count; every hit of the order where it lists all (a nearest-neighbour search). Each hit
+    shows the passage that best answers ``query``, or its first lines without one."""
     order = np.asarray(answer.order)
+    terms = QueryTerms.of(state, query) if query else None
     if answer.listed is None:
-        return Ranking(hits(store, state, order, answer.scores))
+        return Ranking(hits(store, state, order, answer.scores, terms))
     listed = answer.listed
-    return Ranking(hits(store, state, order[listed[order]], answer.scores), int(listed.sum()))
+    found = hits(store, state, order[listed[order]], answer.scores, terms)
+    return Ranking(found, int(listed.sum()))
 
 
-def hits(store: Store, state: Snapshot, order: np.ndarray, scores: np.ndarray) -> list[Hit]:
-    """The stored documents at rows ``order`` of ``state``, with their ``scores``."""
+def hits(
+    store: Store,
+    state: Snapshot,
+    order: np.ndarray,
+    scores: np.ndarray,
+    terms: QueryTerms | None = None,
+) -> list[Hit]:
+    """The stored documents at rows ``order`` of ``state``, with their ``scores`` and the
+    passages that show the query's ``terms``."""
     ids = [state.ids[i] for i in order]
     docs = store.documents(ids)
-    return [
-        Hit(
-            id=doc_id,
-            score=float(scores[i]),
-            title=docs[doc_id].title,
-            snippet=snippet(docs[doc_id].text, title=docs[doc_id].title),
-            labels=tuple(docs[doc_id].labels),
-            metadata=_metadata(docs[doc_id]),
+    out = []
+    for doc_id, i in zip(ids, order, strict=True):
+        doc = docs[doc_id]
+        shown = snippets.shown(doc.text, doc.title, terms)
+        out.append(
+            Hit(
+                id=doc_id,
+                score=float(scores[i]),
+                title=doc.title,
+                snippet=shown.text,
+                labels=tuple(doc.labels),
+                metadata=_metadata(doc),
+                highlights=shown.highlights,
+                snippet_start=shown.start,
+            )
         )
-        for doc_id, i in zip(ids, order, strict=True)
-    ]
+    return out
 
 
 def _metadata(doc: StoredDocument) -> dict[str, Any]:
@@ -126,12 +147,6 @@ def _metadata(doc: StoredDocument) -> dict[str, Any]:
 
 
 def snippet(text: str, length: int = SNIPPET_CHARS, title: str | None = None) -> str:
-    """The start of the text after its title, whitespace collapsed, cut at a word boundary."""
-    # Only the start is shown: collapsing whitespace in a whole long document would cost more
-    # than the rest of a query.
-    # str.split() folds whitespace runs as re.sub(r"\s+", " ") would, about 4x faster
-    body = " ".join(body_of(text, title)[: length * 4].split())
-    if len(body) <= length:
-        return body
-    cut = body.rfind(" ", 0, length)
-    return body[: cut if cut > length // 2 else length] + "…"
+    """The start of the text after its title, whitespace collapsed, cut at a word boundary
+    (:func:`docret.snippets.first_lines`)."""
+    return snippets.first_lines(text, title, length).text

@@ -66,7 +66,11 @@ def search(
         if better is None:
             raise
         raise QueryError(f"{e}; did you mean: {better}?") from None
-    return [with_facets(state, ranking(store, state, a), a.listed) for a in answers]
+    # Each hit's passage answers the query's free words and phrases, not its syntax.
+    return [
+        with_facets(state, ranking(store, state, a, q.text), a.listed)
+        for a, q in zip(answers, queries, strict=True)
+    ]
 
 
 def with_facets(state: Snapshot, found: Ranking, listed: np.ndarray | None) -> Ranking:

@@ -99,6 +99,11 @@ class Analyzer:
         )
         return (_marked_pattern(marks) if marks else self._regex).findall(text)
 
+    def known(self, word: str) -> str | None:
+        """The stem of one lower-cased word if it is known (seeded or stemmed before), else
+        None; never loads the stemmer."""
+        return self._cache.get(word)
+
     def stem(self, word: str) -> str:
         """The stem of one lower-cased word (cached)."""
         stem = self._cache.get(word)

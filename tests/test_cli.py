@@ -65,7 +65,7 @@ def test_index_then_query_json_and_table(tmp_path):
 
     result = run("-d", db, "query", "orbit rocket launch", "-k", "3", "--json")
     hits = json.loads(result.stdout)
-    keys = ["id", "labels", "metadata", "score", "snippet", "title"]  # metadata: path, type, ...
+    keys = ["highlights", "id", "labels", "metadata", "score", "snippet", "snippet_start", "title"]
     assert [sorted(h) for h in hits] == [keys] * 3
     assert all(h["id"].startswith("space/") for h in hits)
 

@@ -51,7 +51,8 @@ def test_query_hits_have_the_cli_fields_and_find_the_topic(client, db):
     body = r.json()
     assert body["query"] == SPACE_QUERY and body["k"] == 5
     assert [h["rank"] for h in body["hits"]] == [1, 2, 3, 4, 5]
-    assert set(body["hits"][0]) == {"rank", "id", "score", "title", "snippet", "labels", "metadata"}
+    fields = {"rank", "id", "score", "title", "snippet", "labels", "metadata"}
+    assert set(body["hits"][0]) == fields | {"highlights", "snippet_start"}
     assert body["hits"][0]["labels"] in (["space"], ["<b>space</b>"])
     with Index.open(db) as index:
         expected = [h.to_dict() for h in index.query(SPACE_QUERY, 5)]

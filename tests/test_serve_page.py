@@ -164,7 +164,7 @@ def test_text_colours_have_a_contrast_of_4_5_to_1():
     colours = dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-fA-F]{6})", css))
     assert round(contrast("#8a929c", "#ffffff"), 2) == 3.15  # the function measures as WCAG does
     for text in ("ink", "muted", "faint", "accent", "warn"):
-        for background in ("bg", "panel", "accent-soft"):
+        for background in ("bg", "panel", "accent-soft", "mark"):
             ratio = contrast(colours[text], colours[background])
             assert ratio >= 4.5, f"--{text} on --{background}: {ratio:.2f}:1"
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from docret.errors import clipped, listing
 from docret.progress import Progress
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 MAX_SKIP_LINES = 20  # beyond this the summary line carries the count
 MAX_QUERY_SHOWN = 200  # characters of the query a result table's title repeats
@@ -46,14 +49,31 @@ def shown(text: str) -> str:
     right-to-left override in an id would break the row) and rich markup taken literally."""
     from rich.markup import escape
 
-    return escape(
-        "".join(
-            c.encode("unicode_escape").decode("ascii")
-            if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")
-            else c
-            for c in text
-        )
+    return escape(visible(text))
+
+
+def visible(text: str) -> str:
+    """``text`` with its control and direction characters escaped."""
+    return "".join(
+        c.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")
+        else c
+        for c in text
     )
+
+
+def highlighted(text: str, spans: Sequence[tuple[int, int]]) -> Text:
+    """``text`` as a table cell (:func:`visible`, never read as markup), the characters of
+    ``spans`` in bold."""
+    from rich.text import Text
+
+    cell, at = Text(), 0
+    for start, end in spans:
+        cell.append(visible(text[at:start]))
+        cell.append(visible(text[start:end]), style="bold")
+        at = end
+    cell.append(visible(text[at:]))
+    return cell
 
 
 def echo_json(data: Any) -> None:
@@ -219,7 +239,12 @@ def hits(title: str, found, shared=None) -> None:
     for rank, h in enumerate(found, start=1):
         extra = [shown(", ".join(w for w, _ in shared[rank - 1]))] if shared is not None else []
         table.add_row(
-            str(rank), f"{h.score:.3f}", shown(h.id), shown(h.title), *extra, shown(h.snippet)
+            str(rank),
+            f"{h.score:.3f}",
+            shown(h.id),
+            shown(h.title),
+            *extra,
+            highlighted(h.snippet, h.highlights),
         )
     stdout().print(table)
 

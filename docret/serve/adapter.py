@@ -3,7 +3,8 @@
 Kept in this one module so that a change to the index's internals touches the server here
 only. What it reaches into: the index's ``store`` (the change stamp, and the titles and labels
 the map shows), its ``snapshot`` (``ids`` and ``codes`` for the map, ``model`` for the training
-curve) and the ranking registry (:mod:`docret.rank`).
+curve, the analyzer for the query's words on a document's page) and the ranking registry
+(:mod:`docret.rank`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,16 @@ def check_method(index: Index, method: str | None) -> None:
 def unknown_words(index: Index, text: str) -> list[str]:
     """The query's words outside the vocabulary (ignored by the ranking)."""
     return list(index.unknown_words(text))
+
+
+def marks(
+    index: Index, text: str, title: str | None, query: str
+) -> tuple[list[tuple[int, int]], tuple[int, int] | None]:
+    """Where the words of ``query`` are in a document's ``text``, and the passage its hit
+    shows (:func:`docret.snippets.marks`)."""
+    from docret.snippets import marks
+
+    return marks(index.snapshot, text, title, query)
 
 
 def history(index: Index) -> list[dict[str, Any]]:

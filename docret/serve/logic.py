@@ -416,11 +416,16 @@ def compare_context(
     return context
 
 
-def document_context(index: Index, doc_id: str) -> dict[str, Any]:
+def document_context(index: Index, doc_id: str, text: str = "") -> dict[str, Any]:
     """What a document's page shows: the document, its metadata, whether its original file
-    may be opened, its words and the documents most like it."""
+    may be opened, its words and the documents most like it; with a query ``text``, where its
+    words are and the passage its hit shows."""
+    doc = run_document(index, doc_id)
+    marks, passage = adapter.marks(index, doc["text"], doc["title"], text)
     return {
-        "doc": run_document(index, doc_id),
+        "doc": doc,
+        "marks": marks,
+        "passage": passage,
         "metadata": index.document(doc_id).metadata,
         "has_file": originals.original_file(index, doc_id) is not None,
         "words": index.words(doc_id, 15),

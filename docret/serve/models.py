@@ -1,8 +1,9 @@
 """The JSON API's request and response shapes (they make the OpenAPI description).
 
 Field names are those of the CLI's ``--json`` output: a hit is ``id, score, title, snippet,
-labels, metadata`` (plus ``rank``, and ``shared_words`` / ``in_both`` where the CLI adds
-them), a word is ``word, weight``, an add report is what ``docret add --json`` prints.
+labels, metadata, highlights, snippet_start`` (plus ``rank``, and ``shared_words`` /
+``in_both`` where the CLI adds them), a word is ``word, weight``, an add report is what
+``docret add --json`` prints.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ class HitOut(BaseModel):
     snippet: str
     labels: list[str]
     metadata: dict[str, Any] = Field(default_factory=dict)  # path, type, author, date, ...
+    # the query's words in the snippet: [start, end) character offsets into it
+    highlights: list[tuple[int, int]] = Field(default_factory=list)
+    snippet_start: int = 0  # where the snippet's passage starts in the document's text
     shared_words: list[str] | None = None
     in_both: bool | None = None
 

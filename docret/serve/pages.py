@@ -67,8 +67,10 @@ async def compare_page(
 
 @router.get("/documents/{doc_id:path}", response_class=HTMLResponse)
 async def document_page(served: Served, doc_id: str, q: str = ""):
-    """A stored document with its metadata, its words and the documents most like it."""
-    return render("document.html", q=q, **(await served.run(logic.document_context, doc_id)))
+    """A stored document with its metadata, its words and the documents most like it; with
+    ``q``, the query's words marked and the passage its hit shows scrolled to."""
+    context = await served.run(logic.document_context, doc_id, q)
+    return render("document.html", q=q, **context)
 
 
 @router.get("/map", response_class=HTMLResponse)

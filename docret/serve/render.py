@@ -3,12 +3,14 @@ page and the training curve drawn as SVG."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
 
 import numpy as np
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from docret import __version__
 
@@ -23,12 +25,38 @@ def file_url(doc_id: str) -> str:
     return "/file/" + quote(doc_id, safe="")
 
 
+def marked(
+    text: str, spans: Iterable[Sequence[int]], passage: Sequence[int] | None = None
+) -> Markup:
+    """``text`` escaped, the characters of each (start, end) of ``spans`` in ``<mark>`` and
+    those of ``passage`` (start, end) in ``<span id="passage">``: the snippet of the hit that
+    linked here, scrolled to."""
+    n = len(text)
+    marks = sorted((max(0, int(s)), min(n, int(e))) for s, e in spans)
+    start, end = (min(n, max(0, int(p))) for p in passage) if passage else (n, n)
+    cuts = sorted({0, n, start, end, *(x for span in marks for x in span)})
+    out, i = [], 0
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        if a == start < end:
+            out.append(Markup('<span id="passage" class="passage">'))
+        while i < len(marks) and marks[i][1] <= a:
+            i += 1
+        piece = escape(text[a:b])
+        out.append(
+            Markup("<mark>%s</mark>") % piece if i < len(marks) and marks[i][0] <= a else piece
+        )
+        if b == end > start:
+            out.append(Markup("</span>"))
+    return Markup("").join(out)
+
+
 PAGES = Environment(
     loader=PackageLoader("docret.serve", "templates"),
     autoescape=select_autoescape(["html"], default=True),
 )
 PAGES.filters["doc_url"] = doc_url
 PAGES.filters["file_url"] = file_url
+PAGES.filters["marked"] = marked
 PAGES.globals["version"] = __version__
 
 
