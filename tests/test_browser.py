@@ -251,3 +251,21 @@ def test_the_map_pans_with_one_finger_and_zooms_with_two(server, browser):
     before = ((mx - panned["tx"]) / panned["s"], (my - panned["ty"]) / panned["s"])
     after = ((mx - pinched["tx"]) / pinched["s"], (my - pinched["ty"]) / pinched["s"])
     assert after == pytest.approx(before)
+
+
+def test_a_folder_facet_narrows_the_hits_and_its_chip_removes_the_filter(server, browser):
+    b = browser
+    b.get(server.url + "/?q=water+temperature&k=30")  # matched in several folders
+    wait(b).until(ec.presence_of_element_located((By.CSS_SELECTOR, "ol.hits li.hit")))
+    # the query's words are marked in the hits' passages
+    assert b.find_elements(By.CSS_SELECTOR, "ol.hits li.hit mark")
+    facets = b.find_elements(By.CSS_SELECTOR, ".facets a")
+    next(a for a in facets if a.text.endswith("gardening")).click()
+    wait(b).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".active-filters .chip")))
+    ids = [e.text for e in b.find_elements(By.CSS_SELECTOR, "ol.hits li.hit .id")]
+    assert ids and all(i.startswith("gardening/") for i in ids)
+    b.find_element(By.CSS_SELECTOR, ".active-filters .chip").click()
+    wait(b).until(ec.presence_of_element_located((By.CSS_SELECTOR, "ol.hits li.hit")))
+    assert not b.find_elements(By.CSS_SELECTOR, ".active-filters .chip")
+    ids = [e.text for e in b.find_elements(By.CSS_SELECTOR, "ol.hits li.hit .id")]
+    assert any(not i.startswith("gardening/") for i in ids)
