@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 
 from docret.serve import logic
@@ -23,24 +23,33 @@ router = APIRouter(include_in_schema=False)
 Values = Annotated[list[str] | None, Query()]  # a filter given any number of times
 
 
-@router.get("/", response_class=HTMLResponse)
-async def search_page(
-    served: Served,
-    q: str = "",
-    k: int = Query(PAGE, ge=1, le=MAX_K),
-    method: str | None = None,
-    explain: bool = False,
+def page_filters(
     label: Values = None,
     type: Values = None,  # noqa: A002 - the name docret query's option has
     path: Values = None,
     since: Values = None,
     until: Values = None,
     where: Values = None,
+) -> dict[str, list[str]]:
+    """The filters of a page's query string, each a list of the values given (none: [])."""
+    given = {"label": label, "type": type, "path": path, "since": since, "until": until}
+    return {name: values or [] for name, values in (given | {"where": where}).items()}
+
+
+Filters = Annotated[dict[str, list[str]], Depends(page_filters)]
+
+
+@router.get("/", response_class=HTMLResponse)
+async def search_page(
+    served: Served,
+    given: Filters,
+    q: str = "",
+    k: int = Query(PAGE, ge=1, le=MAX_K),
+    method: str | None = None,
+    explain: bool = False,
 ):
     """The search form and, for a query, its hits (with a link to more and facets), among
     the documents its filters let through."""
-    given = {"label": label, "type": type, "path": path, "since": since, "until": until}
-    given = {name: values or [] for name, values in (given | {"where": where}).items()}
     context = await served.run(logic.search_context, q, k, method, explain, given)
     return render_form("search.html", context)
 
@@ -48,19 +57,12 @@ async def search_page(
 @router.get("/compare", response_class=HTMLResponse)
 async def compare_page(
     served: Served,
+    given: Filters,
     q: str = "",
     k: int = Query(PAGE, ge=1, le=MAX_K),
     method: str | None = None,
-    label: Values = None,
-    type: Values = None,  # noqa: A002 - the name docret query's option has
-    path: Values = None,
-    since: Values = None,
-    until: Values = None,
-    where: Values = None,
 ):
     """A ranking beside its baseline, hits found by both marked (under the search's filters)."""
-    given = {"label": label, "type": type, "path": path, "since": since, "until": until}
-    given = {name: values or [] for name, values in (given | {"where": where}).items()}
     context = await served.run(logic.compare_context, q, k, method, given)
     return render_form("compare.html", context)
 
