@@ -343,20 +343,17 @@ class Default(Method):
     def fit(self, texts: Sequence[str]) -> Default:
         encoder = self.codes.encoder
         self.with_lsa = encoder.lsa_.shape[0] > 0
-        spaces = [self.codes.docs]
         # A cached Codes may not carry the documents' tf-idf matrix: vectorise them then.
         tfidf = self.codes.tfidf
         if tfidf is None:
             tfidf = encoder.tfidf(encoder.vectorize(texts))
-        if self.with_lsa:
-            self.lsa_docs = encoder.transform_lsa(texts, tfidf)
-            spaces.append(self.lsa_docs)
+        self.lsa_docs = encoder.transform_lsa(texts, tfidf) if self.with_lsa else None
         embed = encoder.transform_both if self.with_lsa else lambda t: [encoder.transform(t)]
         self.choice = calibrate(
             texts,
             self.lexical.analyzer,
             self.lexical.index,
-            Spaces(*spaces[:1], embed, *spaces[1:]),
+            Spaces(self.codes.docs, embed, self.lsa_docs),
             Draw(self.seed),
             Topical(labels=self.labels, tfidf=tfidf),
         )
@@ -367,12 +364,10 @@ class Default(Method):
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         lexical = self.lexical.scores(texts)
         encoder = self.codes.encoder
-        lsa = None
-        if self.with_lsa:
-            codes, lsa = encoder.transform_both(texts)
-        else:
-            codes = encoder.transform(texts)
-        known = np.diff(encoder.vectorize(texts).indptr) > 0  # a word the model knows
+        counts = encoder.vectorize(texts)  # once, for the codes, LSA and the known words
+        codes = encoder.encode_counts(counts)
+        lsa = encoder.transform_lsa(texts, encoder.tfidf(counts)) if self.with_lsa else None
+        known = np.diff(counts.indptr) > 0  # a word the model knows
         rows = []
         for i, n in enumerate(self.lexical.lengths(texts)):
             pair = weights(self.choice, n, bool(known[i]), self.with_lsa)

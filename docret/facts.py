@@ -11,7 +11,7 @@ are not held here.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from functools import cached_property
 from typing import Any
@@ -51,11 +51,13 @@ class Facts:
         ids: Sequence[str],
         rows: Sequence[tuple[str, str | None, list[str], Any, Any]],
         ids_where: Callable[[str, str], list[str]],
+        row_of: Mapping[str, int],
     ) -> None:
         """``rows``: the store's :meth:`~docret.store.Store.document_facts`; those of
         documents not in ``ids`` (written since the snapshot was read) are left out, and a
         document of ``ids`` removed meanwhile gets none. ``ids_where``: the store's query of
-        the ids whose metadata field equals a value."""
+        the ids whose metadata field equals a value; ``row_of``: each id's row (the
+        snapshot's)."""
         self.ids = ids
         by_id = {r[0]: r for r in rows}
         ordered = (
@@ -80,12 +82,8 @@ class Facts:
         self.labels = {label: np.array(rows, dtype=np.int64) for label, rows in labels.items()}
         self.days = np.array([day_number(d) for *_, d in ordered], dtype=np.int64)
         self._ids_where = ids_where
+        self.row_of = row_of
         self._masks: dict[Filters, np.ndarray] = {}
-
-    @cached_property
-    def row_of(self) -> dict[str, int]:
-        """Each id's row."""
-        return {doc_id: i for i, doc_id in enumerate(self.ids)}
 
     def mask(self, filters: Filters) -> np.ndarray:
         """The rows ``filters`` lets through, a boolean mask (cached: the last
@@ -151,6 +149,7 @@ def _counted(codes: np.ndarray, names: list[str], most: int) -> list[tuple[str, 
     return sorted(found, key=lambda item: (-item[1], item[0]))[:most]
 
 
-def load_facts(store: Any, ids: Sequence[str]) -> Facts:
-    """The :class:`Facts` of the documents ``ids`` (a snapshot's) as ``store`` holds them."""
-    return Facts(ids, store.document_facts(), store.ids_where)
+def load_facts(store: Any, ids: Sequence[str], row_of: Mapping[str, int]) -> Facts:
+    """The :class:`Facts` of the documents ``ids`` (a snapshot's, with its ``row_of``) as
+    ``store`` holds them."""
+    return Facts(ids, store.document_facts(), store.ids_where, row_of)

@@ -61,7 +61,9 @@ class Snapshot:
     # <<< rank
     generation: int = 0  # store: the database's write count when this was read
     # What filters and facets read of each document, on first use only.
-    read_facts: Callable[[], Facts] | None = field(default=None, repr=False, compare=False)
+    read_facts: Callable[[dict[str, int]], Facts] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @classmethod
     def load(cls, store: Store) -> Snapshot:
@@ -95,7 +97,7 @@ class Snapshot:
             fusion=fusion,  # rank
             read_lexical=lambda: load_lexical(store, ids),
             generation=generation,  # store
-            read_facts=lambda: load_facts(store, ids),
+            read_facts=lambda row_of: load_facts(store, ids, row_of),
         )
 
     @cached_property
@@ -220,7 +222,7 @@ class Snapshot:
         """Each document's path, type, labels and date, which filters and facets read
         (:mod:`docret.facts`), read on first use."""
         assert self.read_facts is not None, "a snapshot loaded from a store"
-        return self.read_facts()
+        return self.read_facts(self.row_of)
 
     @cached_property
     def shortest_word(self) -> dict[str, str]:

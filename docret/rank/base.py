@@ -35,13 +35,12 @@ def scored(
     scores: np.ndarray,
     k: int,
     lexical: np.ndarray | None = None,
-    exclude: int | None = None,
     allowed: np.ndarray | None = None,
 ) -> Scored:
     """The :class:`Scored` of ``scores``: their top ``k`` and the documents
     :func:`matching` lists (``lexical``: the word scores of a fused ranking), among the
     ``allowed`` rows only where given (a boolean mask)."""
-    order = top_k(scores, k, exclude, allowed)
+    order = top_k(scores, k, allowed=allowed)
     return Scored(order, scores, matching(scores, lexical, allowed))
 
 

@@ -70,19 +70,13 @@ class StoreBase:
             raise DatabaseError(f"{path} is a folder, not a database file")
         writable = why_not_writable(p) is None
         store = cls._connect(p, readonly=readonly or not writable)
-        try:
+        with store._closed_on_error(p, path):
             if not store._is_docret():
                 raise DatabaseError(f"Not a docret database: {path}")
             if store.readonly and writable and store._needs_upgrade():
                 store.close()
                 return cls.open(path)  # an older docret's index: upgraded once, in place
             store._check_version()
-        except sqlite3.DatabaseError as e:
-            store.close()
-            raise user_error(e, str(p)) or DatabaseError(f"Not a docret database: {path}") from e
-        except DatabaseError:
-            store.close()
-            raise
         return store
 
     @classmethod
@@ -94,7 +88,7 @@ class StoreBase:
         """
         p = cls.ensure_creatable(path)
         store = cls._connect(p)
-        try:
+        with store._closed_on_error(p, path):
             if not store._is_docret() and store._table_names():
                 raise DatabaseError(f"Not a docret database: {path} (it has other tables)")
             store._check_version()
@@ -109,13 +103,20 @@ class StoreBase:
             ):
                 with store.transaction():
                     store._set_meta(application=APPLICATION, schema_version=SCHEMA_VERSION)
+        return store
+
+    @contextmanager
+    def _closed_on_error(self, p: Path, path: str | Path) -> Iterator[None]:
+        """Around opening the file ``p`` (given as ``path``): a failure closes the connection,
+        and SQLite's own error becomes a one-line :class:`DatabaseError`."""
+        try:
+            yield
         except sqlite3.DatabaseError as e:
-            store.close()
+            self.close()
             raise user_error(e, str(p)) or DatabaseError(f"Not a docret database: {path}") from e
         except DatabaseError:
-            store.close()
+            self.close()
             raise
-        return store
 
     @staticmethod
     def ensure_creatable(path: str | Path) -> Path:
